@@ -1,0 +1,233 @@
+"""The route table: host, method and path template to a route, compiled once per load.
+
+Lookups walk a segment trie per host table, so their cost depends on the depth
+of the path, not on the number of partners or routes. Literal segments beat
+``{param}`` segments; ``HEAD`` is answered by a ``GET`` route when no ``HEAD``
+route exists; a trailing slash is ignored. A partner without ``hosts`` lands in
+the any-host table, which is tried after the host-specific tables.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+ANY_HOST = "*"
+
+
+def split_path(path: str) -> list[str]:
+    """Path (no query) to segments; ``/`` is no segment, a trailing slash is ignored."""
+    path = unquote(path)
+    if len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    return path.split("/")[1:] if path != "/" else []
+
+
+def is_param(segment: str) -> bool:
+    return len(segment) > 2 and segment[0] == "{" and segment[-1] == "}"
+
+
+def path_shape(path: str) -> str:
+    """Template with parameter names erased: ``/a/{id}`` and ``/a/{x}`` are the same route."""
+    return "/" + "/".join("{}" if is_param(s) else s for s in split_path(path))
+
+
+@dataclass(frozen=True, eq=False)
+class Route:
+    """One (host, method, path template) and what answers it."""
+
+    host: str  # exact name, "*.suffix" or ANY_HOST
+    method: str
+    path: str
+    partner: str
+    datapoint: str
+    pattern: str
+    step: int | None = None
+    target: Any = field(default=None, compare=False, repr=False)
+    param_names: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def owner(self) -> str:
+        return f"{self.partner}/{self.datapoint}"
+
+
+@dataclass(frozen=True)
+class Match:
+    route: Route
+    params: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Miss:
+    """No route answered; ``allowed`` is non-empty when the path exists for other methods."""
+
+    closest: tuple[Route, ...]
+    allowed: tuple[str, ...] = ()
+    host_known: bool = False
+
+
+class _Node:
+    __slots__ = ("literal", "param", "routes")
+
+    def __init__(self) -> None:
+        self.literal: dict[str, _Node] = {}
+        self.param: _Node | None = None
+        self.routes: dict[str, Route] = {}
+
+
+class _Table:
+    """A segment trie of the routes of one host key."""
+
+    def __init__(self) -> None:
+        self.root = _Node()
+        self.count = 0
+
+    def add(self, segments: list[str], route: Route) -> Route | None:
+        node = self.root
+        for seg in segments:
+            if is_param(seg):
+                node.param = node.param or _Node()
+                node = node.param
+            else:
+                node = node.literal.setdefault(seg, _Node())
+        existing = node.routes.get(route.method)
+        if existing is None:
+            node.routes[route.method] = route
+            self.count += 1
+        return existing
+
+    def matches(self, segments: list[str]) -> Iterable[tuple[_Node, list[str]]]:
+        """Nodes whose path matches, literal-first, with the parameter values."""
+        stack: list[tuple[_Node, int, list[str]]] = [(self.root, 0, [])]
+        while stack:
+            node, depth, values = stack.pop()
+            if depth == len(segments):
+                if node.routes:
+                    yield node, values
+                continue
+            seg = segments[depth]
+            if node.param is not None and seg:
+                stack.append((node.param, depth + 1, values + [seg]))
+            child = node.literal.get(seg)
+            if child is not None:
+                stack.append((child, depth + 1, values))
+
+    def nearest(self, segments: list[str], limit: int) -> list[Route]:
+        """Routes under the deepest node the path reaches: the closest candidates."""
+        trail = [self.root]
+        node = self.root
+        for seg in segments:
+            nxt = node.literal.get(seg) or node.param
+            if nxt is None:
+                break
+            node = nxt
+            trail.append(node)
+        found: list[Route] = []
+        for start in reversed(trail):
+            queue = deque([start])
+            while queue and len(found) < limit:
+                n = queue.popleft()
+                for r in n.routes.values():
+                    if r not in found:
+                        found.append(r)
+                queue.extend(n.literal.values())
+                if n.param is not None:
+                    queue.append(n.param)
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+
+class Router:
+    """All routes of one load; build with ``add`` then only look up."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, _Table] = {}
+        self._wild: dict[str, _Table] = {}  # key: ".suffix"
+        self._any = _Table()
+        self.routes: list[Route] = []
+
+    def add(self, route: Route) -> Route | None:
+        """Add a route; returns the route already there for the same host, method and shape."""
+        segments = split_path(route.path)
+        names = tuple(s[1:-1] for s in segments if is_param(s))
+        route = _with_params(route, names)
+        existing = self._table_for(route.host).add(segments, route)
+        if existing is None:
+            self.routes.append(route)
+        return existing
+
+    def find(self, route: Route) -> Route | None:
+        """The route already added for the same host key, method and path shape."""
+        node: _Node | None = self._table_for(route.host).root
+        for seg in split_path(route.path):
+            node = node.param if is_param(seg) else node.literal.get(seg)
+            if node is None:
+                return None
+        return node.routes.get(route.method)
+
+    def _table_for(self, host: str) -> _Table:
+        if host == ANY_HOST:
+            return self._any
+        if host.startswith("*."):
+            return self._wild.setdefault(host[1:], _Table())
+        return self._exact.setdefault(host, _Table())
+
+    def is_partner_host(self, host: str) -> bool:
+        """True when a partner names this host in its ``hosts:`` list."""
+        return bool(self._host_tables(host.lower(), include_any=False))
+
+    def _host_tables(self, host: str, *, include_any: bool = True) -> list[_Table]:
+        tables = []
+        table = self._exact.get(host)
+        if table is not None:
+            tables.append(table)
+        if self._wild:
+            dot = host.find(".")
+            while dot != -1:
+                table = self._wild.get(host[dot:])
+                if table is not None:
+                    tables.append(table)
+                dot = host.find(".", dot + 1)
+        if include_any and self._any.count:
+            tables.append(self._any)
+        return tables
+
+    def resolve(self, host: str, method: str, path: str) -> Match | Miss:
+        segments = split_path(path)
+        tables = self._host_tables(host.lower())
+        allowed: list[str] = []
+        for table in tables:
+            for node, values in table.matches(segments):
+                route = node.routes.get(method)
+                if route is None and method == "HEAD":
+                    route = node.routes.get("GET")
+                if route is not None:
+                    return Match(route, dict(zip(route.param_names, values, strict=False)))
+                allowed.extend(m for m in node.routes if m not in allowed)
+        closest: list[Route] = []
+        for table in tables:
+            closest.extend(table.nearest(segments, 3 - len(closest)))
+            if len(closest) >= 3:
+                break
+        host_known = bool(self._host_tables(host.lower(), include_any=False))
+        return Miss(tuple(closest), tuple(sorted(allowed)), host_known)
+
+    def __len__(self) -> int:
+        return len(self.routes)
+
+
+def _with_params(route: Route, names: tuple[str, ...]) -> Route:
+    if route.param_names == names:
+        return route
+    return Route(
+        route.host, route.method, route.path, route.partner, route.datapoint,
+        route.pattern, route.step, route.target, names,
+    )

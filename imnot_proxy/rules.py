@@ -1,0 +1,170 @@
+"""Rules that span several fields or files, checked at load time.
+
+The original documents these but finds them late or never (``imnot-behaviour``
+§2.10, §2.11): polling steps numbered and unique, id delivery complete and
+``{id}`` where it is needed, callback URL source, where ``rate_limit`` may
+appear, and route conflicts between partners. Each finding is a location
+(tuple of keys) plus a message, so the loader can point at the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from . import schema
+from .errors import Problem
+from .routing import ANY_HOST, Route, Router, is_param, path_shape, split_path
+
+Finding = tuple[tuple, str, str]  # (location, message, severity)
+
+
+def check_partner(partner: schema.Partner) -> list[Finding]:
+    findings: list[Finding] = []
+    if not schema.PARTNER_NAME_RE.match(partner.partner):
+        findings.append(
+            (("partner",), "name should match ^[a-zA-Z0-9_-]{1,64}$ to be usable in admin URLs",
+             "warning")
+        )
+    seen_names: dict[str, int] = {}
+    routes: dict[tuple[str, str], tuple[str, tuple]] = {}
+    for i, dp in enumerate(partner.datapoints):
+        where = ("datapoints", i)
+        if dp.name in seen_names:
+            findings.append((where + ("name",),
+                             f"datapoint name '{dp.name}' is also used by datapoints."
+                             f"{seen_names[dp.name]}; both share one payload", "warning"))
+        seen_names.setdefault(dp.name, i)
+        findings.extend(_check_datapoint(dp, where))
+        for j, ep in enumerate(dp.endpoints):
+            key = (ep.method, path_shape(ep.path))
+            other = routes.get(key)
+            if other is not None and other[0] != dp.name:
+                findings.append((where + ("endpoints", j, "path"),
+                                 f"route {ep.method} {ep.path} is already defined by datapoint "
+                                 f"'{other[0]}' ({_dotted(other[1])})", "error"))
+            routes.setdefault(key, (dp.name, where + ("endpoints", j)))
+    return findings
+
+
+def _check_datapoint(dp: schema.DatapointBase, where: tuple) -> Iterator[Finding]:
+    for j, ep in enumerate(dp.endpoints):  # type: ignore[attr-defined]
+        if ep.rate_limit is not None and not _rate_limit_allowed(dp):
+            yield (where + ("endpoints", j, "rate_limit"),
+                   "'rate_limit' is only supported on 'fetch' endpoints and on 'paginated' "
+                   "endpoints with style 'page_number_url'", "error")
+    if isinstance(dp, schema.PollingDatapoint):
+        yield from _check_polling(dp, where)
+    elif isinstance(dp, schema.CallbackDatapoint):
+        for j, ep in enumerate(dp.endpoints):
+            r = ep.response
+            if bool(r.callback_url_field) == bool(r.callback_url_header):
+                yield (where + ("endpoints", j, "response"),
+                       "give exactly one of 'callback_url_field' or 'callback_url_header'", "error")
+
+
+def _rate_limit_allowed(dp: schema.DatapointBase) -> bool:
+    if isinstance(dp, schema.FetchDatapoint):
+        return True
+    return isinstance(dp, schema.PaginatedDatapoint) and dp.pagination.style == "page_number_url"
+
+
+def _check_polling(dp: schema.PollingDatapoint, where: tuple) -> Iterator[Finding]:
+    steps: dict[int, int] = {}
+    several = len(dp.endpoints) > 1
+    has_submit = any(ep.response.generates_id for ep in dp.endpoints)
+    for j, ep in enumerate(dp.endpoints):
+        at = where + ("endpoints", j)
+        r = ep.response
+        if ep.step is None:
+            if several:
+                yield (at, "polling endpoints need a 'step' number", "error")
+        elif ep.step in steps:
+            yield (at + ("step",), f"step {ep.step} is also used by endpoints.{steps[ep.step]}",
+                   "error")
+        else:
+            steps[ep.step] = j
+        if r.generates_id:
+            if r.returns_payload:
+                yield (at + ("response", "returns_payload"),
+                       "a step that generates the id cannot also return the payload", "error")
+            if r.id_header and not r.id_header_value:
+                yield (at + ("response",), "'id_header' needs 'id_header_value'", "error")
+            elif r.id_header_value and not r.id_header:
+                yield (at + ("response",), "'id_header_value' needs 'id_header'", "error")
+            elif not (r.id_header or r.id_body_field):
+                yield (at + ("response",),
+                       "a step with 'generates_id' needs 'id_header' + 'id_header_value' "
+                       "or 'id_body_field' to deliver the id", "error")
+            if r.id_header_value and "{id}" not in r.id_header_value:
+                yield (at + ("response", "id_header_value"),
+                       "must contain '{id}', or the client never learns the id", "error")
+            if r.pending:
+                yield (at + ("response", "pending"), "'pending' belongs on a status step",
+                       "error")
+        else:
+            needs_id = r.returns_payload or r.pending or dp.strict_order
+            if needs_id and "id" not in _params(ep.path):
+                yield (at + ("path",),
+                       "this step reads the generated id: its path needs an '{id}' segment",
+                       "error")
+            if r.returns_payload and not has_submit:
+                yield (at + ("response", "returns_payload"),
+                       "no step of this datapoint has 'generates_id', so no id can be fetched",
+                       "error")
+            if r.returns_payload and r.pending:
+                yield (at + ("response", "pending"),
+                       "'pending' belongs on a status step, not on the result step", "error")
+    if dp.strict_order and not has_submit:
+        yield (where + ("strict_order",), "needs a step with 'generates_id'", "error")
+
+
+def _params(path: str) -> set[str]:
+    return {s[1:-1] for s in split_path(path) if is_param(s)}
+
+
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def route_entries(partner: schema.Partner) -> Iterator[tuple[Route, tuple]]:
+    """Every route a partner declares, one per host key, with its location."""
+    hosts = partner.hosts or [ANY_HOST]
+    for i, dp in enumerate(partner.datapoints):
+        for j, ep in enumerate(dp.endpoints):
+            for host in hosts:
+                yield (
+                    Route(host, ep.method, ep.path, partner.partner, dp.name, dp.pattern, ep.step),
+                    ("datapoints", i, "endpoints", j),
+                )
+
+
+def check_across(sources: list) -> tuple[list, list[Problem]]:
+    """Reject partners whose name or routes collide with a partner loaded before them."""
+    from .loader import problem_at  # the loader imports this module
+
+    accepted: list = []
+    problems: list[Problem] = []
+    names: dict[str, object] = {}
+    router = Router()
+    for source in sources:
+        found: list[Problem] = []
+        first = names.get(source.name)
+        if first is not None:
+            found.append(problem_at(source, ("partner",),
+                                    f"partner '{source.name}' is already defined in {first}"))
+        entries = list(route_entries(source.model))
+        for route, loc in entries:
+            other = router.find(route)
+            if other is not None and other.partner != route.partner:
+                where = "any host" if route.host == ANY_HOST else route.host
+                found.append(problem_at(source, loc + ("path",),
+                                        f"route conflict: {route.method} {route.path} on {where} "
+                                        f"is already served by {other.owner}"))
+        if found:
+            problems.extend(found)
+            continue
+        for route, _ in entries:
+            router.add(route)
+        names[source.name] = source.file
+        accepted.append(source)
+    return accepted, problems
