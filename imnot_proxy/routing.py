@@ -152,6 +152,7 @@ class Router:
         self._exact: dict[str, _Table] = {}
         self._wild: dict[str, _Table] = {}  # key: ".suffix"
         self._any = _Table()
+        self._all = _Table()  # every route whatever its host: for requests sent to the proxy port
         self.routes: list[Route] = []
 
     def add(self, route: Route) -> Route | None:
@@ -162,6 +163,7 @@ class Router:
         existing = self._table_for(route.host).add(segments, route)
         if existing is None:
             self.routes.append(route)
+            self._all.add(segments, route)
         return existing
 
     def find(self, route: Route) -> Route | None:
@@ -200,9 +202,10 @@ class Router:
             tables.append(self._any)
         return tables
 
-    def resolve(self, host: str, method: str, path: str) -> Match | Miss:
+    def resolve(self, host: str, method: str, path: str, *, direct: bool = False) -> Match | Miss:
+        """Find the route for a request; ``direct`` requests (no real host) match any partner."""
         segments = split_path(path)
-        tables = self._host_tables(host.lower())
+        tables = [self._all] if direct else self._host_tables(host.lower())
         allowed: list[str] = []
         for table in tables:
             for node, values in table.matches(segments):

@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import socket
-import socketserver
 import ssl
 import subprocess
 import sys
@@ -190,7 +189,9 @@ class ProxyProcess:
         if self._proc is not None:
             raise RuntimeError("ProxyProcess already started")
         self.confdir.mkdir(parents=True, exist_ok=True)
-        fd, log_name = tempfile.mkstemp(prefix=f"mitmdump-{self.port}-", suffix=".log", dir=self.confdir)
+        fd, log_name = tempfile.mkstemp(
+            prefix=f"mitmdump-{self.port}-", suffix=".log", dir=self.confdir
+        )
         self.log_path = Path(log_name)
         with os.fdopen(fd, "wb") as log:
             self._proc = subprocess.Popen(
@@ -328,7 +329,9 @@ class Reply:
 
 def _read_reply(response: http.client.HTTPResponse) -> Reply:
     body = response.read()
-    return Reply(status=response.status, reason=response.reason, headers=response.headers, body=body)
+    return Reply(
+        status=response.status, reason=response.reason, headers=response.headers, body=body
+    )
 
 
 def _basic_credentials(username: str, password: str) -> str:
@@ -380,7 +383,9 @@ def proxied_request(
     proxy_port = proxy.port or 8080
     auth: dict[str, str] = {}
     if proxy.username is not None:
-        auth["Proxy-Authorization"] = _basic_credentials(unquote(proxy.username), unquote(proxy.password or ""))
+        auth["Proxy-Authorization"] = _basic_credentials(
+            unquote(proxy.username), unquote(proxy.password or "")
+        )
 
     target = urlsplit(url)
     if target.hostname is None:
@@ -419,7 +424,9 @@ def proxied_request(
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     conn.sock = tls
     try:
-        return _send(conn, method, _request_target(target.path, target.query), body, request_headers)
+        return _send(
+            conn, method, _request_target(target.path, target.query), body, request_headers
+        )
     finally:
         conn.close()
 
@@ -439,7 +446,9 @@ def direct_request(
         raise ValueError(f"URL without host: {base_url!r}")
     conn: http.client.HTTPConnection
     if base.scheme == "https":
-        conn = http.client.HTTPSConnection(base.hostname, base.port or 443, timeout=timeout, context=_tls_context(cafile))
+        conn = http.client.HTTPSConnection(
+            base.hostname, base.port or 443, timeout=timeout, context=_tls_context(cafile)
+        )
     elif base.scheme == "http":
         conn = http.client.HTTPConnection(base.hostname, base.port or 80, timeout=timeout)
     else:
@@ -569,7 +578,9 @@ class _RecordingHTTPServer(ThreadingHTTPServer):
         if self.ssl_context is not None:
             # The handshake runs later in the handler thread so a stalled client cannot
             # block the accept loop.
-            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+            sock = self.ssl_context.wrap_socket(
+                sock, server_side=True, do_handshake_on_connect=False
+            )
         return sock, address
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -712,7 +723,9 @@ class UpstreamServer:
         with self._cond:
             if not self._cond.wait_for(lambda: len(self._requests) >= n, timeout=timeout):
                 seen = [f"{r.method} {r.path}" for r in self._requests]
-                raise AssertionError(f"expected {n} request(s) within {timeout}s, got {len(seen)}: {seen}")
+                raise AssertionError(
+                    f"expected {n} request(s) within {timeout}s, got {len(seen)}: {seen}"
+                )
             return list(self._requests)
 
 
@@ -762,7 +775,7 @@ def _make_ca_and_leaf() -> tuple[bytes, bytes, bytes]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     not_before = now - datetime.timedelta(hours=1)
     not_after = now + datetime.timedelta(days=2)
 
@@ -813,8 +826,12 @@ def _make_ca_and_leaf() -> tuple[bytes, bytes, bytes]:
             critical=False,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
 

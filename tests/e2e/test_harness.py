@@ -85,7 +85,9 @@ def addon(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def proxy(addon: Path, tmp_path: Path) -> Iterator[ProxyProcess]:
-    with ProxyProcess(addon, confdir=tmp_path / "conf", options={"mock_greeting": "hi there"}) as running:
+    with ProxyProcess(
+        addon, confdir=tmp_path / "conf", options={"mock_greeting": "hi there"}
+    ) as running:
         yield running
 
 
@@ -122,7 +124,9 @@ def test_upstream_records_every_method(upstream: UpstreamServer, method: str) ->
     assert reply.status == 200
     if method == "HEAD":
         assert reply.body == b""
-        assert reply.headers["Content-Length"] == str(len(json.dumps({"upstream": True, "path": "/p?q=1"})))
+        assert reply.headers["Content-Length"] == str(
+            len(json.dumps({"upstream": True, "path": "/p?q=1"}))
+        )
     else:
         assert reply.json() == {"upstream": True, "path": "/p?q=1"}
     [seen] = upstream.wait_for_requests(1)
@@ -173,7 +177,9 @@ def test_tls_upstream_trusted_via_cert_path() -> None:
         assert server.url.startswith("https://127.0.0.1:")
         reply = direct_request(server.url, "POST", "/secure", body=b"x", cafile=server.cert_path)
         assert reply.json() == {"upstream": True, "path": "/secure"}
-        localhost = direct_request(f"https://localhost:{server.port}", "GET", "/", cafile=server.cert_path)
+        localhost = direct_request(
+            f"https://localhost:{server.port}", "GET", "/", cafile=server.cert_path
+        )
         assert localhost.status == 200
         with pytest.raises(ssl.SSLCertVerificationError):
             direct_request(server.url, "GET", "/untrusted")
@@ -182,7 +188,9 @@ def test_tls_upstream_trusted_via_cert_path() -> None:
 
 def test_callback_receiver_fails_first_n() -> None:
     with CallbackReceiver(fail_first_n=2) as receiver:
-        statuses = [direct_request(receiver.url, "POST", "/hook", body=b"{}").status for _ in range(3)]
+        statuses = [
+            direct_request(receiver.url, "POST", "/hook", body=b"{}").status for _ in range(3)
+        ]
         assert statuses == [500, 500, 200]
         assert len(receiver.wait_for_requests(3)) == 3
 
@@ -214,10 +222,17 @@ def test_proxy_error_status_and_head(proxy: ProxyProcess) -> None:
 
 
 def test_proxy_passes_through_to_upstream(proxy: ProxyProcess, upstream: UpstreamServer) -> None:
-    reply = proxied_request(proxy.url, "PUT", f"{upstream.url}/thing?a=b", body=b"abc", headers={"X-K": "v"})
+    reply = proxied_request(
+        proxy.url, "PUT", f"{upstream.url}/thing?a=b", body=b"abc", headers={"X-K": "v"}
+    )
     assert reply.json() == {"upstream": True, "path": "/thing?a=b"}
     [seen] = upstream.wait_for_requests(1)
-    assert (seen.method, seen.path, seen.body, seen.headers["x-k"]) == ("PUT", "/thing?a=b", b"abc", "v")
+    assert (seen.method, seen.path, seen.body, seen.headers["x-k"]) == (
+        "PUT",
+        "/thing?a=b",
+        b"abc",
+        "v",
+    )
 
 
 def test_proxy_https_mock_host_trusting_ca(proxy: ProxyProcess) -> None:
@@ -244,7 +259,9 @@ def test_proxy_authorization_sent_for_http_and_connect(proxy: ProxyProcess) -> N
     plain = proxied_request(proxy.proxy_url("mysession"), "GET", "http://mock.test/x")
     assert plain.json()["proxy_auth"] == basic("mysession")
 
-    tls = proxied_request(proxy.proxy_url("mysession"), "GET", "https://mock.test/x", cafile=proxy.ca_cert)
+    tls = proxied_request(
+        proxy.proxy_url("mysession"), "GET", "https://mock.test/x", cafile=proxy.ca_cert
+    )
     assert tls.json()["connect_auth"] == basic("mysession")
     assert tls.json()["proxy_auth"] is None
 

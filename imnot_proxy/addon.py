@@ -1,0 +1,342 @@
+"""mitmproxy glue: options, hooks and commands around the engine, nothing more.
+
+``request`` decides in one place what a flow is: the admin API (admin host,
+or an admin path sent straight to the proxy port), a partner route (mocked),
+a partner host or direct request without a route (``imnot_unmatched``), or
+anything else (untouched). The engine is swapped as a whole on reload, so a
+request sees the old table or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import ipaddress
+import logging
+import socket
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mitmproxy import command, ctx, exceptions, http
+
+from . import loader
+from .admin import AdminApi, AdminService
+from .engine import Engine, EngineSettings, Mocked, Unmatched
+from .errors import StoreError
+from .messages import MockResponse, RequestView, encode_json
+from .routing import Miss
+from .seeding import seed_payloads
+from .store import Store, open_store
+
+logger = logging.getLogger("imnot_proxy")
+
+SESSION_HEADER = "X-Imnot-Session"
+LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "::",
+                         socket.gethostname().lower(), socket.getfqdn().lower()})
+
+
+class ImnotProxy:
+    """Answers partner hosts from partner YAML; leaves every other flow alone."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.store: Store | None = None
+        self.last_load: loader.LoadResult | None = None
+        self.admin: AdminApi | None = None
+        self._connect_sessions: dict[str, str] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    # --- lifecycle --------------------------------------------------------------
+
+    def load(self, loader_: Any) -> None:
+        loader_.add_option(
+            "imnot_partners", Sequence[str], ["partners"],
+            "Partner definitions: directories (holding */partner.yaml or *.yaml) or files.",
+        )
+        loader_.add_option(
+            "imnot_db", str, "",
+            "State store: a SQLite file path or sqlite:///path. "
+            "Default: imnot.db beside the (first) partners directory.",
+        )
+        loader_.add_option(
+            "imnot_unmatched", str, "404",
+            "What a request for a partner host with no matching route gets: "
+            "404 (a JSON error naming the closest routes) or passthrough (sent upstream).",
+            choices=["404", "passthrough"],
+        )
+        loader_.add_option(
+            "imnot_admin_host", str, "imnot.proxy",
+            "Virtual host that serves the admin API through the proxy.",
+        )
+        loader_.add_option(
+            "imnot_callback_allow", Sequence[str], [],
+            "Hosts (or *.suffix) that callbacks may be sent to, besides loopback addresses.",
+        )
+        loader_.add_option(
+            "imnot_default_limit", int, 50,
+            "Page size of paginated datapoints when the request gives none.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "imnot_db" in updated or "imnot_partners" in updated or self.store is None:
+            self._open_store()
+        if updated & {"imnot_partners", "imnot_db", "imnot_default_limit",
+                      "imnot_callback_allow"} or self.engine is None:
+            result = self.reload(initial=self.engine is None)
+            if self.engine is None:
+                raise exceptions.OptionsError(
+                    "Cannot load imnot_partners: " + "; ".join(str(p) for p in result.errors))
+
+    def running(self) -> None:
+        if ctx.options.connection_strategy != "lazy":
+            logger.warning(
+                "imnot_proxy: connection_strategy is %r; use 'lazy' so that mocking never "
+                "contacts (or needs) the real partner host", ctx.options.connection_strategy)
+
+    def done(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self.store is not None:
+            self.store.close()
+
+    def _open_store(self) -> None:
+        target = ctx.options.imnot_db or str(default_db(ctx.options.imnot_partners))
+        try:
+            store = open_store(target)
+        except (StoreError, ValueError) as exc:
+            raise exceptions.OptionsError(f"Cannot open imnot_db {target}: {exc}") from exc
+        if self.store is not None:
+            self.store.close()
+        self.store = store
+        self.admin = AdminApi(AdminService(lambda: self.engine, store))
+        self.engine = None
+
+    def reload(self, *, initial: bool = False) -> loader.LoadResult:
+        """Load the partner files and swap the engine, all or nothing.
+
+        At start-up broken files are skipped so the others serve; later, any
+        error keeps the last good engine serving.
+        """
+        assert self.store is not None
+        result = loader.load_paths(ctx.options.imnot_partners)
+        self.last_load = result
+        for problem in result.problems:
+            logger.warning("imnot_proxy: %s", problem)
+        if result.errors and not initial and self.engine is not None:
+            logger.warning("imnot_proxy: reload rejected, the last good definitions keep serving")
+            return result
+        settings = EngineSettings(ctx.options.imnot_default_limit, self._dispatch,
+                                  self._callback_refusal)
+        engine = Engine(result.partners, self.store, settings)
+        seeded = seed_payloads(result.partners, self.store)
+        if seeded:
+            logger.info("imnot_proxy: payload files loaded for %s", ", ".join(seeded))
+        self.engine = engine
+        logger.info("imnot_proxy: %d partners, %d routes", len(result.partners),
+                    len(engine.router))
+        return result
+
+    # --- hooks --------------------------------------------------------------------
+
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        """HTTPS carries the proxy credentials on CONNECT only: keep the user as session."""
+        user = proxy_user(flow.request.headers.get("proxy-authorization"))
+        if user:
+            self._connect_sessions[flow.client_conn.id] = user
+
+    def client_disconnected(self, client: Any) -> None:
+        self._connect_sessions.pop(client.id, None)
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live:
+            return
+        engine = self.engine
+        if engine is None:
+            return
+        started = time.perf_counter()
+        req = flow.request
+        host = req.pretty_host.lower()
+        path, _, query = req.path.partition("?")
+        direct = self._is_direct(flow, host)
+        try:
+            if host == ctx.options.imnot_admin_host or (direct and is_admin_path(path)):
+                self._answer(flow, self.admin.handle(self._view(flow, path, query)),  # type: ignore[union-attr]
+                             {"admin": True})
+                return
+            found = engine.router.resolve(host, req.method, path, direct=direct)
+            if isinstance(found, Miss):
+                if not direct and (not found.host_known
+                                   or ctx.options.imnot_unmatched == "passthrough"):
+                    self._strip_ours(req)
+                    return
+                outcome: Any = Unmatched(found, _miss_response(found, req.method, path))
+            else:
+                view = self._view(flow, path, query)
+                outcome = Mocked(found.route, engine.call(found, view), found.params)
+            self._mark(flow, outcome, started)
+        except Exception as exc:  # noqa: BLE001 - fail closed: never fall through to the partner
+            logger.exception("imnot_proxy error on %s %s", req.method, req.pretty_url)
+            flow.response = http.Response.make(
+                500, encode_json({"detail": f"imnot_proxy error: {exc}"}),
+                {"content-type": "application/json"})
+            flow.metadata["imnot"] = {"kind": "error", "error": str(exc)}
+            flow.comment = f"imnot error: {exc}"
+
+    # --- helpers --------------------------------------------------------------------
+
+    def _view(self, flow: http.HTTPFlow, path: str, query: str) -> RequestView:
+        req = flow.request
+        return RequestView(
+            method=req.method, path=path, query_string=query, headers=req.headers,
+            body=req.get_content(strict=False) or b"", scheme=req.scheme,
+            host=req.pretty_host, port=req.port, session=self._session(flow),
+        )
+
+    def _session(self, flow: http.HTTPFlow) -> str | None:
+        headers = flow.request.headers
+        session = headers.get(SESSION_HEADER)
+        if session:
+            return session.strip() or None
+        user = proxy_user(headers.get("proxy-authorization"))
+        return user or self._connect_sessions.get(flow.client_conn.id)
+
+    @staticmethod
+    def _strip_ours(req: http.Request) -> None:
+        """Our session header and the proxy credentials are for us, never for an upstream."""
+        if SESSION_HEADER in req.headers:
+            del req.headers[SESSION_HEADER]
+        if "proxy-authorization" in req.headers:
+            del req.headers["proxy-authorization"]
+
+    def _is_direct(self, flow: http.HTTPFlow, host: str) -> bool:
+        """An origin-form request sent straight to the proxy port, as to the original server."""
+        client = flow.client_conn
+        if client.tls or client.sockname is None:
+            return False
+        if flow.request.port != client.sockname[1]:
+            return False
+        if host in LOCAL_NAMES or host == str(client.sockname[0]):
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return address.is_loopback or str(client.sockname[0]) in ("0.0.0.0", "::")
+
+    @staticmethod
+    def _answer(flow: http.HTTPFlow, response: MockResponse, meta: dict) -> None:
+        fields = [(k.encode(), v.encode()) for k, v in response.headers]
+        flow.response = http.Response.make(response.status, response.body, http.Headers(fields))
+        if not response.body:
+            length = next((v for k, v in response.headers if k == "content-length"), None)
+            if length is not None:  # HEAD answered by a GET route keeps the GET's length
+                flow.response.headers["content-length"] = length
+        flow.metadata["imnot"] = meta
+        flow.is_replay = "response"
+
+    def _mark(self, flow: http.HTTPFlow, outcome: Any, started: float) -> None:
+        session = self._session(flow)
+        if isinstance(outcome, Mocked):
+            route = outcome.route
+            meta = {"kind": "mock", "partner": route.partner, "datapoint": route.datapoint,
+                    "pattern": route.pattern, "step": outcome.response.step, "session": session,
+                    "route": route.label}
+            comment = f"imnot mock {route.owner}"
+            if outcome.response.step:
+                comment += f" {outcome.response.step}"
+        else:
+            closest = ", ".join(r.label for r in outcome.miss.closest) or "none"
+            meta = {"kind": "miss", "closest": [r.label for r in outcome.miss.closest],
+                    "session": session}
+            comment = f"imnot miss {flow.request.method} {flow.request.path} · closest: {closest}"
+        if session:
+            comment += f" · session {session}"
+        self._answer(flow, outcome.response, meta)
+        flow.comment = comment
+        logger.info("%s -> %d (%.1f ms)", comment, outcome.response.status,
+                    (time.perf_counter() - started) * 1000)
+
+    # --- callbacks -----------------------------------------------------------------
+
+    def _dispatch(self, job: Any) -> None:
+        task = asyncio.get_running_loop().create_task(job.run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _callback_refusal(self, url: str) -> str | None:
+        return callback_refusal(url, ctx.options.imnot_callback_allow)
+
+    # --- commands ------------------------------------------------------------------
+
+    @command.command("imnot.reload")
+    def reload_command(self) -> str:
+        """Reload the partner files; a broken file keeps the last good definitions serving."""
+        result = self.reload()
+        if result.errors:
+            return "reload rejected: " + "; ".join(str(p) for p in result.errors)
+        return f"reloaded {len(result.partners)} partners"
+
+    @command.command("imnot.routes")
+    def routes_command(self) -> Sequence[str]:
+        """List the partner routes: host, method, path, partner/datapoint, pattern."""
+        if self.engine is None:
+            return []
+        return [f"{r.host} {r.method} {r.path} {r.owner} [{r.pattern}]"
+                for r in self.engine.router.routes]
+
+
+def default_db(partners: Sequence[str]) -> Path:
+    first = Path(partners[0]) if partners else Path("partners")
+    base = first.parent if first.is_file() or first.suffix in (".yaml", ".yml") else first
+    return base.absolute().parent / "imnot.db"
+
+
+def is_admin_path(path: str) -> bool:
+    return path.startswith("/imnot/") or path == "/healthz"
+
+
+def proxy_user(value: str | None) -> str | None:
+    """The user name of ``Proxy-Authorization: Basic ...``."""
+    if not value:
+        return None
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
+    user = decoded.partition(":")[0].strip()
+    return user or None
+
+
+def callback_refusal(url: str, allow: Sequence[str]) -> str | None:
+    """Why a callback URL may not be used, or None when it may."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"callback URL {url!r} must be an absolute http(s) URL"
+    host = parts.hostname.lower()
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    for allowed in allow:
+        allowed = allowed.lower()
+        if host == allowed or (allowed.startswith("*.") and host.endswith(allowed[1:])):
+            return None
+    return (f"callback host '{host}' is not allowed: only loopback and the hosts in "
+            "imnot_callback_allow receive callbacks")
+
+
+def _miss_response(miss: Miss, method: str, path: str) -> MockResponse:
+    from .engine import miss_response
+
+    return miss_response(miss, RequestView(method, path))

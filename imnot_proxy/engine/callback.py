@@ -1,0 +1,123 @@
+"""``callback``: accept with 202 and a request id, then deliver the payload (§4.5).
+
+Delivery runs on the proxy's event loop (the blocking HTTP call in a worker
+thread), after ``callback_delay_seconds``, with the session captured at
+submit. Beyond the original: retries with backoff on connection errors and
+5xx, a delivery log in the store, a host allow list (loopback by default, so
+a mock cannot be aimed at arbitrary addresses), and 422 instead of 500 for a
+non-object body or a non-string URL (B9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import RequestError
+from ..messages import MockResponse, RequestView, json_response
+from ..schema import CallbackDatapoint, CallbackEndpoint
+from ..store import CallbackRequest, Store
+from .common import BuildContext, json_object_body
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_SECONDS = 0.5
+TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    store: Store
+    request: CallbackRequest
+    retries: int
+    delay: float
+
+    async def run(self) -> None:
+        if self.delay > 0:
+            await asyncio.sleep(self.delay)
+        await deliver(self.store, self.request, self.retries)
+
+
+def build(ctx: BuildContext, dp: CallbackDatapoint) -> list:
+    return [_endpoint(ctx, dp, ep) for ep in dp.endpoints]
+
+
+def _endpoint(ctx: BuildContext, dp: CallbackDatapoint, ep: CallbackEndpoint):
+    store, partner, name = ctx.store, ctx.partner, dp.name
+    r = ep.response
+    allowed: Callable[[str], str | None] = ctx.callback_allowed
+
+    def url_of(request: RequestView) -> str:
+        if r.callback_url_field:
+            body = json_object_body(request)
+            url = body.get(r.callback_url_field)
+            if url is None or url == "":
+                raise RequestError(
+                    400, f"Missing required field '{r.callback_url_field}' in request body")
+            if not isinstance(url, str):
+                raise RequestError(422, f"Field '{r.callback_url_field}' must be a URL string")
+            return url
+        url = request.headers.get(r.callback_url_header or "")
+        if not url:
+            raise RequestError(400, f"Missing required header '{r.callback_url_header}'")
+        return url
+
+    def handle(request: RequestView, params: dict[str, str]) -> MockResponse:
+        url = url_of(request)
+        refusal = allowed(url)
+        if refusal:
+            raise RequestError(422, refusal)
+        record = store.add_callback(partner, name, request.session or None, url,
+                                    r.callback_method)
+        ctx.dispatch(DeliveryJob(store, record, r.callback_retries, r.callback_delay_seconds))
+        return json_response(r.status, {"request_id": record.id}, r.headers or None)
+
+    return handle
+
+
+async def deliver(store: Store, request: CallbackRequest, retries: int) -> bool:
+    """Send the current payload to the callback URL; True when it was accepted (2xx)."""
+    from .common import resolve_payload
+
+    try:
+        payload = resolve_payload(store, request.partner, request.datapoint, request.session_id)
+    except RequestError as exc:
+        logger.warning("callback %s for %s/%s skipped: %s", request.id, request.partner,
+                       request.datapoint, exc.detail)
+        store.log_delivery(request.id, 0, None, f"skipped: {exc.detail}")
+        return False
+    for attempt in range(1, retries + 2):
+        status, error = await asyncio.to_thread(_send, request, payload.body)
+        store.log_delivery(request.id, attempt, status, error)
+        if status is not None and status < 500:
+            ok = 200 <= status < 300
+            log = logger.info if ok else logger.warning
+            log("callback %s delivered to %s: %s", request.id, request.url, status)
+            return ok
+        if attempt <= retries:
+            await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+    logger.warning("callback %s to %s failed after %d attempts: %s", request.id, request.url,
+                   retries + 1, error or status)
+    return False
+
+
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _send(request: CallbackRequest, body: bytes) -> tuple[int | None, str | None]:
+    req = urllib.request.Request(request.url, data=body, method=request.method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with _opener.open(req, timeout=TIMEOUT_SECONDS) as resp:
+            resp.read()
+            return resp.status, None
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return exc.code, None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return None, str(reason)

@@ -1,0 +1,88 @@
+"""The request and response values that cross from mitmproxy into the engine.
+
+The engine, the admin API and the recorder only ever see these, so they are
+testable without a proxy. Headers are any mapping with a case-insensitive
+``get`` (mitmproxy's ``Headers`` in the proxy, ``CIHeaders`` in tests).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
+
+JSON_TYPE = "application/json"
+
+
+class HeaderLookup(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+
+class CIHeaders(dict):
+    """A minimal case-insensitive header mapping."""
+
+    def __init__(self, items: Any = ()):
+        super().__init__()
+        for key, value in dict(items).items():
+            self[key.lower()] = value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+
+@dataclass(frozen=True)
+class RequestView:
+    method: str
+    path: str  # without the query string
+    query_string: str = ""
+    headers: HeaderLookup = field(default_factory=CIHeaders)
+    body: bytes = b""
+    scheme: str = "http"
+    host: str = ""
+    port: int = 80
+    session: str | None = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Query parameters; the last value wins when a name repeats."""
+        return dict(parse_qsl(self.query_string, keep_blank_values=True))
+
+    def json_body(self) -> Any:
+        """The body as JSON; raises ValueError when it is not JSON."""
+        return json.loads(self.body) if self.body else None
+
+
+@dataclass(frozen=True)
+class MockResponse:
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    step: str | None = None  # which step answered, for flow comments and the journal
+
+
+def encode_json(value: Any) -> bytes:
+    """Compact JSON, as the original's JSONResponse sends it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_response(status: int, value: Any, headers: dict[str, str] | None = None,
+                  step: str | None = None) -> MockResponse:
+    return raw_json_response(status, encode_json(value), headers, step)
+
+
+def raw_json_response(status: int, body: bytes, headers: dict[str, str] | None = None,
+                      step: str | None = None) -> MockResponse:
+    pairs = [("content-type", JSON_TYPE)]
+    if headers:
+        pairs = [(k, v) for k, v in headers.items()] + (
+            [] if _has(headers, "content-type") else pairs)
+    return MockResponse(status, tuple(pairs), body, step)
+
+
+def error_response(status: int, detail: Any, headers: dict[str, str] | None = None) -> MockResponse:
+    return json_response(status, {"detail": detail}, headers)
+
+
+def _has(headers: dict[str, str], name: str) -> bool:
+    return any(k.lower() == name for k in headers)

@@ -1,0 +1,282 @@
+"""SQLite backend: one file in WAL mode, short statements, no fsync on reads.
+
+``synchronous=NORMAL`` in WAL mode keeps every committed write across a
+process crash (``kill -9``); only a power loss can drop the last commits.
+Several processes may share the file: global payload bytes are cached in
+process and the cache is dropped whenever ``PRAGMA data_version`` says another
+connection wrote.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..errors import StoreError
+from .base import CallbackRequest, Delivery, IssuedId, Payload, SessionRecord
+
+MIGRATIONS: list[str] = [
+    # 1: the original's tables, scoped by partner/datapoint everywhere
+    """
+    CREATE TABLE global_payloads (
+        partner TEXT NOT NULL, datapoint TEXT NOT NULL, payload BLOB NOT NULL,
+        updated_at TEXT NOT NULL, outcome TEXT,
+        PRIMARY KEY (partner, datapoint));
+    CREATE TABLE sessions (
+        session_id TEXT PRIMARY KEY, partner TEXT NOT NULL, datapoint TEXT NOT NULL,
+        payload BLOB NOT NULL, created_at TEXT NOT NULL, last_used TEXT, outcome TEXT);
+    CREATE TABLE issued_ids (
+        id TEXT NOT NULL, partner TEXT NOT NULL, datapoint TEXT NOT NULL, session_id TEXT,
+        created REAL NOT NULL, polls INTEGER NOT NULL DEFAULT 0, outcome TEXT,
+        PRIMARY KEY (partner, datapoint, id));
+    CREATE TABLE callbacks (
+        id TEXT NOT NULL, partner TEXT NOT NULL, datapoint TEXT NOT NULL, session_id TEXT,
+        url TEXT NOT NULL, method TEXT NOT NULL, created_at TEXT NOT NULL,
+        PRIMARY KEY (partner, datapoint, id));
+    CREATE TABLE deliveries (
+        request_id TEXT NOT NULL, attempt INTEGER NOT NULL, at TEXT NOT NULL,
+        status INTEGER, error TEXT);
+    CREATE INDEX deliveries_by_request ON deliveries (request_id);
+    CREATE TABLE cursors (
+        cursor TEXT PRIMARY KEY, partner TEXT NOT NULL, datapoint TEXT NOT NULL,
+        session_id TEXT, offset_val INTEGER NOT NULL, expires REAL);
+    CREATE TABLE buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL);
+    """,
+]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class SqliteStore:
+    """The embedded default store (see module docstring)."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time):
+        self.path = Path(path)
+        self._clock = clock
+        self._lock = threading.RLock()  # the CLI and callbacks may share the connection
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=5.0
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        self._cache: dict[tuple[str, str], Payload | None] = {}
+        self._data_version = self._version()
+
+    # --- plumbing -------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self._db.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
+
+    def _version(self) -> int:
+        return self._db.execute("PRAGMA data_version").fetchone()[0]
+
+    def _fresh_cache(self) -> dict:
+        version = self._version()
+        if version != self._data_version:
+            self._data_version = version
+            self._cache.clear()
+        return self._cache
+
+    def _write(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, args)
+
+    def _one(self, sql: str, args: tuple = ()) -> tuple | None:
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- payloads -------------------------------------------------------------
+
+    def put_global(self, partner: str, datapoint: str, body: bytes,
+                   outcome: str | None = None) -> str:
+        at = now_iso()
+        self._write(
+            "INSERT INTO global_payloads VALUES (?,?,?,?,?) ON CONFLICT (partner, datapoint) "
+            "DO UPDATE SET payload=excluded.payload, updated_at=excluded.updated_at, "
+            "outcome=excluded.outcome",
+            (partner, datapoint, body, at, outcome),
+        )
+        self._cache.pop((partner, datapoint), None)
+        return at
+
+    def get_global(self, partner: str, datapoint: str) -> Payload | None:
+        with self._lock:
+            cache = self._fresh_cache()
+            key = (partner, datapoint)
+            if key in cache:
+                return cache[key]
+            row = self._db.execute(
+                "SELECT payload, updated_at, outcome FROM global_payloads "
+                "WHERE partner=? AND datapoint=?", key
+            ).fetchone()
+            payload = Payload(bytes(row[0]), row[1], row[2]) if row else None
+            cache[key] = payload
+            return payload
+
+    def create_session(self, partner: str, datapoint: str, body: bytes,
+                       outcome: str | None = None) -> str:
+        session_id = str(uuid.uuid4())
+        self._write(
+            "INSERT INTO sessions VALUES (?,?,?,?,?,NULL,?)",
+            (session_id, partner, datapoint, body, now_iso(), outcome),
+        )
+        return session_id
+
+    def session_payload(self, session_id: str, partner: str, datapoint: str) -> Payload | None:
+        row = self._one(
+            "UPDATE sessions SET last_used=? WHERE session_id=? AND partner=? AND datapoint=? "
+            "RETURNING payload, created_at, outcome",
+            (now_iso(), session_id, partner, datapoint),
+        )
+        return Payload(bytes(row[0]), row[1], row[2]) if row else None
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        row = self._one("SELECT * FROM sessions WHERE session_id=?", (session_id,))
+        return _session(row) if row else None
+
+    def list_sessions(self) -> list[SessionRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC"
+            ).fetchall()
+        return [_session(r) for r in rows]
+
+    def delete_session(self, session_id: str) -> bool:
+        return self._write("DELETE FROM sessions WHERE session_id=?", (session_id,)).rowcount > 0
+
+    def clear_sessions(self) -> int:
+        return self._write("DELETE FROM sessions").rowcount
+
+    # --- polling ids ------------------------------------------------------------
+
+    def issue_id(self, partner: str, datapoint: str, session_id: str | None,
+                 outcome: str | None = None) -> IssuedId:
+        issued = IssuedId(str(uuid.uuid4()), partner, datapoint, session_id, self._clock(), 0,
+                          outcome)
+        self._write(
+            "INSERT INTO issued_ids VALUES (?,?,?,?,?,0,?)",
+            (issued.id, partner, datapoint, session_id, issued.created, outcome),
+        )
+        return issued
+
+    def get_id(self, partner: str, datapoint: str, id: str) -> IssuedId | None:
+        row = self._one(
+            "SELECT id, partner, datapoint, session_id, created, polls, outcome FROM issued_ids "
+            "WHERE partner=? AND datapoint=? AND id=?", (partner, datapoint, id)
+        )
+        return IssuedId(*row) if row else None
+
+    def count_poll(self, partner: str, datapoint: str, id: str) -> IssuedId | None:
+        """Count one status poll; the record returned holds the polls made *before* it."""
+        row = self._one(
+            "UPDATE issued_ids SET polls = polls + 1 WHERE partner=? AND datapoint=? AND id=? "
+            "RETURNING id, partner, datapoint, session_id, created, polls - 1, outcome",
+            (partner, datapoint, id),
+        )
+        return IssuedId(*row) if row else None
+
+    # --- callbacks --------------------------------------------------------------
+
+    def add_callback(self, partner: str, datapoint: str, session_id: str | None,
+                     url: str, method: str) -> CallbackRequest:
+        request = CallbackRequest(str(uuid.uuid4()), partner, datapoint, session_id, url, method,
+                                  now_iso())
+        self._write("INSERT INTO callbacks VALUES (?,?,?,?,?,?,?)", (
+            request.id, partner, datapoint, session_id, url, method, request.created_at))
+        return request
+
+    def get_callback(self, partner: str, datapoint: str, id: str) -> CallbackRequest | None:
+        row = self._one(
+            "SELECT id, partner, datapoint, session_id, url, method, created_at FROM callbacks "
+            "WHERE partner=? AND datapoint=? AND id=?", (partner, datapoint, id)
+        )
+        return CallbackRequest(*row) if row else None
+
+    def log_delivery(self, request_id: str, attempt: int, status: int | None,
+                     error: str | None) -> None:
+        self._write("INSERT INTO deliveries VALUES (?,?,?,?,?)",
+                    (request_id, attempt, now_iso(), status, error))
+
+    def deliveries(self, request_id: str) -> list[Delivery]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT request_id, attempt, at, status, error FROM deliveries "
+                "WHERE request_id=? ORDER BY rowid", (request_id,)
+            ).fetchall()
+        return [Delivery(*r) for r in rows]
+
+    # --- cursors ------------------------------------------------------------------
+
+    def add_cursor(self, partner: str, datapoint: str, session_id: str | None,
+                   offset: int, ttl_seconds: int) -> str:
+        cursor = str(uuid.uuid4())
+        expires = self._clock() + ttl_seconds if ttl_seconds > 0 else None
+        with self._lock:
+            self._db.execute("DELETE FROM cursors WHERE expires IS NOT NULL AND expires < ?",
+                             (self._clock(),))
+            self._db.execute("INSERT INTO cursors VALUES (?,?,?,?,?,?)",
+                             (cursor, partner, datapoint, session_id, offset, expires))
+        return cursor
+
+    def get_cursor(self, partner: str, datapoint: str, session_id: str | None,
+                   cursor: str) -> int | None:
+        row = self._one(
+            "SELECT offset_val FROM cursors WHERE cursor=? AND partner=? AND datapoint=? "
+            "AND session_id IS ? AND (expires IS NULL OR expires >= ?)",
+            (cursor, partner, datapoint, session_id, self._clock()),
+        )
+        return row[0] if row else None
+
+    # --- rate limits ----------------------------------------------------------------
+
+    def take_token(self, key: str, per_minute: int) -> float:
+        """Take one token from the bucket; 0 when allowed, else seconds until one is free."""
+        now = self._clock()
+        rate = per_minute / 60.0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT tokens, updated FROM buckets WHERE key=?", (key,)
+                ).fetchone()
+                tokens = float(per_minute) if row is None else min(
+                    float(per_minute), row[0] + (now - row[1]) * rate)
+                if tokens >= 1.0:
+                    self._db.execute(
+                        "INSERT INTO buckets VALUES (?,?,?) ON CONFLICT (key) DO UPDATE "
+                        "SET tokens=excluded.tokens, updated=excluded.updated",
+                        (key, tokens - 1.0, now),
+                    )
+                    wait = 0.0
+                else:
+                    wait = max(1.0, math.ceil((1.0 - tokens) / rate))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return wait
+
+
+def _session(row: tuple) -> SessionRecord:
+    sid, partner, datapoint, body, created_at, last_used, outcome = row
+    return SessionRecord(sid, partner, datapoint, bytes(body), created_at, last_used, outcome)
