@@ -14,26 +14,31 @@ import base64
 import binascii
 import ipaddress
 import logging
+import os
 import socket
 import time
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from mitmproxy import command, ctx, exceptions, http
+from mitmproxy import types as mtypes
 
-from . import loader
-from .admin import AdminApi, AdminService
+from . import loader, watch
+from .admin import AdminApi, AdminService, ReloadReport, diff_routes
 from .engine import Engine, EngineSettings, Mocked, Unmatched
-from .errors import StoreError
+from .errors import RequestError, StoreError
 from .messages import MockResponse, RequestView, encode_json
 from .routing import Miss
 from .seeding import seed_payloads
 from .store import Store, open_store
+from .store.sqlite import now_iso
 
 logger = logging.getLogger("imnot_proxy")
 
 SESSION_HEADER = "X-Imnot-Session"
+WATCH_INTERVAL = 1.0
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "::",
                          socket.gethostname().lower(), socket.getfqdn().lower()})
 
@@ -44,10 +49,12 @@ class ImnotProxy:
     def __init__(self) -> None:
         self.engine: Engine | None = None
         self.store: Store | None = None
-        self.last_load: loader.LoadResult | None = None
         self.admin: AdminApi | None = None
+        self._report: ReloadReport | None = None
+        self._journal: deque[dict] = deque(maxlen=500)
         self._connect_sessions: dict[str, str] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._watcher: asyncio.Task | None = None
 
     # --- lifecycle --------------------------------------------------------------
 
@@ -72,6 +79,15 @@ class ImnotProxy:
             "Virtual host that serves the admin API through the proxy.",
         )
         loader_.add_option(
+            "imnot_admin_key", Optional[str], None,  # noqa: UP045 - mitmproxy option type
+            "Bearer key for the admin API (default: the IMNOT_ADMIN_KEY environment variable). "
+            "Without a key the admin API is open.",
+        )
+        loader_.add_option(
+            "imnot_watch", bool, False,
+            "Reload the partner files when they change on disk.",
+        )
+        loader_.add_option(
             "imnot_callback_allow", Sequence[str], [],
             "Hosts (or *.suffix) that callbacks may be sent to, besides loopback addresses.",
         )
@@ -85,16 +101,26 @@ class ImnotProxy:
             self._open_store()
         if updated & {"imnot_partners", "imnot_db", "imnot_default_limit",
                       "imnot_callback_allow"} or self.engine is None:
-            result = self.reload(initial=self.engine is None)
-            if self.engine is None:
-                raise exceptions.OptionsError(
-                    "Cannot load imnot_partners: " + "; ".join(str(p) for p in result.errors))
+            self.reload(initial=self.engine is None)
+        if "imnot_watch" in updated and self._watcher is not None and not ctx.options.imnot_watch:
+            self._watcher.cancel()
+            self._watcher = None
+        if ctx.options.imnot_watch and self._watcher is None and _loop_running():
+            self._watcher = self._spawn(self._watch(), "imnot watch")
 
     def running(self) -> None:
         if ctx.options.connection_strategy != "lazy":
             logger.warning(
                 "imnot_proxy: connection_strategy is %r; use 'lazy' so that mocking never "
                 "contacts (or needs) the real partner host", ctx.options.connection_strategy)
+        listen = ctx.options.listen_host
+        if listen not in ("127.0.0.1", "localhost", "::1") and not self.admin_key():
+            logger.warning(
+                "imnot_proxy: WARNING: listening on %s without an admin key: anyone who can "
+                "reach the port can change the mocks. Set imnot_admin_key or IMNOT_ADMIN_KEY.",
+                listen or "all interfaces")
+        if ctx.options.imnot_watch and self._watcher is None:
+            self._watcher = self._spawn(self._watch(), "imnot watch")
 
     def done(self) -> None:
         for task in list(self._tasks):
@@ -111,33 +137,87 @@ class ImnotProxy:
         if self.store is not None:
             self.store.close()
         self.store = store
-        self.admin = AdminApi(AdminService(lambda: self.engine, store))
+        self.admin = AdminApi(AdminService(self, store))
         self.engine = None
 
-    def reload(self, *, initial: bool = False) -> loader.LoadResult:
+    # --- runtime (used by the admin API and the commands) ----------------------------
+
+    def current_engine(self) -> Engine:
+        assert self.engine is not None
+        return self.engine
+
+    def reload(self, *, initial: bool = False) -> ReloadReport:
         """Load the partner files and swap the engine, all or nothing.
 
         At start-up broken files are skipped so the others serve; later, any
         error keeps the last good engine serving.
         """
-        assert self.store is not None
         result = loader.load_paths(ctx.options.imnot_partners)
-        self.last_load = result
         for problem in result.problems:
             logger.warning("imnot_proxy: %s", problem)
-        if result.errors and not initial and self.engine is not None:
+        problems = [str(p) for p in result.errors]
+        if result.errors and not initial:
             logger.warning("imnot_proxy: reload rejected, the last good definitions keep serving")
-            return result
-        settings = EngineSettings(ctx.options.imnot_default_limit, self._dispatch,
+            self._report = ReloadReport(False, [s.name for s in result.partners],
+                                        problems=problems, at=now_iso())
+            return self._report
+        return self.apply(result.partners, problems=problems)
+
+    def apply(self, partners: list[loader.PartnerSource], *,
+              problems: list[str] | None = None) -> ReloadReport:
+        """Build an engine for these partners and swap it in, in one assignment."""
+        assert self.store is not None
+        settings = EngineSettings(ctx.options.imnot_default_limit, self.dispatch,
                                   self._callback_refusal)
-        engine = Engine(result.partners, self.store, settings)
-        seeded = seed_payloads(result.partners, self.store)
+        engine = Engine(partners, self.store, settings)
+        seeded = seed_payloads(partners, self.store)
         if seeded:
             logger.info("imnot_proxy: payload files loaded for %s", ", ".join(seeded))
+        added, removed = diff_routes(self.engine, engine)
         self.engine = engine
-        logger.info("imnot_proxy: %d partners, %d routes", len(result.partners),
-                    len(engine.router))
-        return result
+        self._sync_hosts()
+        logger.info("imnot_proxy: %d partners, %d routes", len(partners), len(engine.router))
+        self._report = ReloadReport(True, [s.name for s in partners], added, removed,
+                                    problems or [], now_iso())
+        return self._report
+
+    def last_report(self) -> ReloadReport | None:
+        return self._report
+
+    def partners_dirs(self) -> list[Path]:
+        return [Path(p) for p in ctx.options.imnot_partners if Path(p).is_dir()]
+
+    def journal(self, limit: int) -> list[dict]:
+        return list(self._journal)[-limit:][::-1]
+
+    def admin_key(self) -> str | None:
+        return ctx.options.imnot_admin_key or os.environ.get("IMNOT_ADMIN_KEY") or None
+
+    def dispatch(self, job: Any) -> None:
+        self._spawn(job.run(), "imnot callback")
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _sync_hosts(self) -> None:
+        """Keep mitmproxy's TLS interception in step with the partner hosts (see tls.py)."""
+
+    async def _watch(self) -> None:
+        previous = watch.signature(ctx.options.imnot_partners)
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            current = watch.signature(ctx.options.imnot_partners)
+            if current == previous:
+                continue
+            await asyncio.sleep(WATCH_INTERVAL / 2)  # let an editor finish writing
+            previous = watch.signature(ctx.options.imnot_partners)
+            try:
+                self.reload()
+            except Exception:  # noqa: BLE001 - the watcher must survive anything
+                logger.exception("imnot_proxy: reload after a file change failed")
 
     # --- hooks --------------------------------------------------------------------
 
@@ -171,6 +251,8 @@ class ImnotProxy:
                 if not direct and (not found.host_known
                                    or ctx.options.imnot_unmatched == "passthrough"):
                     self._strip_ours(req)
+                    if found.host_known:
+                        self._remember(flow, "passthrough", None, started)
                     return
                 outcome: Any = Unmatched(found, _miss_response(found, req.method, path))
             else:
@@ -256,28 +338,37 @@ class ImnotProxy:
             comment += f" · session {session}"
         self._answer(flow, outcome.response, meta)
         flow.comment = comment
-        logger.info("%s -> %d (%.1f ms)", comment, outcome.response.status,
-                    (time.perf_counter() - started) * 1000)
+        entry = self._remember(flow, meta["kind"], comment, started)
+        logger.info("%s -> %d (%.1f ms)", comment, outcome.response.status, entry["ms"])
 
-    # --- callbacks -----------------------------------------------------------------
-
-    def _dispatch(self, job: Any) -> None:
-        task = asyncio.get_running_loop().create_task(job.run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _remember(self, flow: http.HTTPFlow, kind: str, note: str | None,
+                  started: float) -> dict:
+        """Keep a journal line for a partner request: how it was answered."""
+        meta = flow.metadata.get("imnot", {})
+        entry = {
+            "at": now_iso(), "kind": kind, "method": flow.request.method,
+            "url": flow.request.pretty_url, "status": flow.response.status_code
+            if flow.response else None,
+            "partner": meta.get("partner"), "datapoint": meta.get("datapoint"),
+            "route": meta.get("route"), "step": meta.get("step"), "session": meta.get("session"),
+            "closest": meta.get("closest"), "note": note,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        self._journal.append(entry)
+        return entry
 
     def _callback_refusal(self, url: str) -> str | None:
         return callback_refusal(url, ctx.options.imnot_callback_allow)
 
-    # --- commands ------------------------------------------------------------------
+    # --- commands (the same code as the admin API) ----------------------------------
 
     @command.command("imnot.reload")
     def reload_command(self) -> str:
         """Reload the partner files; a broken file keeps the last good definitions serving."""
-        result = self.reload()
-        if result.errors:
-            return "reload rejected: " + "; ".join(str(p) for p in result.errors)
-        return f"reloaded {len(result.partners)} partners"
+        report = self.reload()
+        if not report.ok:
+            return "reload rejected: " + "; ".join(report.problems)
+        return f"reloaded {len(report.partners)} partners"
 
     @command.command("imnot.routes")
     def routes_command(self) -> Sequence[str]:
@@ -286,6 +377,26 @@ class ImnotProxy:
             return []
         return [f"{r.host} {r.method} {r.path} {r.owner} [{r.pattern}]"
                 for r in self.engine.router.routes]
+
+    @command.command("imnot.sessions.reset")
+    def sessions_reset_command(self) -> int:
+        """Delete every session; returns how many were deleted."""
+        assert self.admin is not None
+        return self.admin.service.clear_sessions()["deleted"]
+
+    @command.command("imnot.payload.set")
+    def payload_set_command(self, partner: str, datapoint: str, path: mtypes.Path) -> str:
+        """Upload a JSON file as the global payload of partner/datapoint."""
+        assert self.admin is not None
+        try:
+            body = Path(path).expanduser().read_bytes()
+        except OSError as exc:
+            raise exceptions.CommandError(f"Cannot read {path}: {exc}") from exc
+        try:
+            self.admin.service.set_payload(partner, datapoint, body)
+        except RequestError as exc:
+            raise exceptions.CommandError(str(exc.detail)) from exc
+        return f"payload set for {partner}/{datapoint}"
 
 
 def default_db(partners: Sequence[str]) -> Path:
@@ -340,3 +451,11 @@ def _miss_response(miss: Miss, method: str, path: str) -> MockResponse:
     from .engine import miss_response
 
     return miss_response(miss, RequestView(method, path))
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False

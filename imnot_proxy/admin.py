@@ -12,12 +12,15 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
 
-from . import __version__
-from .engine import Engine
+from . import __version__, registry
+from .engine import PAYLOAD_PATTERNS, Engine
+from .engine.callback import DeliveryJob
 from .errors import RequestError
+from .loader import PartnerSource
 from .messages import MockResponse, RequestView, encode_json, error_response, json_response
 from .routing import ANY_HOST, Match, Route, Router
 from .store import SessionRecord, Store
@@ -25,13 +28,53 @@ from .store import SessionRecord, Store
 OPEN_PATHS = frozenset({"/healthz"})
 
 
+class Runtime(Protocol):
+    """What the admin API needs from the running proxy (the addon implements it)."""
+
+    def current_engine(self) -> Engine: ...
+    def reload(self) -> ReloadReport: ...
+    def apply(self, partners: list[PartnerSource]) -> ReloadReport: ...
+    def partners_dirs(self) -> list[Path]: ...
+    def journal(self, limit: int) -> list[dict]: ...
+    def dispatch(self, job: Any) -> None: ...
+    def admin_key(self) -> str | None: ...
+    def last_report(self) -> ReloadReport | None: ...
+
+
+@dataclass
+class ReloadReport:
+    ok: bool
+    partners: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    at: str = ""
+
+    def view(self) -> dict:
+        return {"status": "ok" if self.ok else "error", "partners": self.partners,
+                "added": self.added, "removed": self.removed, "problems": self.problems,
+                "at": self.at}
+
+
+def diff_routes(old: Engine | None, new: Engine) -> tuple[list[str], list[str]]:
+    def labels(engine: Engine | None) -> set[str]:
+        if engine is None:
+            return set()
+        return {f"{r.host} {r.method} {r.path} ({r.owner})" for r in engine.router.routes}
+
+    before, after = labels(old), labels(new)
+    return sorted(after - before), sorted(before - after)
+
+
 @dataclass
 class AdminService:
-    """Admin actions over the live engine and the store."""
+    """Admin actions over the running proxy and the store."""
 
-    engine: Callable[[], Engine]
+    runtime: Runtime
     store: Store
-    admin_key: Callable[[], str | None] = lambda: None
+
+    def engine(self) -> Engine:
+        return self.runtime.current_engine()
 
     # --- payloads -------------------------------------------------------------
 
@@ -80,10 +123,77 @@ class AdminService:
     def clear_sessions(self) -> dict:
         return {"status": "ok", "deleted": self.store.clear_sessions()}
 
-    # --- partners -------------------------------------------------------------
+    # --- callbacks --------------------------------------------------------------
+
+    def _callback(self, partner: str, datapoint: str, request_id: str) -> Any:
+        dp = self._datapoint(partner, datapoint)
+        record = self.store.get_callback(partner, datapoint, request_id) \
+            if dp.pattern == "callback" else None
+        if record is None:
+            raise RequestError(404, f"Unknown request_id: {request_id}")
+        return dp, record
+
+    def retrigger(self, partner: str, datapoint: str, request_id: str) -> dict:
+        dp, record = self._callback(partner, datapoint, request_id)
+        retries = dp.endpoints[0].response.callback_retries
+        self.runtime.dispatch(DeliveryJob(self.store, record, retries, 0.0))
+        return {"status": "dispatched", "request_id": request_id}
+
+    def callback_log(self, partner: str, datapoint: str, request_id: str) -> dict:
+        _, record = self._callback(partner, datapoint, request_id)
+        return {"request_id": record.id, "url": record.url, "method": record.method,
+                "session_id": record.session_id, "created_at": record.created_at,
+                "deliveries": [{"attempt": d.attempt, "at": d.at, "status": d.status,
+                                "error": d.error} for d in self.store.deliveries(record.id)]}
+
+    # --- partners and definitions -------------------------------------------------
 
     def partners(self) -> list[dict]:
         return [partner_view(source.model) for source in self.engine().partners]
+
+    def _partners_dir(self) -> Path:
+        dirs = self.runtime.partners_dirs()
+        if not dirs:
+            raise RequestError(400, "No partners directory configured")
+        return dirs[0]
+
+    def register(self, text: str, *, force: bool = False, dry_run: bool = False) -> tuple[int, dict]:
+        result, partners = registry.register(text, self._partners_dir(),
+                                             list(self.engine().partners), force=force,
+                                             dry_run=dry_run)
+        report = self.runtime.apply(partners) if not dry_run else None
+        model = result.source.model
+        view = {
+            "status": "ok", "partner": model.partner, "description": model.description,
+            "file": str(result.file), "created": result.created and not dry_run,
+            "dry_run": dry_run,
+            "datapoints": [{"name": dp.name, "pattern": dp.pattern,
+                            "endpoints": [{"method": ep.method, "path": ep.path}
+                                          for ep in dp.endpoints],
+                            "admin_routes": dp.pattern in PAYLOAD_PATTERNS}
+                           for dp in model.datapoints],
+            "routes_added": report.added if report else [],
+            "routes_removed": report.removed if report else [],
+            "routes_conflicts": [],
+            "warnings": result.warnings,
+        }
+        return (201 if result.created else 200), view
+
+    def delete_partner(self, name: str) -> dict:
+        partners = registry.unregister(name, self.runtime.partners_dirs(),
+                                       list(self.engine().partners))
+        report = self.runtime.apply(partners)
+        return {"status": "ok", "partner": name, "routes_removed": report.removed}
+
+    def reload(self) -> tuple[int, dict]:
+        report = self.runtime.reload()
+        return (200 if report.ok else 422), report.view()
+
+    def status(self) -> dict:
+        engine = self.engine()
+        return {"version": __version__, "partners": [s.name for s in engine.partners],
+                "routes": len(engine.router), "sessions": len(self.store.list_sessions()),
+                "last_reload": report.view() if (report := self.runtime.last_report()) else None}
 
 
 def parse_payload(body: bytes) -> bytes:
@@ -193,6 +303,62 @@ def _session_get(svc, request, params):
     return svc.get_session(params["partner"], params["datapoint"], params["session_id"])
 
 
+@route("GET", "/imnot/admin/status")
+def _status(svc, request, params):
+    return svc.status()
+
+
+@route("POST", "/imnot/admin/partners")
+def _register(svc, request, params):
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestError(400, "Partner file must be UTF-8 YAML") from None
+    force = request.query.get("force", "").lower() == "true"
+    dry_run = request.query.get("dry_run", "").lower() == "true"
+    status, view = svc.register(text, force=force, dry_run=dry_run)
+    return json_response(status, view)
+
+
+@route("DELETE", "/imnot/admin/partners/{name}")
+def _delete_partner(svc, request, params):
+    return svc.delete_partner(params["name"])
+
+
+@route("POST", "/imnot/admin/reload")
+def _reload(svc, request, params):
+    status, view = svc.reload()
+    return json_response(status, view)
+
+
+@route("GET", "/imnot/admin/journal")
+def _journal(svc, request, params):
+    try:
+        limit = max(1, min(1000, int(request.query.get("limit", "100"))))
+    except ValueError:
+        raise RequestError(400, "limit must be an integer") from None
+    return svc.runtime.journal(limit)
+
+
+@route("GET", "/imnot/admin/postman")
+def _postman(svc, request, params):
+    from .postman import collection
+
+    return collection([s.model for s in svc.engine().partners],
+                      admin_base=f"{request.scheme}://{request.host}"
+                      + (f":{request.port}" if request.port not in (80, 443) else ""))
+
+
+@route("POST", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}/retrigger")
+def _retrigger(svc, request, params):
+    return svc.retrigger(params["partner"], params["datapoint"], params["request_id"])
+
+
+@route("GET", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}")
+def _callback_log(svc, request, params):
+    return svc.callback_log(params["partner"], params["datapoint"], params["request_id"])
+
+
 class AdminApi:
     """HTTP front of ``AdminService`` with bearer-key auth."""
 
@@ -220,7 +386,7 @@ class AdminApi:
         return json_response(200, result)
 
     def _authorized(self, request: RequestView) -> bool:
-        key = self.service.admin_key()
+        key = self.service.runtime.admin_key()
         if not key:
             return True
         given = request.headers.get("authorization") or ""

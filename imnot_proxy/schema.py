@@ -12,7 +12,7 @@ so that each problem can point at the exact line.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -322,14 +322,7 @@ def _pattern_tag(value: Any) -> str | None:
 
 
 Datapoint = Annotated[
-    Union[
-        Annotated[OAuthDatapoint, Tag("oauth")],
-        Annotated[StaticDatapoint, Tag("static")],
-        Annotated[FetchDatapoint, Tag("fetch")],
-        Annotated[PollingDatapoint, Tag("polling")],
-        Annotated[CallbackDatapoint, Tag("callback")],
-        Annotated[PaginatedDatapoint, Tag("paginated")],
-    ],
+    Annotated[OAuthDatapoint, Tag("oauth")] | Annotated[StaticDatapoint, Tag("static")] | Annotated[FetchDatapoint, Tag("fetch")] | Annotated[PollingDatapoint, Tag("polling")] | Annotated[CallbackDatapoint, Tag("callback")] | Annotated[PaginatedDatapoint, Tag("paginated")],
     Discriminator(_pattern_tag),
 ]
 
