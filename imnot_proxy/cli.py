@@ -27,6 +27,9 @@ console = Console(width=_WIDTH)
 err_console = Console(stderr=True, width=_WIDTH)
 
 
+SCHEMA_FILE = "partner.schema.json"
+
+
 def addon_path() -> Path:
     """The ``-s`` entry script (alone in its folder, see ``_mitm/entry.py``)."""
     return Path(str(resources.files("imnot_proxy") / "_mitm" / "entry.py"))
@@ -67,7 +70,10 @@ def format_routes(rows: Sequence[dict]) -> Table:
     return table
 
 
-def route_rows(result: loader.LoadResult) -> list[dict]:
+def route_rows(result: loader.LoadResult, admin_host: str = "imnot.proxy") -> list[dict]:
+    """Partner routes, then the admin routes (per payload datapoint, then the fixed ones)."""
+    from .admin import ROUTES
+    from .engine import PAYLOAD_PATTERNS
     from .rules import route_entries
 
     rows = []
@@ -75,6 +81,22 @@ def route_rows(result: loader.LoadResult) -> list[dict]:
         for route, _ in route_entries(source.model):
             rows.append({"host": route.host, "method": route.method, "path": route.path,
                          "owner": route.owner, "pattern": route.pattern, "step": route.step})
+    for source in result.partners:
+        for dp in source.model.datapoints:
+            if dp.pattern not in PAYLOAD_PATTERNS:
+                continue
+            for method, path, _ in ROUTES:
+                if "{partner}/{datapoint}" in path and (
+                        "/callback/" not in path or dp.pattern == "callback"):
+                    concrete = path.replace("{partner}", source.name).replace(
+                        "{datapoint}", dp.name)
+                    rows.append({"host": admin_host, "method": method, "path": concrete,
+                                 "owner": f"{source.name}/{dp.name}", "pattern": "admin",
+                                 "step": None})
+    for method, path, _ in ROUTES:
+        if "{partner}" not in path:
+            rows.append({"host": admin_host, "method": method, "path": path, "owner": "-",
+                         "pattern": "admin", "step": None})
     return rows
 
 
@@ -118,9 +140,17 @@ def cmd_init(args: argparse.Namespace) -> int:
     if target.exists():
         err_console.print(f"[red]{target} already exists; nothing written[/]")
         return 1
+    from .schema import json_schema
+
     shutil.copytree(examples_dir(), target,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    console.print(f"[green]wrote {target}[/] with the StayLink and BookingCo examples")
+    (target / SCHEMA_FILE).write_text(json.dumps(json_schema(), indent=2) + "\n", "utf-8")
+    for partner_file in target.glob("*/partner.yaml"):
+        text = partner_file.read_text("utf-8")
+        partner_file.write_text(f"# yaml-language-server: $schema=../{SCHEMA_FILE}\n" + text,
+                                "utf-8")
+    console.print(f"[green]wrote {target}[/] with the StayLink and BookingCo examples "
+                  f"and {SCHEMA_FILE} for editors")
     for path in sorted(target.rglob("*.yaml")):
         console.print(f"  {path}")
     return 0
@@ -178,6 +208,209 @@ def cmd_start(args: argparse.Namespace, extra: Sequence[str]) -> int:
     return 0
 
 
+def _client(args: argparse.Namespace):
+    from .client import AdminClient
+
+    return AdminClient.from_env(getattr(args, "url", None), getattr(args, "key", None))
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _fail(message: str, code: int = 1) -> int:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return code
+
+
+def _offline_service(args: argparse.Namespace):
+    """Admin actions on the store file and the partner files, without a running proxy."""
+    from .admin import AdminService, ReloadReport
+    from .engine import Engine
+    from .store import open_store
+
+    partners = loader.load_paths([args.partners or str(default_partners())]).partners
+    store = open_store(args.db)
+    engine = Engine(partners, store)
+
+    class Offline:
+        def current_engine(self):
+            return engine
+
+        def last_report(self):
+            return ReloadReport(True, [s.name for s in partners])
+
+    return AdminService(Offline(), store)  # type: ignore[arg-type]
+
+
+def _admin_call(args: argparse.Namespace, method: str, path: str,
+                body: bytes | None = None) -> object:
+    return _client(args).call(method, path, body)
+
+
+def cmd_payload(args: argparse.Namespace) -> int:
+    from .client import AdminCallError
+    from .errors import RequestError
+
+    base = f"/imnot/admin/{args.partner}/{args.datapoint}/payload"
+    try:
+        if args.action == "get":
+            if args.db:
+                svc = _offline_service(args)
+                result = (svc.get_session(args.partner, args.datapoint, args.session)
+                          if args.session else svc.get_payload(args.partner, args.datapoint))
+            else:
+                path = f"{base}/session/{args.session}" if args.session else base
+                result = _admin_call(args, "GET", path)
+            if args.json:
+                _print_json(result)
+            else:
+                console.print(f"updated: {result.get('updated_at') or result.get('created_at')}")
+                _print_json(result["payload"])
+            return 0
+        source = args.file
+        body = sys.stdin.buffer.read() if source in (None, "-") else Path(source).read_bytes()
+        query = f"?outcome={args.outcome}" if args.outcome else ""
+        if args.db:
+            svc = _offline_service(args)
+            result = (svc.new_session(args.partner, args.datapoint, body, args.outcome)
+                      if args.session else svc.set_payload(args.partner, args.datapoint, body,
+                                                           args.outcome))
+        else:
+            path = (f"{base}/session" if args.session else base) + query
+            result = _admin_call(args, "POST", path, body)
+        if args.json:
+            _print_json(result)
+        elif args.session:
+            print(result["session_id"])
+        else:
+            console.print(f"[green]payload set for {args.partner}/{args.datapoint}[/]")
+        return 0
+    except (AdminCallError, RequestError) as exc:
+        return _fail(str(getattr(exc, "detail", exc)))
+    except OSError as exc:
+        return _fail(f"cannot read {args.file}: {exc}")
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from .client import AdminCallError
+    from .errors import RequestError
+
+    try:
+        svc = _offline_service(args) if args.db else None
+        if args.action == "list":
+            rows = svc.list_sessions() if svc else _admin_call(args, "GET", "/imnot/admin/sessions")
+            if args.json:
+                _print_json(rows)
+                return 0
+            table = Table(title="Sessions")
+            for column in ("session_id", "partner/datapoint", "created_at", "last_used"):
+                table.add_column(column)
+            for row in rows:  # type: ignore[union-attr]
+                table.add_row(row["session_id"], f"{row['partner']}/{row['datapoint']}",
+                              row["created_at"], row["last_used"] or "-")
+            console.print(table if rows else "No sessions.")
+            return 0
+        if args.action == "delete":
+            result = (svc.delete_session(args.session_id) if svc else
+                      _admin_call(args, "DELETE", f"/imnot/admin/sessions/{args.session_id}"))
+        else:
+            result = svc.clear_sessions() if svc else _admin_call(args, "DELETE",
+                                                                  "/imnot/admin/sessions")
+        if args.json:
+            _print_json(result)
+        else:
+            console.print(f"[green]{result}[/]")
+        return 0
+    except (AdminCallError, RequestError) as exc:
+        return _fail(str(getattr(exc, "detail", exc)))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .client import AdminCallError
+
+    try:
+        status = _admin_call(args, "GET", "/imnot/admin/status")
+    except AdminCallError as exc:
+        return _fail(str(exc.detail))
+    if args.json:
+        _print_json(status)
+        return 0
+    assert isinstance(status, dict)
+    console.print(f"imnot-proxy {status['version']}: {len(status['partners'])} partners "
+                  f"({', '.join(status['partners'])}), {status['routes']} routes, "
+                  f"{status['sessions']} sessions", highlight=False)
+    report = status.get("last_reload")
+    if report:
+        colour = "green" if report["status"] == "ok" else "red"
+        console.print(f"last reload at {report['at']}: [{colour}]{report['status']}[/]")
+        for problem in report["problems"]:
+            console.print(f"  [red]{problem}[/]", highlight=False)
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from . import registry
+    from .errors import RequestError
+
+    partners_dir = Path(args.partners_dir or "partners")
+    if not partners_dir.is_dir():
+        return _fail(f"partners directory {partners_dir} not found", 3)
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"cannot read {args.file}: {exc}")
+    current = loader.load_paths([partners_dir]).partners
+    try:
+        result, _ = registry.register(text, partners_dir, current, force=args.force,
+                                      dry_run=args.dry_run)
+    except RequestError as exc:
+        if args.json:
+            _print_json({"status": "error", "error": exc.detail})
+        else:
+            details = exc.detail if isinstance(exc.detail, list) else [exc.detail]
+            for line in details:
+                err_console.print(f"[red]{line}[/]", highlight=False)
+        return 2 if exc.status == 409 else 1
+    model = result.source.model
+    view = {"status": "ok", "partner": model.partner, "file": str(result.file),
+            "created": result.created and not args.dry_run, "dry_run": args.dry_run,
+            "datapoints": [{"name": dp.name, "pattern": dp.pattern,
+                            "endpoints": [{"method": ep.method, "path": ep.path}
+                                          for ep in dp.endpoints]}
+                           for dp in model.datapoints]}
+    if args.json:
+        _print_json(view)
+    else:
+        verb = "would write" if args.dry_run else "wrote"
+        console.print(f"[green]{verb} {result.file}[/]")
+        for dp in view["datapoints"]:
+            for ep in dp["endpoints"]:
+                console.print(f"  {ep['method']:6} {ep['path']}  [{dp['pattern']}] {dp['name']}",
+                              highlight=False, markup=False)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .postman import collection
+
+    result = loader.load_paths([args.partners or str(default_partners())])
+    partners = [s.model for s in result.partners]
+    if args.partner:
+        unknown = set(args.partner) - {p.partner for p in partners}
+        if unknown:
+            return _fail(f"unknown partner(s): {', '.join(sorted(unknown))}")
+        partners = [p for p in partners if p.partner in args.partner]
+    if not partners:
+        return _fail("no partners to export")
+    data = collection(partners)
+    Path(args.out).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    count = sum(len(dp.endpoints) for p in partners for dp in p.datapoints)
+    console.print(f"[green]wrote {args.out}[/]: {len(partners)} partners, {count} consumer "
+                  "requests plus admin requests")
+    return 0
+
+
 # --- argument parsing -----------------------------------------------------------------
 
 
@@ -217,6 +450,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of a partner file")
     p.add_argument("--out")
+
+    remote = argparse.ArgumentParser(add_help=False)
+    remote.add_argument("--url", help="proxy address for the admin API "
+                                      "(default: $IMNOT_URL or http://127.0.0.1:8080)")
+    remote.add_argument("--key", help="admin key (default: $IMNOT_ADMIN_KEY)")
+    remote.add_argument("--json", action="store_true", help="JSON output for scripts")
+    offline = argparse.ArgumentParser(add_help=False)
+    offline.add_argument("--db", help="work on this store file directly, without a proxy")
+    offline.add_argument("--partners", help="partners directory (with --db)")
+
+    p = sub.add_parser("payload", help="get or set an uploaded payload")
+    payload_sub = p.add_subparsers(dest="action", required=True)
+    for action in ("get", "set"):
+        q = payload_sub.add_parser(action, parents=[remote, offline])
+        q.add_argument("partner")
+        q.add_argument("datapoint")
+        if action == "set":
+            q.add_argument("file", nargs="?", help="JSON file, or - for stdin (default)")
+            q.add_argument("--session", action="store_true",
+                           help="upload into a new session; prints its id")
+            q.add_argument("--outcome", help="outcome of ids made from this payload, e.g. failed")
+        else:
+            q.add_argument("--session", help="a session id instead of the global payload")
+
+    p = sub.add_parser("sessions", help="list, delete or clear sessions")
+    sessions_sub = p.add_subparsers(dest="action", required=True)
+    sessions_sub.add_parser("list", parents=[remote, offline])
+    q = sessions_sub.add_parser("delete", parents=[remote, offline])
+    q.add_argument("session_id")
+    sessions_sub.add_parser("clear", parents=[remote, offline])
+
+    sub.add_parser("status", parents=[remote],
+                   help="partners, routes, sessions and the last reload of a running proxy")
+
+    p = sub.add_parser("generate", help="validate a partner file and write it into partners/")
+    p.add_argument("--file", required=True, help="partner YAML, or - for stdin")
+    p.add_argument("--partners-dir", default="partners")
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("export", help="export the partners (postman)")
+    export_sub = p.add_subparsers(dest="format", required=True)
+    q = export_sub.add_parser("postman", help="a Postman v2.1 collection")
+    q.add_argument("--out", default="imnot-collection.json")
+    q.add_argument("--partner", action="append", help="only this partner (repeatable)")
+    q.add_argument("--partners", help="partners directory (default: ./partners)")
     return parser
 
 
@@ -226,6 +506,11 @@ COMMANDS = {
     "init": cmd_init,
     "addon-path": cmd_addon_path,
     "schema": cmd_schema,
+    "payload": cmd_payload,
+    "sessions": cmd_sessions,
+    "status": cmd_status,
+    "generate": cmd_generate,
+    "export": cmd_export,
 }
 
 

@@ -1,0 +1,84 @@
+"""Shared fixtures: a settable clock, a temporary store, partner text loading, and
+``addon_context``, the one wrapper around mitmproxy's unstable ``taddons`` helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from mitmproxy.test import taddons
+
+from imnot_proxy import loader
+from imnot_proxy.store import SqliteStore
+
+REPO = Path(__file__).resolve().parents[1]
+PARTNERS = REPO / "partners"
+COMPAT = REPO.parent / "shared" / "imnot-compat"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+class Clock:
+    """A clock that moves only when a test says so; inject it wherever time is read."""
+
+    def __init__(self, now: float = 1_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> Iterator[SqliteStore]:
+    opened = SqliteStore(tmp_path / "imnot.db", clock=clock)
+    yield opened
+    opened.close()
+
+
+def load_text(yaml_text: str, tmp_path: Path, *, name: str = "partner.yaml",
+              strict: bool = False) -> loader.LoadResult:
+    """Write one partner file (dedented) under ``tmp_path`` and load it."""
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(yaml_text), encoding="utf-8")
+    return loader.load_paths([path], strict=strict)
+
+
+@pytest.fixture(name="load_text")
+def load_text_fixture() -> Callable[..., loader.LoadResult]:
+    """``load_text(yaml_text, tmp_path)`` for test modules (conftest is not importable)."""
+    return load_text
+
+
+@pytest.fixture
+def partners_dir(tmp_path: Path) -> Path:
+    """A private copy of the repository's example partners, safe to edit."""
+    target = tmp_path / "partners"
+    shutil.copytree(PARTNERS, target)
+    return target
+
+
+@contextlib.contextmanager
+def addon_context(*addons: object) -> Iterator[taddons.context]:
+    """``taddons.context`` that never leaks its event loop (mitmproxy < 12.2.1 does)."""
+    with taddons.context(*addons) as tctx:
+        yield tctx
+    loop = tctx.master.event_loop
+    if not loop.is_running() and not loop.is_closed():
+        loop.close()
+
+
+@pytest.fixture(name="addon_context")
+def addon_context_fixture() -> Callable[..., contextlib.AbstractContextManager]:
+    return addon_context

@@ -1,0 +1,220 @@
+"""Fixtures for the end-to-end suites: real ``mitmdump -s`` processes running imnot_proxy.
+
+A process costs about a second, so each module starts the few it needs through the
+module-scoped ``start_imnot`` factory and its tests isolate themselves with sessions
+or distinct datapoints. ``Imnot`` wraps one running proxy with the clients the tests
+use (through the proxy, straight to its port, admin calls) and can restart it on the
+same port, confdir and database to check persistence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from .harness import (
+    CallbackReceiver,
+    ProxyProcess,
+    Reply,
+    UpstreamServer,
+    direct_request,
+    proxied_request,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED = REPO_ROOT.parent / "shared"
+ENTRY_SCRIPT = REPO_ROOT / "imnot_proxy" / "_mitm" / "entry.py"
+REPO_PARTNERS = REPO_ROOT / "partners"
+E2E_PARTNERS = Path(__file__).resolve().parent / "partners"
+
+SESSION_HEADER = "X-Imnot-Session"
+Body = bytes | str | Mapping[str, Any] | list[Any] | None
+
+
+def encode(body: Body) -> bytes | None:
+    """Bytes go as they are, text as UTF-8, anything else as JSON."""
+    if body is None or isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    return json.dumps(body).encode()
+
+
+class Imnot:
+    """One running imnot_proxy and the ways a client talks to it."""
+
+    def __init__(self, proc: ProxyProcess) -> None:
+        self.proc = proc
+        self.logs: list[Path] = []
+
+    # --- addresses ------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``: the proxy address and the direct base URL."""
+        return self.proc.url
+
+    @property
+    def port(self) -> int:
+        return self.proc.port
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.proc.ca_cert
+
+    # --- clients ----------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        body: Body = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        session: str | None = None,
+        user: str | None = None,
+        cafile: Path | None = None,
+    ) -> Reply:
+        """A request for ``url`` through the proxy; ``user`` becomes the proxy credentials.
+
+        HTTPS trusts the proxy's generated CA and nothing else unless ``cafile`` says
+        otherwise.
+        """
+        all_headers = dict(headers or {})
+        if session is not None:
+            all_headers[SESSION_HEADER] = session
+        if urlsplit(url).scheme == "https" and cafile is None:
+            cafile = self.ca_cert
+        return proxied_request(
+            self.proc.proxy_url(user), method, url, encode(body), all_headers, cafile=cafile
+        )
+
+    def direct(
+        self,
+        method: str,
+        path: str,
+        body: Body = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        session: str | None = None,
+    ) -> Reply:
+        """An origin-form request sent straight to the proxy port, as to the original server."""
+        all_headers = dict(headers or {})
+        if session is not None:
+            all_headers[SESSION_HEADER] = session
+        return direct_request(self.url, method, path, encode(body), all_headers)
+
+    def admin(self, method: str, path: str, body: Body = None) -> Reply:
+        """An admin API call on the proxy port."""
+        return self.direct(method, f"/imnot/admin/{path.lstrip('/')}", body)
+
+    def upload(self, partner: str, datapoint: str, payload: Any, *, outcome: str | None = None) -> None:
+        """Set the global payload of a datapoint."""
+        query = f"?outcome={outcome}" if outcome else ""
+        reply = self.admin("POST", f"{partner}/{datapoint}/payload{query}", payload)
+        assert reply.status == 200, reply.text
+
+    def new_session(
+        self, partner: str, datapoint: str, payload: Any, *, outcome: str | None = None
+    ) -> str:
+        """Upload a session payload; returns the new session id."""
+        query = f"?outcome={outcome}" if outcome else ""
+        reply = self.admin("POST", f"{partner}/{datapoint}/payload/session{query}", payload)
+        assert reply.status == 200, reply.text
+        session_id = reply.json()["session_id"]
+        assert isinstance(session_id, str) and session_id
+        return session_id
+
+    # --- lifecycle --------------------------------------------------------------
+
+    def start(self) -> Imnot:
+        self.proc.start()
+        if self.proc.log_path is not None:
+            self.logs.append(self.proc.log_path)
+        return self
+
+    def stop(self) -> int | None:
+        return self.proc.stop()
+
+    def kill9(self) -> int | None:
+        return self.proc.kill9()
+
+    def restart(self) -> Imnot:
+        """Start a new process on the same port, confdir (CA), options and database."""
+        self.proc.stop()
+        old = self.proc
+        self.proc = ProxyProcess(
+            old.script, old.confdir, options=old.options, extra_args=old.extra_args, port=old.port
+        )
+        return self.start()
+
+    def log_text(self) -> str:
+        """Output of every process this proxy ran, oldest first."""
+        return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in self.logs
+                         if p.exists())
+
+    def tracebacks(self) -> list[str]:
+        """Unhandled errors the addon logged: each one would be a 500 or a lost callback."""
+        text = self.log_text()
+        return [chunk for chunk in text.split("Traceback (most recent call last)")[1:]]
+
+
+StartImnot = Callable[..., Imnot]
+
+
+@pytest.fixture(scope="module")
+def start_imnot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartImnot]:
+    """Start imnot_proxy processes that live until the end of the module.
+
+    ``start_imnot(*partner_paths, name=..., **options)``: every partner path becomes
+    one ``--set imnot_partners=...``; options are other ``imnot_*`` or mitmproxy
+    options. Each proxy gets its own confdir and database. At the end the processes
+    are stopped and their logs checked for tracebacks.
+    """
+    started: list[Imnot] = []
+
+    def start(*partners: Path | str, name: str = "imnot", **options: str | int | bool) -> Imnot:
+        base = tmp_path_factory.mktemp(name)
+        opts: dict[str, str | int | bool] = {"imnot_db": str(base / "imnot.db"), **options}
+        extra: list[str] = []
+        for partner in partners:
+            extra += ["--set", f"imnot_partners={partner}"]
+        proc = ProxyProcess(ENTRY_SCRIPT, base / "conf", options=opts, extra_args=extra)
+        imnot = Imnot(proc)
+        started.append(imnot)
+        return imnot.start()
+
+    yield start
+
+    crashed: list[str] = []
+    for imnot in started:
+        imnot.stop()
+        crashed += imnot.tracebacks()
+    assert not crashed, "imnot_proxy logged tracebacks:\n" + "\n---\n".join(crashed)
+
+
+def proxy_partners(*paths: Path) -> Sequence[Path]:
+    """The given partner paths, skipping the module when one is missing."""
+    for path in paths:
+        if not path.exists():
+            pytest.skip(f"partner fixtures not found: {path}")
+    return paths
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[UpstreamServer]:
+    """A plain HTTP origin on 127.0.0.1 that records what reaches it."""
+    with UpstreamServer() as server:
+        yield server
+
+
+@pytest.fixture
+def receiver() -> Iterator[CallbackReceiver]:
+    """A callback target on 127.0.0.1 that answers 200 and records every delivery."""
+    with CallbackReceiver() as server:
+        yield server

@@ -1,0 +1,295 @@
+"""The behaviour every ``Store`` backend must have, independent of how it keeps data.
+
+Subclass ``StoreContract`` in a test module and provide three fixtures:
+
+- ``store``: an empty store whose clock is the ``clock`` fixture;
+- ``clock``: a callable returning epoch seconds, with ``advance(seconds)``;
+- ``reopen``: a callable returning a *new* store instance over the same data
+  (a restart, or a second replica), using the same clock. The test closes it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from imnot_proxy.store import Store
+
+P, DP = "staylink", "report"
+
+
+def body(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+class StoreContract:
+    """Backend-agnostic tests; a subclass supplies ``store``, ``clock`` and ``reopen``."""
+
+    # --- global payloads ---------------------------------------------------------
+
+    def test_global_payload_round_trip(self, store: Store):
+        at = store.put_global(P, DP, body({"a": 1}))
+        payload = store.get_global(P, DP)
+        assert payload is not None
+        assert payload.body == body({"a": 1})
+        assert payload.updated_at == at
+        assert payload.outcome is None
+
+    def test_global_payload_missing_is_none(self, store: Store):
+        assert store.get_global(P, DP) is None
+
+    def test_global_payload_last_write_wins(self, store: Store):
+        store.put_global(P, DP, body({"v": 1}), outcome="failed")
+        store.put_global(P, DP, body({"v": 2}))
+        payload = store.get_global(P, DP)
+        assert payload is not None
+        assert payload.body == body({"v": 2})
+        assert payload.outcome is None  # the outcome belongs to the upload that set it
+
+    def test_global_payload_keeps_outcome(self, store: Store):
+        store.put_global(P, DP, body([]), outcome="failed")
+        assert store.get_global(P, DP).outcome == "failed"
+
+    def test_global_payloads_scoped_to_partner_and_datapoint(self, store: Store):
+        store.put_global(P, DP, body(1))
+        store.put_global(P, "other", body(2))
+        store.put_global("bookingco", DP, body(3))
+        assert store.get_global(P, DP).body == b"1"
+        assert store.get_global(P, "other").body == b"2"
+        assert store.get_global("bookingco", DP).body == b"3"
+
+    # --- sessions ------------------------------------------------------------------
+
+    def test_session_ids_are_new_on_every_upload(self, store: Store):
+        first = store.create_session(P, DP, body(1))
+        second = store.create_session(P, DP, body(1))
+        assert first and second and first != second
+
+    def test_sessions_are_isolated_and_leave_global_alone(self, store: Store):
+        a = store.create_session(P, DP, body("a"))
+        b = store.create_session(P, DP, body("b"))
+        assert store.session_payload(a, P, DP).body == body("a")
+        assert store.session_payload(b, P, DP).body == body("b")
+        assert store.get_global(P, DP) is None
+
+    def test_session_scoped_to_its_partner_and_datapoint(self, store: Store):
+        sid = store.create_session(P, DP, body(1))
+        assert store.session_payload(sid, P, "other") is None
+        assert store.session_payload(sid, "bookingco", DP) is None
+        assert store.session_payload("no-such-session", P, DP) is None
+
+    def test_session_keeps_outcome(self, store: Store):
+        sid = store.create_session(P, DP, body(1), outcome="failed")
+        assert store.session_payload(sid, P, DP).outcome == "failed"
+        assert store.get_session(sid).outcome == "failed"
+
+    def test_last_used_stamped_only_when_the_session_payload_is_used(self, store: Store):
+        sid = store.create_session(P, DP, body(1))
+        record = store.get_session(sid)
+        assert record is not None
+        assert (record.partner, record.datapoint, record.body) == (P, DP, body(1))
+        assert record.created_at
+        assert record.last_used is None
+        store.session_payload(sid, P, "other")  # a miss does not count as a use
+        assert store.get_session(sid).last_used is None
+        store.session_payload(sid, P, DP)
+        assert store.get_session(sid).last_used is not None
+
+    def test_get_session_unknown_is_none(self, store: Store):
+        assert store.get_session("nope") is None
+
+    def test_list_delete_and_clear_sessions(self, store: Store):
+        a = store.create_session(P, DP, body(1))
+        b = store.create_session(P, "other", body(2))
+        assert {r.session_id for r in store.list_sessions()} == {a, b}
+        assert store.delete_session(a) is True
+        assert store.delete_session(a) is False
+        assert [r.session_id for r in store.list_sessions()] == [b]
+        store.create_session(P, DP, body(3))
+        assert store.clear_sessions() == 2
+        assert store.list_sessions() == []
+        assert store.clear_sessions() == 0
+
+    # --- polling ids ---------------------------------------------------------------
+
+    def test_issue_id_records_session_outcome_and_time(self, store: Store, clock):
+        issued = store.issue_id(P, DP, "s1", "failed")
+        assert issued.id
+        assert (issued.partner, issued.datapoint, issued.session_id) == (P, DP, "s1")
+        assert issued.created == clock()
+        assert issued.polls == 0
+        assert store.get_id(P, DP, issued.id) == issued
+
+    def test_issued_ids_are_unique(self, store: Store):
+        ids = {store.issue_id(P, DP, None).id for _ in range(20)}
+        assert len(ids) == 20
+
+    def test_ids_scoped_to_partner_and_datapoint(self, store: Store):
+        issued = store.issue_id(P, DP, None)
+        assert store.get_id(P, "reservation", issued.id) is None
+        assert store.get_id("bookingco", DP, issued.id) is None
+        assert store.count_poll(P, "reservation", issued.id) is None
+        assert store.get_id(P, DP, "never-issued") is None
+
+    def test_count_poll_returns_polls_made_before(self, store: Store):
+        issued = store.issue_id(P, DP, None)
+        assert [store.count_poll(P, DP, issued.id).polls for _ in range(3)] == [0, 1, 2]
+        assert store.get_id(P, DP, issued.id).polls == 3
+
+    def test_count_poll_counts_each_id_separately(self, store: Store):
+        a = store.issue_id(P, DP, None)
+        b = store.issue_id(P, DP, None)
+        store.count_poll(P, DP, a.id)
+        store.count_poll(P, DP, a.id)
+        assert store.count_poll(P, DP, b.id).polls == 0
+        assert store.get_id(P, DP, a.id).polls == 2
+
+    def test_count_poll_unknown_id_is_none(self, store: Store):
+        assert store.count_poll(P, DP, "never-issued") is None
+
+    # --- callbacks -------------------------------------------------------------------
+
+    def test_callback_round_trip_scoped(self, store: Store):
+        request = store.add_callback(P, "export", "s1", "http://127.0.0.1:9/hook", "PUT")
+        assert (request.url, request.method, request.session_id) == (
+            "http://127.0.0.1:9/hook", "PUT", "s1")
+        assert store.get_callback(P, "export", request.id) == request
+        assert store.get_callback(P, "other", request.id) is None
+        assert store.get_callback("bookingco", "export", request.id) is None
+
+    def test_delivery_log_in_order_per_request(self, store: Store):
+        first = store.add_callback(P, "export", None, "http://127.0.0.1:9/a", "POST")
+        second = store.add_callback(P, "export", None, "http://127.0.0.1:9/b", "POST")
+        store.log_delivery(first.id, 1, None, "connection refused")
+        store.log_delivery(second.id, 1, 200, None)
+        store.log_delivery(first.id, 2, 503, None)
+        log = store.deliveries(first.id)
+        assert [(d.attempt, d.status, d.error) for d in log] == [
+            (1, None, "connection refused"), (2, 503, None)]
+        assert all(d.request_id == first.id and d.at for d in log)
+        assert [d.status for d in store.deliveries(second.id)] == [200]
+        assert store.deliveries("unknown") == []
+
+    # --- cursors -----------------------------------------------------------------------
+
+    def test_cursor_round_trip(self, store: Store):
+        cursor = store.add_cursor(P, DP, None, 30, 60)
+        assert store.get_cursor(P, DP, None, cursor) == 30
+        assert store.get_cursor(P, DP, None, cursor) == 30  # reusable, not consumed
+
+    def test_cursor_scoped_to_partner_datapoint_and_session(self, store: Store):
+        plain = store.add_cursor(P, DP, None, 10, 60)
+        in_session = store.add_cursor(P, DP, "s1", 20, 60)
+        assert store.get_cursor(P, "other", None, plain) is None
+        assert store.get_cursor("bookingco", DP, None, plain) is None
+        assert store.get_cursor(P, DP, "s1", plain) is None
+        assert store.get_cursor(P, DP, None, in_session) is None
+        assert store.get_cursor(P, DP, "s2", in_session) is None
+        assert store.get_cursor(P, DP, "s1", in_session) == 20
+        assert store.get_cursor(P, DP, None, "unknown") is None
+
+    def test_cursor_expires_after_its_ttl(self, store: Store, clock):
+        cursor = store.add_cursor(P, DP, None, 5, 60)
+        clock.advance(60)
+        assert store.get_cursor(P, DP, None, cursor) == 5
+        clock.advance(1)
+        assert store.get_cursor(P, DP, None, cursor) is None
+
+    def test_cursor_with_ttl_zero_never_expires(self, store: Store, clock):
+        cursor = store.add_cursor(P, DP, None, 5, 0)
+        clock.advance(10 * 365 * 86400)
+        store.add_cursor(P, DP, None, 1, 1)  # adding may purge expired cursors
+        assert store.get_cursor(P, DP, None, cursor) == 5
+
+    # --- rate-limit buckets ------------------------------------------------------------
+
+    def test_bucket_starts_full_then_rejects(self, store: Store):
+        waits = [store.take_token("k", 5) for _ in range(6)]
+        assert waits[:5] == [0, 0, 0, 0, 0]
+        assert waits[5] > 0
+
+    @pytest.mark.parametrize(("per_minute", "after", "retry_after"), [
+        (60, 0.0, 1),     # one token a second
+        (30, 0.0, 2),     # one token every two seconds
+        (30, 1.0, 1),     # half a token refilled: one more second
+        (6, 4.0, 6),      # 0.4 refilled, 0.6 missing at 0.1/s
+        (1, 0.0, 60),
+    ])
+    def test_retry_after_is_time_to_the_next_token(self, store: Store, clock,
+                                                   per_minute, after, retry_after):
+        for _ in range(per_minute):
+            assert store.take_token("k", per_minute) == 0
+        clock.advance(after)
+        assert store.take_token("k", per_minute) == retry_after
+
+    def test_refill_is_linear_and_rejections_consume_nothing(self, store: Store, clock):
+        for _ in range(30):
+            store.take_token("k", 30)
+        for _ in range(5):  # a burst of rejected calls must not delay the next token
+            assert store.take_token("k", 30) == 2
+        clock.advance(2)
+        assert store.take_token("k", 30) == 0
+        assert store.take_token("k", 30) > 0
+        clock.advance(10)  # five tokens
+        assert [store.take_token("k", 30) for _ in range(6)][:5] == [0] * 5
+
+    def test_refill_is_capped_at_capacity(self, store: Store, clock):
+        store.take_token("k", 3)
+        clock.advance(3600)
+        waits = [store.take_token("k", 3) for _ in range(4)]
+        assert waits[:3] == [0, 0, 0]
+        assert waits[3] > 0
+
+    def test_buckets_are_per_key(self, store: Store):
+        store.take_token("a", 1)
+        assert store.take_token("a", 1) > 0
+        assert store.take_token("b", 1) == 0
+
+    # --- durability and several instances ------------------------------------------------
+
+    def test_data_survives_reopening(self, store: Store, reopen):
+        store.put_global(P, DP, body({"kept": True}), outcome="failed")
+        sid = store.create_session(P, DP, body("s"))
+        issued = store.issue_id(P, DP, sid)
+        store.count_poll(P, DP, issued.id)
+        callback = store.add_callback(P, "export", None, "http://127.0.0.1:9/x", "POST")
+        store.log_delivery(callback.id, 1, 204, None)
+        cursor = store.add_cursor(P, "list", None, 7, 60)
+        store.close()
+        again = reopen()
+        try:
+            payload = again.get_global(P, DP)
+            assert (payload.body, payload.outcome) == (body({"kept": True}), "failed")
+            assert again.session_payload(sid, P, DP).body == body("s")
+            assert again.get_id(P, DP, issued.id).polls == 1
+            assert again.get_callback(P, "export", callback.id) == callback
+            assert [d.status for d in again.deliveries(callback.id)] == [204]
+            assert again.get_cursor(P, "list", None, cursor) == 7
+        finally:
+            again.close()
+
+    def test_second_instance_sees_uploads_at_once(self, store: Store, reopen):
+        other = reopen()
+        try:
+            assert store.get_global(P, DP) is None  # a miss another instance may cache
+            other.put_global(P, DP, body({"v": 1}))
+            assert store.get_global(P, DP).body == body({"v": 1})
+            other.put_global(P, DP, body({"v": 2}))
+            assert store.get_global(P, DP).body == body({"v": 2})
+            store.put_global(P, DP, body({"v": 3}))
+            assert other.get_global(P, DP).body == body({"v": 3})
+        finally:
+            other.close()
+
+    def test_second_instance_shares_sessions_ids_and_buckets(self, store: Store, reopen):
+        other = reopen()
+        try:
+            sid = other.create_session(P, DP, body(1))
+            issued = other.issue_id(P, DP, None)
+            assert store.session_payload(sid, P, DP).body == body(1)
+            assert store.count_poll(P, DP, issued.id).polls == 0
+            assert other.take_token("k", 1) == 0
+            assert store.take_token("k", 1) > 0
+        finally:
+            other.close()

@@ -1,0 +1,62 @@
+"""SqliteStore against the backend-agnostic contract, plus what only SQLite has."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from store_contract import StoreContract, body
+
+from imnot_proxy.errors import StoreError
+from imnot_proxy.store import SqliteStore, open_store
+from imnot_proxy.store.sqlite import MIGRATIONS
+
+
+class TestSqliteStore(StoreContract):
+    @pytest.fixture
+    def reopen(self, tmp_path: Path, clock) -> Callable[[], SqliteStore]:
+        return lambda: SqliteStore(tmp_path / "imnot.db", clock=clock)
+
+
+def test_file_is_in_wal_mode_and_migrated(store: SqliteStore):
+    db = sqlite3.connect(store.path)
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    finally:
+        db.close()
+
+
+def test_reopening_does_not_migrate_twice(tmp_path: Path, clock):
+    SqliteStore(tmp_path / "x.db", clock=clock).close()
+    again = SqliteStore(tmp_path / "x.db", clock=clock)  # a second CREATE TABLE would raise
+    again.put_global("p", "d", body(1))
+    assert again.get_global("p", "d").body == b"1"
+    again.close()
+
+
+def test_creates_missing_parent_folders(tmp_path: Path):
+    opened = SqliteStore(tmp_path / "a" / "b" / "imnot.db")
+    assert (tmp_path / "a" / "b" / "imnot.db").is_file()
+    opened.close()
+
+
+def test_unusable_file_is_a_store_error(tmp_path: Path):
+    (tmp_path / "dir.db").mkdir()
+    with pytest.raises(StoreError, match="cannot open store"):
+        SqliteStore(tmp_path / "dir.db")
+
+
+@pytest.mark.parametrize("url", ["sqlite:///{tmp}/u.db", "{tmp}/u.db"])
+def test_open_store_by_path_or_url(tmp_path: Path, url: str):
+    opened = open_store(url.format(tmp=tmp_path))
+    assert isinstance(opened, SqliteStore)
+    assert opened.path == tmp_path / "u.db"
+    opened.close()
+
+
+def test_open_store_rejects_other_schemes():
+    with pytest.raises(ValueError, match="unsupported store URL"):
+        open_store("redis://127.0.0.1:6379/0")
