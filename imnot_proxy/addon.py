@@ -19,6 +19,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -30,7 +31,10 @@ from .admin import AdminApi, AdminService, ReloadReport, diff_routes
 from .engine import Engine, EngineSettings, Mocked, Unmatched
 from .errors import RequestError, StoreError
 from .messages import MockResponse, RequestView, encode_json
-from .routing import Miss
+from .recording.har import from_flow
+from .recording.recorder import Recorder, partner_name_for
+from .recording.redact import Redactor
+from .routing import Match, Miss
 from .seeding import seed_payloads
 from .store import Store, open_store
 from .store.sqlite import now_iso
@@ -55,6 +59,9 @@ class ImnotProxy:
         self._connect_sessions: dict[str, str] = {}
         self._tasks: set[asyncio.Task] = set()
         self._watcher: asyncio.Task | None = None
+        self._recording: Recorder | None = None
+        self._record_exact: frozenset[str] = frozenset()
+        self._record_suffixes: tuple[str, ...] = ()
 
     # --- lifecycle --------------------------------------------------------------
 
@@ -71,8 +78,33 @@ class ImnotProxy:
         loader_.add_option(
             "imnot_unmatched", str, "404",
             "What a request for a partner host with no matching route gets: "
-            "404 (a JSON error naming the closest routes) or passthrough (sent upstream).",
-            choices=["404", "passthrough"],
+            "404 (a JSON error naming the closest routes), passthrough (sent upstream), "
+            "or record (spy mode: sent upstream and recorded).",
+            choices=["404", "passthrough", "record"],
+        )
+        loader_.add_option(
+            "imnot_mode", str, "mock",
+            "mock: answer partner hosts from the partner files; record: forward them to the "
+            "real partner and record every exchange (a partner's `mode:` overrides this).",
+            choices=["mock", "record"],
+        )
+        loader_.add_option(
+            "imnot_record_hosts", Sequence[str], [],
+            "Hosts (or *.suffix) to forward and record even though no partner file names them.",
+        )
+        loader_.add_option(
+            "imnot_recordings", str, "",
+            "Directory for recorded HAR files. Default: recordings/ beside the partners directory.",
+        )
+        loader_.add_option(
+            "imnot_redact_headers", Sequence[str], [],
+            "More header names to redact in recordings (Authorization, cookies and API-key "
+            "headers always are).",
+        )
+        loader_.add_option(
+            "imnot_redact_fields", Sequence[str], [],
+            "More JSON/form/query field names to redact in recordings (passwords, secrets and "
+            "tokens always are).",
         )
         loader_.add_option(
             "imnot_admin_host", str, "imnot.proxy",
@@ -102,6 +134,14 @@ class ImnotProxy:
         if updated & {"imnot_partners", "imnot_db", "imnot_default_limit",
                       "imnot_callback_allow"} or self.engine is None:
             self.reload(initial=self.engine is None)
+        if updated & {"imnot_recordings", "imnot_redact_headers", "imnot_redact_fields",
+                      "imnot_partners"} and self._recording is not None:
+            self._recording.close()
+            self._recording = None
+        if "imnot_record_hosts" in updated:
+            hosts = [h.strip().lower() for h in ctx.options.imnot_record_hosts if h.strip()]
+            self._record_exact = frozenset(h for h in hosts if not h.startswith("*."))
+            self._record_suffixes = tuple(h[1:] for h in hosts if h.startswith("*."))
         if "imnot_watch" in updated and self._watcher is not None and not ctx.options.imnot_watch:
             self._watcher.cancel()
             self._watcher = None
@@ -125,6 +165,8 @@ class ImnotProxy:
     def done(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        if self._recording is not None:
+            self._recording.close()
         if self.store is not None:
             self.store.close()
 
@@ -247,6 +289,10 @@ class ImnotProxy:
                              {"admin": True})
                 return
             found = engine.router.resolve(host, req.method, path, direct=direct)
+            recording = None if direct else self._recording_for(engine, host, found)
+            if recording is not None:
+                self._start_recording(flow, recording, found)
+                return
             if isinstance(found, Miss):
                 if not direct and (not found.host_known
                                    or ctx.options.imnot_unmatched == "passthrough"):
@@ -266,6 +312,60 @@ class ImnotProxy:
                 {"content-type": "application/json"})
             flow.metadata["imnot"] = {"kind": "error", "error": str(exc)}
             flow.comment = f"imnot error: {exc}"
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._finish_recording(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self._finish_recording(flow)
+
+    # --- record mode ------------------------------------------------------------------
+
+    def _recording_for(self, engine: Engine, host: str, found: Any) -> str | None:
+        """The partner whose traffic this request is recorded for, or None to mock it."""
+        owner = engine.host_owner(host)
+        if owner is None and isinstance(found, Match):
+            owner = found.route.partner
+        if owner is not None:
+            if (engine.modes.get(owner) or ctx.options.imnot_mode) == "record":
+                return owner
+            if isinstance(found, Miss) and ctx.options.imnot_unmatched == "record":
+                return owner
+            return None
+        if host in self._record_exact or any(host.endswith(s) for s in self._record_suffixes):
+            return partner_name_for(host)
+        return None
+
+    def _start_recording(self, flow: http.HTTPFlow, partner: str, found: Any) -> None:
+        self._strip_ours(flow.request)
+        flow.metadata["imnot"] = {"kind": "record", "partner": partner,
+                                  "started": time.perf_counter()}
+        flow.comment = f"imnot record {partner} {flow.request.method} {flow.request.path}"
+
+    def _finish_recording(self, flow: http.HTTPFlow) -> None:
+        meta = flow.metadata.get("imnot")
+        if not meta or meta.get("kind") != "record" or meta.get("recorded"):
+            return
+        meta["recorded"] = True
+        exchange = replace(from_flow(flow), partner=meta["partner"])
+        try:
+            self._recorder().record(meta["partner"], exchange)
+        except OSError:
+            # A recording that cannot be written must not pass for a recorded one.
+            logger.exception("imnot_proxy: cannot write the recording for %s", meta["partner"])
+            raise
+        status = flow.response.status_code if flow.response else "error"
+        logger.info("%s -> %s", flow.comment, status)
+        self._remember(flow, "record", flow.comment, meta["started"])
+
+    def _recorder(self) -> Recorder:
+        if self._recording is None:
+            directory = Path(ctx.options.imnot_recordings or default_recordings(
+                ctx.options.imnot_partners))
+            redactor = Redactor.default(ctx.options.imnot_redact_headers,
+                                        ctx.options.imnot_redact_fields)
+            self._recording = Recorder(directory, redactor)
+        return self._recording
 
     # --- helpers --------------------------------------------------------------------
 
@@ -403,6 +503,10 @@ def default_db(partners: Sequence[str]) -> Path:
     first = Path(partners[0]) if partners else Path("partners")
     base = first.parent if first.is_file() or first.suffix in (".yaml", ".yml") else first
     return base.absolute().parent / "imnot.db"
+
+
+def default_recordings(partners: Sequence[str]) -> Path:
+    return default_db(partners).parent / "recordings"
 
 
 def is_admin_path(path: str) -> bool:

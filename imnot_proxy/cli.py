@@ -174,11 +174,15 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def start_argv(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
-    """The mitmdump/mitmweb command line that ``start`` runs in-process."""
+    """The proxy command line that ``start`` runs in-process (lean engine, mitmdump or mitmweb).
+
+    The lean engine adds the addon itself; mitmdump and mitmweb load it with ``-s``.
+    """
     partners = args.partners or str(default_partners())
+    full = args.web or getattr(args, "full", False)
     argv = [
         "--listen-host", args.host, "--listen-port", str(args.port),
-        "-s", str(addon_path()),
+        *(["-s", str(addon_path())] if full else []),
         "--set", "connection_strategy=lazy",
         "--set", f"imnot_partners={partners}",
     ]
@@ -188,7 +192,7 @@ def start_argv(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
         argv += ["--set", f"imnot_db={Path('imnot.db').absolute()}"]
     if args.confdir:
         argv += ["--set", f"confdir={args.confdir}"]
-    if not args.web and not args.verbose:
+    if full and not args.web and not args.verbose:
         argv += ["--flow-detail", "0"]
     return argv + list(extra)
 
@@ -201,6 +205,10 @@ def cmd_start(args: argparse.Namespace, extra: Sequence[str]) -> int:
             "IMNOT_ADMIN_KEY"):
         err_console.print("[bold red]WARNING: listening on a non-loopback address without an "
                           "admin key; anyone who reaches the port can change the mocks[/]")
+    if not (args.web or getattr(args, "full", False)):
+        from . import lean
+
+        return lean.run(argv, print_flows=args.verbose)
     from mitmproxy.tools import main as mitm_main
 
     runner = mitm_main.mitmweb if args.web else mitm_main.mitmdump
@@ -422,16 +430,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"imnot-proxy {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("start", help="run the proxy (mitmdump, or mitmweb with --web)",
+    p = sub.add_parser("start", help="run the proxy (lean engine; --full: mitmdump, --web: mitmweb)",
                        description="Run the proxy with the addon. Arguments after '--' go to "
-                                   "mitmdump/mitmweb unchanged.")
+                                   "the proxy unchanged: --set, --mode, --listen-host/-port, -q "
+                                   "and a few more for the lean engine, any mitmdump/mitmweb "
+                                   "option with --full/--web.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--partners", help="partners directory (default: ./partners, else the "
                                       "bundled examples)")
     p.add_argument("--db", help="state store (default: imnot.db beside the partners directory)")
     p.add_argument("--confdir", help="mitmproxy confdir: CA and settings (default ~/.mitmproxy)")
-    p.add_argument("--web", action="store_true", help="run mitmweb instead of mitmdump")
+    engine = p.add_mutually_exclusive_group()
+    engine.add_argument("--web", action="store_true", help="run mitmweb (the full addon set)")
+    engine.add_argument("--full", action="store_true",
+                        help="run all of mitmdump with the addon as a script (slower; every "
+                             "mitmdump option)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every flow")
 
     p = sub.add_parser("validate", help="check partner files; exit 1 on errors")

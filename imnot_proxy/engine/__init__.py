@@ -74,8 +74,16 @@ class Engine:
         self.settings = settings or EngineSettings()
         self.router = Router()
         self.datapoints: dict[tuple[str, str], Any] = {}
+        self.modes: dict[str, str | None] = {s.name: s.model.mode for s in partners}
+        self._exact_hosts: dict[str, str] = {}
+        self._wild_hosts: list[tuple[str, str]] = []
         for source in partners:
             self._add_partner(source)
+            for host in source.model.hosts:
+                if host.startswith("*."):
+                    self._wild_hosts.append((host[1:], source.name))
+                else:
+                    self._exact_hosts.setdefault(host, source.name)
 
     def _add_partner(self, source: PartnerSource) -> None:
         model = source.model
@@ -117,6 +125,18 @@ class Engine:
 
     def is_partner_host(self, host: str) -> bool:
         return self.router.is_partner_host(host)
+
+    def host_owner(self, host: str) -> str | None:
+        """The partner that names this host in its ``hosts:`` list."""
+        owner = self._exact_hosts.get(host)
+        if owner is None:
+            owner = next((name for suffix, name in self._wild_hosts if host.endswith(suffix)),
+                         None)
+        return owner
+
+    def hosts(self) -> list[str]:
+        """Every host pattern the partners name (for TLS interception)."""
+        return sorted({*self._exact_hosts, *("*" + s for s, _ in self._wild_hosts)})
 
     def payload_datapoint(self, partner: str, datapoint: str) -> Any | None:
         dp = self.datapoints.get((partner, datapoint))

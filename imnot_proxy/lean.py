@@ -1,0 +1,217 @@
+"""The lean engine behind ``imnot-proxy start``: mitmproxy's core with only the addons we need.
+
+mitmdump loads about 35 addons and calls every one of them on every hook of
+every flow; a bare ``Master`` with the handful below serves about twice the
+requests per second (see docs/performance.md). Options are mitmproxy options
+and are parsed with mitmproxy's own machinery, so ``--set k=v``, ``--mode``,
+``--listen-host``/``--listen-port`` and ``confdir/config.yaml`` work as in
+mitmdump; an option that belongs to an addon left out here is refused with a
+pointer to ``imnot-proxy start --full``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from mitmproxy import exceptions, hooks, master, optmanager
+from mitmproxy.addons import (
+    block,
+    core,
+    disable_h2c,
+    dumper,
+    errorcheck,
+    next_layer,
+    proxyserver,
+    tlsconfig,
+    upstream_auth,
+)
+from mitmproxy.options import Options
+
+from .addon import ImnotProxy
+
+logger = logging.getLogger("imnot_proxy")
+
+# Options that get a command-line flag of their own (name, short flag); everything
+# else goes through --set. Missing options (flow_detail without -v) get no flag.
+FLAGS: tuple[tuple[str, str | None], ...] = (
+    ("mode", "m"),
+    ("listen_host", None),
+    ("listen_port", "p"),
+    ("upstream_auth", None),
+    ("certs", None),
+    ("ssl_insecure", "k"),
+    ("ignore_hosts", None),
+    ("allow_hosts", None),
+    ("flow_detail", None),
+)
+QUIET_LEVEL = "error"
+FULL_HINT = ("the lean engine loads only what imnot_proxy needs; run `imnot-proxy start --full` "
+             "for every mitmdump option")
+# Third-party loggers that mitmproxy's own launcher keeps at WARNING.
+CHATTY_LOGGERS = ("tornado", "asyncio", "hpack", "quic")
+
+
+def lean_addons(*, print_flows: bool = False) -> list[Any]:
+    """The mitmproxy addons of the lean engine, in mitmdump's order.
+
+    ``Block`` (refuse clients from public addresses) and ``DisableH2C`` (strip
+    ``Upgrade: h2c``, which JVM clients send) keep mitmdump's safety for the
+    cost of a hook per connection/request; ``UpstreamAuth`` provides the
+    ``upstream_auth`` option for ``--mode upstream:``. ``ErrorCheck`` makes a
+    failed start-up (port in use, bad certs) exit 1 instead of idling.
+    """
+    addons: list[Any] = [
+        core.Core(),
+        block.Block(),
+        disable_h2c.DisableH2C(),
+        proxyserver.Proxyserver(),
+        next_layer.NextLayer(),
+        tlsconfig.TlsConfig(),
+        upstream_auth.UpstreamAuth(),
+    ]
+    if print_flows:
+        addons.append(dumper.Dumper())
+    addons.append(errorcheck.ErrorCheck())
+    return addons
+
+
+class LeanMaster(master.Master):
+    """A ``Master`` with ``lean_addons()``, a terminal log and the ImnotProxy addon last."""
+
+    def __init__(self, opts: Options, *, print_flows: bool = False) -> None:
+        super().__init__(opts, with_termlog=True)
+        # Master turns every log record into an ``add_log`` event for all addons;
+        # none of ours listens, so it would only cost a formatted record per line.
+        legacy = getattr(self, "_legacy_log_events", None)
+        if legacy is not None:
+            legacy.uninstall()
+        self.addons.add(*lean_addons(print_flows=print_flows))
+        self.imnot = ImnotProxy()
+        self.addons.add(self.imnot)
+        self.finished = False
+
+    async def done(self) -> None:
+        await super().done()
+        self.finished = True
+
+    def addon_names(self) -> list[str]:
+        """Class names of the loaded addons, in chain order."""
+        return [type(addon).__name__ for addon in self.addons.chain]
+
+    def release_logging(self) -> None:
+        """Remove the log handlers this master installed (start-up check and terminal)."""
+        check = self.addons.get("errorcheck")
+        if check is not None:
+            check.finish()
+        if self._termlog_addon is not None:
+            self._termlog_addon.uninstall()
+
+
+def make_parser(opts: Options) -> argparse.ArgumentParser:
+    """mitmdump's flags for the options the lean engine has, plus ``--set`` and ``-q``."""
+    parser = argparse.ArgumentParser(
+        prog="imnot-proxy start", usage="%(prog)s [start options] -- [proxy options]",
+        description=f"Proxy options of the lean engine ({FULL_HINT}).",
+    )
+    parser.add_argument(
+        "--set", type=str, dest="setoptions", default=[], action="append",
+        metavar="option[=value]", help="Set an option (mitmproxy syntax); may repeat.",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="Log errors only.")
+    for name, short in FLAGS:
+        opts.make_parser(parser, name, short=short)
+    return parser
+
+
+def apply_args(opts: Options, args: argparse.Namespace) -> None:
+    """Set options the way mitmdump does: ``--set``, then ``config.yaml``, then flags.
+
+    Raises ``OptionsError`` for unknown or malformed options.
+    """
+    try:
+        opts.set(*args.setoptions)
+    except exceptions.OptionsError as exc:
+        if "Unknown option" in str(exc):
+            raise exceptions.OptionsError(f"{exc} ({FULL_HINT})") from exc
+        raise
+    before = set(opts.deferred)
+    optmanager.load_paths(
+        opts,
+        os.path.join(opts.confdir, "config.yaml"),
+        os.path.join(opts.confdir, "config.yml"),
+    )
+    ignored = sorted(set(opts.deferred) - before)
+    if ignored:
+        logger.warning("imnot_proxy: config.yaml options not in the lean engine, ignored: %s",
+                       ", ".join(ignored))
+    flags = {k: v for k, v in vars(args).items() if k in opts and v is not None}
+    if args.quiet:
+        flags["termlog_verbosity"] = QUIET_LEVEL
+    opts.update(**flags)
+
+
+def set_log_levels(verbosity: str) -> None:
+    """Create log records only at the level that is printed.
+
+    mitmdump keeps the root logger at DEBUG and filters in the handlers, so a
+    per-request ``logger.info`` costs a record even under ``-q``; here a
+    suppressed line costs one level check.
+    """
+    level = min(logging.getLevelName(verbosity.upper()), logging.ERROR)
+    logging.getLogger().setLevel(level)
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+async def serve(argv: Sequence[str], *, print_flows: bool = False) -> int:
+    """Parse ``argv``, start the lean master and serve until SIGINT/SIGTERM; the exit code."""
+    opts = Options()
+    lean = LeanMaster(opts, print_flows=print_flows)
+    try:
+        args = make_parser(opts).parse_args(list(argv))
+    except SystemExit as exc:
+        lean.release_logging()
+        return int(exc.code or 0)
+    set_log_levels(QUIET_LEVEL if args.quiet else opts.termlog_verbosity)  # start-up lines
+    try:
+        apply_args(opts, args)
+        if lean.imnot.engine is None:  # no imnot_* option was given: configure once, like -s
+            lean.addons.invoke_addon_sync(lean.imnot, hooks.ConfigureHook(set(opts.keys())))
+    except exceptions.OptionsError as exc:
+        print(f"imnot-proxy: {exc}", file=sys.stderr)
+        lean.imnot.done()
+        lean.release_logging()
+        return 1
+    set_log_levels(opts.termlog_verbosity)
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, lean.shutdown)
+        except NotImplementedError:  # Windows' proactor loop
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(lean.shutdown))
+    if hasattr(signal, "SIGPIPE"):  # a client gone mid-write must not end the process
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+    code = 0
+    try:
+        await lean.run()
+    except SystemExit as exc:  # ErrorCheck: an error was logged during start-up
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        if not lean.finished:  # start-up failed before Master.done(): still close the store
+            lean.imnot.done()
+        lean.release_logging()
+    return code
+
+
+def run(argv: Sequence[str], *, print_flows: bool = False) -> int:
+    """Run the lean engine in a new event loop (the ``imnot-proxy start`` entry)."""
+    return asyncio.run(serve(argv, print_flows=print_flows))

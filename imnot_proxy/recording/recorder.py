@@ -1,0 +1,50 @@
+"""One HAR file per partner per run under the recordings directory, appended per flow."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from pathlib import Path
+
+from .exchange import Exchange
+from .har import HarWriter
+from .redact import Redactor
+
+logger = logging.getLogger(__name__)
+
+
+class Recorder:
+    def __init__(self, directory: Path, redactor: Redactor):
+        self.directory = directory
+        self.redactor = redactor
+        self.run = time.strftime("%Y%m%d-%H%M%S")
+        self._writers: dict[str, HarWriter] = {}
+
+    def record(self, partner: str, exchange: Exchange) -> Path:
+        """Redact and append one exchange to the partner's file of this run."""
+        writer = self._writers.get(partner)
+        if writer is None:
+            name = re.sub(r"[^A-Za-z0-9_.-]", "_", partner)
+            path = self.directory / f"{name}-{self.run}.har"
+            n = 2
+            while path.exists():
+                path = self.directory / f"{name}-{self.run}-{n}.har"
+                n += 1
+            writer = self._writers[partner] = HarWriter(path)
+            logger.info("imnot_proxy: recording %s to %s", partner, path)
+        writer.append(self.redactor.exchange(exchange))
+        return writer.path
+
+    def files(self) -> list[Path]:
+        return [w.path for w in self._writers.values()]
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+
+def partner_name_for(host: str) -> str:
+    """A partner name for a host recorded before any YAML names it."""
+    return re.sub(r"[^a-z0-9_-]+", "-", host.lower()).strip("-")[:64] or "partner"

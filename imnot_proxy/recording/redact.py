@@ -1,0 +1,113 @@
+"""Replace secrets in what is written to disk: headers, JSON and form fields, query params.
+
+Redaction is applied to a copy on its way to ``recordings/`` and generated
+YAML; the live exchange is never altered, since that would break the client's
+next call. Field names are compared without case, ``-`` or ``_``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .exchange import Exchange, Pairs
+
+PLACEHOLDER = "REDACTED"
+
+DEFAULT_HEADERS = (
+    "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key",
+    "apikey", "x-auth-token", "x-access-token", "x-amz-security-token", "x-csrf-token",
+    "x-xsrf-token",
+)
+DEFAULT_FIELDS = (
+    "password", "passwd", "secret", "token", "access_token", "refresh_token", "id_token",
+    "client_secret", "api_key", "apikey", "private_key", "session_token", "auth_token",
+)
+_KEYISH = re.compile(r"(api[-_]?key|secret|token|password|passwd|credential|signature)", re.I)
+_NOT_SECRET = ("page", "cursor", "next", "continuation", "type")
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "")
+
+
+@dataclass(frozen=True)
+class Redactor:
+    headers: frozenset[str]
+    fields: frozenset[str]
+
+    @classmethod
+    def default(cls, extra_headers: Iterable[str] = (), extra_fields: Iterable[str] = ()
+                ) -> Redactor:
+        return cls(frozenset(_norm(h) for h in (*DEFAULT_HEADERS, *extra_headers)),
+                   frozenset(_norm(f) for f in (*DEFAULT_FIELDS, *extra_fields)))
+
+    def is_secret_header(self, name: str) -> bool:
+        n = _norm(name)
+        return n in self.headers or (bool(_KEYISH.search(name)) and not _benign(n))
+
+    def is_secret_field(self, name: str) -> bool:
+        n = _norm(name)
+        if n in self.fields:
+            return True
+        return (("password" in n or "secret" in n or "apikey" in n)
+                or (n.endswith("token") and not _benign(n)))
+
+    def exchange(self, ex: Exchange) -> Exchange:
+        return replace(
+            ex,
+            url=self.url(ex.url),
+            request_headers=self.pairs(ex.request_headers),
+            request_body=self.body(ex.request_body, ex.request_header("content-type")),
+            response_headers=self.pairs(ex.response_headers),
+            response_body=self.body(ex.response_body, ex.response_header("content-type")),
+        )
+
+    def pairs(self, pairs: Pairs) -> Pairs:
+        return tuple((k, PLACEHOLDER if self.is_secret_header(k) else v) for k, v in pairs)
+
+    def url(self, url: str) -> str:
+        parts = urlsplit(url)
+        if not parts.query:
+            return url
+        query = [(k, PLACEHOLDER if self.is_secret_field(k) else v)
+                 for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        return urlunsplit(parts._replace(query=urlencode(query, safe="{}")))
+
+    def body(self, body: bytes, content_type: str | None) -> bytes:
+        if not body:
+            return body
+        kind = (content_type or "").lower()
+        if "form-urlencoded" in kind:
+            try:
+                pairs = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True)
+            except (UnicodeDecodeError, ValueError):
+                return body
+            return urlencode([(k, PLACEHOLDER if self.is_secret_field(k) else v)
+                              for k, v in pairs]).encode()
+        stripped = body.lstrip()[:1]
+        if stripped in (b"{", b"["):
+            try:
+                value = json.loads(body)
+            except ValueError:
+                return body
+            return json.dumps(self.value(value), ensure_ascii=False,
+                              separators=(",", ":")).encode()
+        return body
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: (PLACEHOLDER if self.is_secret_field(str(k)) and v is not None
+                        and not isinstance(v, dict | list) else self.value(v))
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        return value
+
+
+def _benign(normalized: str) -> bool:
+    return any(word in normalized for word in _NOT_SECRET)
