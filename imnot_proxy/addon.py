@@ -30,6 +30,7 @@ from . import loader, watch
 from .admin import AdminApi, AdminService, ReloadReport, diff_routes
 from .engine import Engine, EngineSettings, Mocked, Unmatched
 from .errors import RequestError, StoreError
+from .interception import allow_patterns
 from .messages import MockResponse, RequestView, encode_json
 from .recording.har import from_flow
 from .recording.recorder import Recorder, partner_name_for
@@ -116,6 +117,12 @@ class ImnotProxy:
             "Without a key the admin API is open.",
         )
         loader_.add_option(
+            "imnot_intercept", str, "partners",
+            "Which HTTPS connections to decrypt: partners (partner, admin and recorded hosts; "
+            "every other CONNECT passes through as opaque TLS) or all (mitmproxy's default).",
+            choices=["partners", "all"],
+        )
+        loader_.add_option(
             "imnot_watch", bool, False,
             "Reload the partner files when they change on disk.",
         )
@@ -138,6 +145,10 @@ class ImnotProxy:
                       "imnot_partners"} and self._recording is not None:
             self._recording.close()
             self._recording = None
+        if updated & {"imnot_intercept", "imnot_admin_host", "imnot_record_hosts"}:
+            if ctx.options.imnot_intercept == "all" and "imnot_intercept" in updated:
+                ctx.options.update(allow_hosts=[])
+            self._sync_hosts()
         if "imnot_record_hosts" in updated:
             hosts = [h.strip().lower() for h in ctx.options.imnot_record_hosts if h.strip()]
             self._record_exact = frozenset(h for h in hosts if not h.startswith("*."))
@@ -245,7 +256,14 @@ class ImnotProxy:
         return task
 
     def _sync_hosts(self) -> None:
-        """Keep mitmproxy's TLS interception in step with the partner hosts (see tls.py)."""
+        """Keep mitmproxy's TLS interception in step with the partner hosts (interception.py)."""
+        if self.engine is None or ctx.options.imnot_intercept != "partners":
+            return
+        hosts = [*self.engine.hosts(), ctx.options.imnot_admin_host,
+                 *ctx.options.imnot_record_hosts]
+        patterns = allow_patterns(hosts)
+        if list(ctx.options.allow_hosts) != patterns:
+            ctx.options.update(allow_hosts=patterns)
 
     async def _watch(self) -> None:
         previous = watch.signature(ctx.options.imnot_partners)

@@ -254,16 +254,18 @@ def test_cursor_walk_with_two_sessions_and_scoped_cursors(imnot: Imnot) -> None:
     again = get_json(imnot, f"{ACME}/items/cursor?limit=3&cursor={cursor_a}", first)
     assert again["data"] == dataset("A", 7)[3:6], "a cursor can be used again"
 
-    def status(url: str, session: str | None) -> Reply:
-        return imnot.request("GET", url, session=session)
+    imnot.upload("acme", "cursor", dataset("G", 5))
+    global_cursor = imnot.request("GET", f"{ACME}/items/cursor?limit=2").json()["nextCursor"]
+    assert imnot.request("GET", f"{ACME}/items/cursor?cursor={global_cursor}").status == 200
 
     expected = (400, {"detail": "Cursor expired or not found"})
     for url, session in [
         (f"{ACME}/items/cursor?cursor={cursor_a}", second),  # another session's cursor
+        (f"{ACME}/items/cursor?cursor={cursor_a}", None),  # a session's cursor without it
         (f"{ACME}/items/cursor?cursor={uuid.uuid4()}", first),  # never issued
-        (f"{ACME}/items/shortcursor?cursor={cursor_a}", None),  # another datapoint's cursor
+        (f"{ACME}/items/shortcursor?cursor={global_cursor}", None),  # another datapoint's
     ]:
-        reply = status(url, session)
+        reply = imnot.request("GET", url, session=session)
         assert (reply.status, reply.json()) == expected, url
 
 

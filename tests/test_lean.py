@@ -1,0 +1,117 @@
+"""The lean engine: exactly the addons it should load, and ``imnot-proxy start`` end to end."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e.harness import LOCALHOST, UpstreamServer, free_port, proxied_request, wait_until
+from mitmproxy.options import Options
+
+from imnot_proxy.lean import LeanMaster
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+# Growing this set costs every request a hook call per addon; see docs/performance.md.
+EXPECTED_ADDONS = {
+    "TermLog", "Core", "Block", "DisableH2C", "Proxyserver", "NextLayer", "TlsConfig",
+    "UpstreamAuth", "ErrorCheck", "ImnotProxy",
+}
+
+PARTNER = textwrap.dedent("""\
+    partner: leanmock
+    hosts: [lean.test]
+    datapoints:
+      - name: hello
+        pattern: static
+        endpoints:
+          - method: GET
+            path: /lean/hello
+            response:
+              status: 200
+              body: {hello: lean}
+""")
+
+
+def _names(print_flows: bool) -> list[str]:
+    master = LeanMaster(Options(), print_flows=print_flows)
+    try:
+        return master.addon_names()
+    finally:
+        master.release_logging()
+
+
+async def test_lean_master_loads_only_the_expected_addons() -> None:
+    names = _names(print_flows=False)
+    assert len(names) == len(set(names))
+    assert set(names) == EXPECTED_ADDONS
+    assert names[-1] == "ImnotProxy"
+
+
+async def test_print_flows_adds_only_the_dumper() -> None:
+    assert set(_names(print_flows=True)) == EXPECTED_ADDONS | {"Dumper"}
+
+
+def _start_cmd(tmp_path: Path, port: int, *extra: str) -> list[str]:
+    partners = tmp_path / "partners"
+    (partners / "leanmock").mkdir(parents=True, exist_ok=True)
+    (partners / "leanmock" / "partner.yaml").write_text(PARTNER, encoding="utf-8")
+    return [sys.executable, "-m", "imnot_proxy.cli", "start", "--host", LOCALHOST,
+            "--port", str(port), "--partners", str(partners), "--db", str(tmp_path / "lean.db"),
+            "--confdir", str(tmp_path / "conf"), *extra]
+
+
+@pytest.fixture
+def lean_proxy(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
+    port = free_port()
+    log = (tmp_path / "lean.log").open("wb")
+    proc = subprocess.Popen(_start_cmd(tmp_path, port), stdin=subprocess.DEVNULL, stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        def listening() -> bool:
+            assert proc.poll() is None, (tmp_path / "lean.log").read_text()
+            return b"proxy listening at" in (tmp_path / "lean.log").read_bytes()
+
+        wait_until(listening, timeout=20, message="lean proxy did not start")
+        yield proc, port, tmp_path
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def test_start_serves_http_https_and_passes_others_through(
+        lean_proxy: tuple[subprocess.Popen[bytes], int, Path]) -> None:
+    proc, port, tmp_path = lean_proxy
+    proxy = f"http://{LOCALHOST}:{port}"
+    ca = tmp_path / "conf" / "mitmproxy-ca-cert.pem"
+
+    reply = proxied_request(proxy, "GET", "http://lean.test/lean/hello")
+    assert (reply.status, reply.json()) == (200, {"hello": "lean"})
+    reply = proxied_request(proxy, "GET", "https://lean.test/lean/hello", cafile=ca)
+    assert (reply.status, reply.json()) == (200, {"hello": "lean"})
+
+    with UpstreamServer(lambda m, p, h, b: (200, {}, {"upstream": p})) as upstream:
+        reply = proxied_request(proxy, "GET", f"{upstream.url}/elsewhere?x=1",
+                                headers={"X-Imnot-Session": "s1"})
+        assert (reply.status, reply.json()) == (200, {"upstream": "/elsewhere?x=1"})
+        (seen,) = upstream.requests
+        assert seen.headers.get("X-Imnot-Session") is None
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    # A clean close checkpoints SQLite's write-ahead log and removes it.
+    assert not (tmp_path / "lean.db-wal").exists()
+
+
+def test_unknown_option_is_refused_with_a_pointer_to_full(tmp_path: Path) -> None:
+    done = subprocess.run(_start_cmd(tmp_path, free_port(), "--", "--set", "map_local=x"),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "map_local" in done.stderr and "--full" in done.stderr
