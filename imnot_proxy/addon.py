@@ -43,6 +43,12 @@ from .store.sqlite import now_iso
 logger = logging.getLogger("imnot_proxy")
 
 SESSION_HEADER = "X-Imnot-Session"
+# mitmproxy enforces choices= for command-line flags only, not for --set or the set command.
+CHOICES = {
+    "imnot_unmatched": ("404", "passthrough", "record"),
+    "imnot_mode": ("mock", "record"),
+    "imnot_intercept": ("partners", "all"),
+}
 WATCH_INTERVAL = 1.0
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "::",
                          socket.gethostname().lower(), socket.getfqdn().lower()})
@@ -136,6 +142,14 @@ class ImnotProxy:
         )
 
     def configure(self, updated: set[str]) -> None:
+        for name, allowed in CHOICES.items():
+            value = getattr(ctx.options, name)
+            if name in updated and value not in allowed:
+                raise exceptions.OptionsError(
+                    f"Cannot parse {name} option {value}: must be one of {', '.join(allowed)}")
+        if "connection_strategy" in updated and ctx.options.connection_strategy != "lazy" \
+                and self.engine is not None:
+            self.running()
         if "imnot_db" in updated or "imnot_partners" in updated or self.store is None:
             self._open_store()
         if updated & {"imnot_partners", "imnot_db", "imnot_default_limit",

@@ -113,7 +113,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         for p in result.problems:
             style = "bold red" if p.is_error else "yellow"
-            console.print(f"[{style}]{p.severity}[/] {p}", highlight=False, markup=True)
+            console.print(f"[{style}]{p.severity}[/] {p}", highlight=False, soft_wrap=True)
         names = ", ".join(s.name for s in result.partners) or "none"
         n_err, n_warn = len(result.errors), len(result.warnings)
         colour = "red" if n_err else "green"
@@ -173,6 +173,40 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ca(args: argparse.Namespace) -> int:
+    from . import ca
+
+    try:
+        files, created = ca.ensure_ca(args.confdir)
+    except (OSError, ValueError) as exc:
+        return _fail(f"cannot create or read the CA in {ca.confdir_path(args.confdir)}: {exc}")
+    if created:
+        err_console.print(f"created a new CA in {files.confdir}", highlight=False)
+    if args.path:
+        print(files.cert)
+        return 0
+    written = []
+    try:
+        if args.out:
+            written.append(ca.export(files.cert, Path(args.out)))
+        if args.p12:
+            written.append(ca.export(files.p12, Path(args.p12)))
+        if args.bundle:
+            base = Path(args.base) if args.base else None
+            written.append(ca.write_bundle(files.cert, Path(args.bundle), base))
+    except OSError as exc:
+        return _fail(str(exc))
+    if args.recipes or not written:
+        bundle = args.bundle or "imnot-bundle.pem"
+        print(ca.recipes(files.cert, args.proxy, bundle))
+    else:
+        print(f"CA certificate: {files.cert}")
+    print(f"SHA-256 fingerprint: {ca.fingerprint(files.cert)}")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def start_argv(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
     """The proxy command line that ``start`` runs in-process (lean engine, mitmdump or mitmweb).
 
@@ -192,9 +226,31 @@ def start_argv(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
         argv += ["--set", f"imnot_db={Path('imnot.db').absolute()}"]
     if args.confdir:
         argv += ["--set", f"confdir={args.confdir}"]
+    if getattr(args, "upstream", None):
+        argv += upstream_argv(args.upstream)
     if full and not args.web and not args.verbose:
         argv += ["--flow-detail", "0"]
     return argv + list(extra)
+
+
+def upstream_argv(url: str) -> list[str]:
+    """mitmproxy's upstream mode for ``--upstream http://[user:pass@]host:port``.
+
+    The credentials go to ``upstream_auth`` (mitmproxy's mode spec has no place for them);
+    mocked requests never reach the upstream proxy, everything forwarded does.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SystemExit(f"imnot-proxy: --upstream needs http://host:port, got {url!r}")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    argv = ["--mode", f"upstream:{parts.scheme}://{host}:{port}"]
+    if parts.username:
+        auth = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        argv += ["--set", f"upstream_auth={auth}"]
+    return argv
 
 
 def cmd_start(args: argparse.Namespace, extra: Sequence[str]) -> int:
@@ -447,6 +503,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run all of mitmdump with the addon as a script (slower; every "
                              "mitmdump option)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every flow")
+    p.add_argument("--upstream", metavar="URL",
+                   help="forward everything not mocked through this HTTP proxy "
+                        "(http://[user:pass@]host:port; mitmproxy's upstream mode)")
 
     p = sub.add_parser("validate", help="check partner files; exit 1 on errors")
     p.add_argument("paths", nargs="*", help="partner directories or files (default: ./partners)")
@@ -461,6 +520,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=".")
 
     sub.add_parser("addon-path", help="print the script path for mitmdump -s / mitmweb -s")
+
+    p = sub.add_parser("ca", help="where the proxy's CA is (created if missing), export it, "
+                                  "and how to make clients trust it",
+                       description="Print the CA path and trust recipes for curl, Python, "
+                                   "Node, the JVM, .NET and system stores; export the CA.")
+    p.add_argument("--confdir", help="mitmproxy confdir (default ~/.mitmproxy)")
+    p.add_argument("--out", metavar="FILE", help="copy the CA certificate (PEM) here")
+    p.add_argument("--p12", metavar="FILE", help="copy the CA certificate as PKCS#12 (no key)")
+    p.add_argument("--bundle", metavar="FILE",
+                   help="write the system CAs plus this CA, for settings that replace the "
+                        "trust store (curl --cacert, REQUESTS_CA_BUNDLE, SSL_CERT_FILE)")
+    p.add_argument("--base", metavar="PEM", help="with --bundle: start from these CAs instead "
+                                                 "of the system store")
+    p.add_argument("--path", action="store_true", help="print only the certificate path")
+    p.add_argument("--recipes", action="store_true",
+                   help="print the recipes also when exporting")
+    p.add_argument("--proxy", default="http://127.0.0.1:8080",
+                   help="proxy address used in the recipes (default http://127.0.0.1:8080)")
 
     p = sub.add_parser("schema", help="print the JSON Schema of a partner file")
     p.add_argument("--out")
@@ -525,6 +602,7 @@ COMMANDS = {
     "status": cmd_status,
     "generate": cmd_generate,
     "export": cmd_export,
+    "ca": cmd_ca,
 }
 
 

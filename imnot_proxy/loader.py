@@ -146,6 +146,8 @@ def parse_partner(
             problems.append(problem(loc, _unknown_key_message(data, loc), "warning"))
         for err in hard:
             loc = _data_loc(data, err["loc"])
+            if err["type"] == "union_tag_invalid":
+                loc = loc + ("pattern",)
             if err["type"] == "extra_forbidden":
                 message = _unknown_key_message(data, loc)
             else:
@@ -319,6 +321,8 @@ _FRIENDLY = {
 
 def _message(err: dict) -> str:
     kind = err["type"]
+    if kind == "union_tag_not_found" and not isinstance(err.get("input"), dict):
+        return f"expected a mapping (got {type(err.get('input')).__name__})"
     if kind in _FRIENDLY:
         return _FRIENDLY[kind]
     if kind == "union_tag_invalid":

@@ -290,18 +290,19 @@ class StrictOrder(StrictModel):
     )
 
 
-def _strict_order(value: Any) -> Any:
-    if value is True:
-        return StrictOrder()
-    if value is False:
-        return None
-    return value
-
-
 class PollingDatapoint(DatapointBase):
     pattern: Literal["polling"]
     endpoints: list[PollingEndpoint] = Field(min_length=1)
-    strict_order: Annotated[StrictOrder | None, BeforeValidator(_strict_order)] = None
+    # `true` for the default replies, or a mapping that sets them; the engine sees a
+    # StrictOrder or None.
+    strict_order: bool | StrictOrder | None = None
+
+    @field_validator("strict_order")
+    @classmethod
+    def _strict_order(cls, value: bool | StrictOrder | None) -> StrictOrder | None:
+        if value is True:
+            return StrictOrder()
+        return value or None
 
 
 class CallbackDatapoint(DatapointBase):

@@ -17,8 +17,6 @@ from imnot_proxy.store import SqliteStore
 
 REPO = Path(__file__).resolve().parents[1]
 PARTNERS = REPO / "partners"
-COMPAT = REPO.parent / "shared" / "imnot-compat"
-DATA = Path(__file__).resolve().parent / "data"
 
 
 class Clock:

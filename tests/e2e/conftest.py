@@ -19,6 +19,7 @@ import pytest
 
 from .harness import (
     CallbackReceiver,
+    Handler,
     ProxyProcess,
     Reply,
     UpstreamServer,
@@ -51,6 +52,8 @@ class Imnot:
     def __init__(self, proc: ProxyProcess) -> None:
         self.proc = proc
         self.logs: list[Path] = []
+        # Set by a test that provokes a known addon bug on a proxy of its own.
+        self.expect_tracebacks = False
 
     # --- addresses ------------------------------------------------------------
 
@@ -160,8 +163,7 @@ class Imnot:
 
     def tracebacks(self) -> list[str]:
         """Unhandled errors the addon logged: each one would be a 500 or a lost callback."""
-        text = self.log_text()
-        return [chunk for chunk in text.split("Traceback (most recent call last)")[1:]]
+        return self.log_text().split("Traceback (most recent call last)")[1:]
 
 
 StartImnot = Callable[..., Imnot]
@@ -194,7 +196,8 @@ def start_imnot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartImnot
     crashed: list[str] = []
     for imnot in started:
         imnot.stop()
-        crashed += imnot.tracebacks()
+        if not imnot.expect_tracebacks:
+            crashed += imnot.tracebacks()
     assert not crashed, "imnot_proxy logged tracebacks:\n" + "\n---\n".join(crashed)
 
 
@@ -213,8 +216,30 @@ def upstream() -> Iterator[UpstreamServer]:
         yield server
 
 
+MakeReceiver = Callable[..., CallbackReceiver]
+
+
+@pytest.fixture(scope="module")
+def receivers(start_imnot: StartImnot) -> Iterator[MakeReceiver]:
+    """Make callback targets on 127.0.0.1 that stay up until the module's proxies stop.
+
+    A receiver records a request before it answers, so closing it as soon as a test
+    saw the request could cut the proxy's read of the answer short; keeping them all
+    open until the end of the module rules that out.
+    """
+    made: list[CallbackReceiver] = []
+
+    def make(handler: Handler | None = None, fail_first_n: int = 0) -> CallbackReceiver:
+        server = CallbackReceiver(handler, fail_first_n=fail_first_n).start()
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.close()
+
+
 @pytest.fixture
-def receiver() -> Iterator[CallbackReceiver]:
-    """A callback target on 127.0.0.1 that answers 200 and records every delivery."""
-    with CallbackReceiver() as server:
-        yield server
+def receiver(receivers: MakeReceiver) -> CallbackReceiver:
+    """A fresh callback target that answers 200 and records every delivery."""
+    return receivers()

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from .conftest import E2E_PARTNERS, REPO_PARTNERS, Imnot, StartImnot
+from .conftest import E2E_PARTNERS, REPO_PARTNERS, Imnot, MakeReceiver, StartImnot
 from .harness import CallbackReceiver, HandlerResult, Reply, wait_until
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -27,10 +27,6 @@ ACME = "https://api.acme.example"
 ACME_HTTP = "http://api.acme.example"
 STAYLINK = "https://api.staylink.example"
 ALLOWED_CALLBACK_HOST = "hooks.allowed.example"
-
-
-class RoutePending(Exception):
-    """The admin route under test answers 404 Not Found: not built yet."""
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +92,7 @@ def test_callback_header_mode_with_configured_method(imnot: Imnot,
         "PUT", "/by-header", {"event": "header"})
 
 
-def test_callback_delay_is_honoured(imnot: Imnot) -> None:
+def test_callback_delay_is_honoured(imnot: Imnot, receivers: MakeReceiver) -> None:
     arrivals: list[float] = []
     lock = threading.Lock()
 
@@ -106,23 +102,58 @@ def test_callback_delay_is_honoured(imnot: Imnot) -> None:
         return 200, {}, {"ok": True}
 
     imnot.upload("acme", "delayed", {"event": "delayed"})
-    with CallbackReceiver(stamp) as receiver:
-        sent = time.monotonic()
-        submit_callback(imnot, "/hooks/delayed", {"callbackUrl": f"{receiver.url}/late"})
-        answered = time.monotonic()
-        [delivery] = receiver.wait_for_requests(1, timeout=10)
+    receiver = receivers(stamp)
+    sent = time.monotonic()
+    submit_callback(imnot, "/hooks/delayed", {"callbackUrl": f"{receiver.url}/late"})
+    answered = time.monotonic()
+    [delivery] = receiver.wait_for_requests(1, timeout=10)
     assert delivery.json() == {"event": "delayed"}
-    assert answered - sent < 1.0, "the submit must answer before the delay runs"
     assert arrivals[0] - sent >= 1.0, "delivered before callback_delay_seconds passed"
+    assert arrivals[0] > answered, "the submit answers first, the delivery comes later"
 
 
-def test_callback_is_retried_after_a_failing_first_attempt(imnot: Imnot) -> None:
+def delivery_log(imnot: Imnot, datapoint: str, request_id: str) -> list[dict[str, Any]]:
+    reply = imnot.admin("GET", f"acme/{datapoint}/callback/{request_id}")
+    assert reply.status == 200, reply.text
+    deliveries = reply.json()["deliveries"]
+    assert isinstance(deliveries, list)
+    return deliveries
+
+
+def test_callback_is_retried_after_a_failing_first_attempt(imnot: Imnot,
+                                                           receivers: MakeReceiver) -> None:
     imnot.upload("acme", "field", {"event": "retried"})
-    with CallbackReceiver(fail_first_n=1) as receiver:
-        submit_callback(imnot, "/hooks/field", {"callbackUrl": f"{receiver.url}/flaky"})
-        attempts = receiver.wait_for_requests(2, timeout=10)
-    assert [a.path for a in attempts[:2]] == ["/flaky", "/flaky"]
-    assert [a.json() for a in attempts[:2]] == [{"event": "retried"}] * 2
+    receiver = receivers(fail_first_n=1)
+    request_id = submit_callback(imnot, "/hooks/field", {"callbackUrl": f"{receiver.url}/flaky"})
+    attempts = receiver.wait_for_requests(2, timeout=10)
+    assert [a.path for a in attempts] == ["/flaky", "/flaky"]
+    assert [a.json() for a in attempts] == [{"event": "retried"}] * 2
+    log = wait_until(lambda: (d := delivery_log(imnot, "field", request_id)) and len(d) == 2
+                     and d, message="the second attempt was never logged")
+    assert [(d["attempt"], d["status"]) for d in log] == [(1, 500), (2, 200)]
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: engine/callback.py _send lets http.client."
+                   "IncompleteRead (an HTTPException) escape: the delivery task dies unlogged")
+def test_callback_receiver_dropping_the_answer_is_logged_not_a_crash(
+        start_imnot: StartImnot, receivers: MakeReceiver) -> None:
+    def truncated(method: str, path: str, headers: Message, body: bytes) -> HandlerResult:
+        return 200, {"Content-Length": "12", "Connection": "close"}, b""
+
+    proxy = start_imnot(E2E_PARTNERS / "patterns", name="truncated")
+    proxy.upload("acme", "field", {"event": "cut short"})
+    receiver = receivers(truncated)
+    reply = proxy.request("POST", f"{ACME}/hooks/field", {"callbackUrl": f"{receiver.url}/cut"})
+    assert reply.status == 202
+    request_id = reply.json()["request_id"]
+    receiver.wait_for_requests(1)
+    try:
+        wait_until(lambda: delivery_log(proxy, "field", request_id), timeout=3,
+                   message="the delivery attempt was never logged")
+        assert proxy.tracebacks() == []
+    except AssertionError:
+        proxy.expect_tracebacks = True
+        raise
 
 
 def test_callback_url_allow_list(imnot: Imnot) -> None:
@@ -163,7 +194,6 @@ def test_callback_header_mode_without_the_header(imnot: Imnot) -> None:
         400, {"detail": "Missing required header 'X-Callback-Url'"})
 
 
-@pytest.mark.xfail(strict=False, raises=RoutePending, reason="retrigger route pending")
 def test_callback_retrigger_sends_the_current_payload_again(
         imnot: Imnot, receiver: CallbackReceiver) -> None:
     imnot.upload("acme", "header", {"version": 1})
@@ -174,7 +204,7 @@ def test_callback_retrigger_sends_the_current_payload_again(
 
     reply = imnot.admin("POST", f"acme/header/callback/{request_id}/retrigger")
     if reply.status == 404 and reply.json() == {"detail": "Not Found"}:
-        raise RoutePending(reply.text)
+        pytest.xfail("retrigger route pending")
     assert (reply.status, reply.json()) == (
         200, {"status": "dispatched", "request_id": request_id})
     deliveries = receiver.wait_for_requests(2)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from imnot_proxy.routing import ANY_HOST, Match, Miss, Route, Router, is_param, path_shape, split_path
+from imnot_proxy.routing import (
+    ANY_HOST,
+    Match,
+    Miss,
+    Route,
+    Router,
+    is_param,
+    path_shape,
+    split_path,
+)
 
 
 def route(host: str, method: str, path: str, partner: str = "p", datapoint: str = "d") -> Route:

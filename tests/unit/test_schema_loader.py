@@ -304,8 +304,6 @@ def test_structural_errors_are_reported(tmp_path, load_text, text, message):
     assert any(message in p.message for p in result.errors), result.errors
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a datapoint that is not a mapping is reported "
-                   "as missing 'pattern'")
 def test_datapoint_that_is_not_a_mapping_says_so(tmp_path, load_text):
     result = load_text("partner: p\ndatapoints: [just-a-name]\n", tmp_path)
     assert result.partners == []
