@@ -11,6 +11,7 @@ non-object body or a non-string URL (B9).
 from __future__ import annotations
 
 import asyncio
+import http.client
 import logging
 import urllib.error
 import urllib.request
@@ -118,6 +119,6 @@ def _send(request: CallbackRequest, body: bytes) -> tuple[int | None, str | None
     except urllib.error.HTTPError as exc:
         exc.close()
         return exc.code, None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         return None, str(reason)

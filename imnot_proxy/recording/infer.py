@@ -29,6 +29,7 @@ from .exchange import Exchange
 from .redact import PLACEHOLDER, Redactor
 
 NO_PAYLOAD = object()
+_DEFAULT_REDACTOR = Redactor.default()
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 NUMBER_RE = re.compile(r"^\d+$")
@@ -74,6 +75,7 @@ class Row:
     request: str
     outcome: str
     why: str
+    first: int = field(default=0, compare=False)
 
 
 @dataclass
@@ -148,6 +150,11 @@ class _Answer:
         if self.body is not None:
             out["body"] = self.body
         return out
+
+
+def _row(numbers: Iterable[int], request: str, outcome: str, why: str) -> Row:
+    ordered = sorted(set(numbers))
+    return Row(flow_ranges(ordered), request, outcome, why, ordered[0] if ordered else 0)
 
 
 def segments_of(path: str) -> tuple[str, ...]:
@@ -226,8 +233,8 @@ class _Inferrer:
         self.redactor = redactor
         self.host_filter = [h.strip().lower() for h in hosts if h.strip()]
         self.secrets = _secrets(exchanges, redactor)
-        self.flows = [_Flow(i + 1, redactor.exchange(ex), segments_of(redactor.exchange(ex).path))
-                      for i, ex in enumerate(exchanges)]
+        redacted = [redactor.exchange(ex) for ex in exchanges]
+        self.flows = [_Flow(i + 1, ex, segments_of(ex.path)) for i, ex in enumerate(redacted)]
         self.usable: list[_Flow] = []
         self.claimed: set[int] = set()
         self.datapoints: list[InferredDatapoint] = []
@@ -245,8 +252,11 @@ class _Inferrer:
         self._polling()
         self._groups()
         hosts = self._hosts()
-        datapoints = [self._scrubbed(dp) for dp in self.datapoints]
-        return Inference(self.partner, hosts, datapoints, self.inferred, self.skipped,
+        ordered = sorted(self.datapoints, key=lambda dp: min(dp.flows))
+        datapoints = [self._scrubbed(dp) for dp in ordered]
+        inferred = sorted(self.inferred, key=lambda r: r.first)
+        skipped = sorted(self.skipped, key=lambda r: r.first)
+        return Inference(self.partner, hosts, datapoints, inferred, skipped,
                          len(self.flows), self.notes)
 
     # --- selection ----------------------------------------------------------------
@@ -277,11 +287,11 @@ class _Inferrer:
                 continue
             if ex.status is None:
                 reason = f"no response: {ex.error}" if ex.error else "no response recorded"
-                self.skipped.append(Row(str(flow.n), f"{ex.method} {ex.url}", "skipped", reason))
+                self.skipped.append(_row([flow.n], f"{ex.method} {ex.url}", "skipped", reason))
                 continue
             self.usable.append(flow)
         for host, numbers in sorted(other_hosts.items()):
-            self.skipped.append(Row(flow_ranges(numbers), f"{len(numbers)} flows to {host}",
+            self.skipped.append(_row(numbers, f"{len(numbers)} flows to {host}",
                                     "skipped", "host not selected with --host"))
 
     # --- path templates ---------------------------------------------------------------
@@ -290,6 +300,7 @@ class _Inferrer:
         """Segments that carry ids become parameters: id-shaped, or given out by an earlier
         response (a Location header, a body field)."""
         seen: dict[str, int] = {}
+        literals: set[str] = set()
         for flow in self.usable:
             for i, seg in enumerate(flow.segments):
                 if seg in seen and seen[seg] < flow.n:
@@ -298,8 +309,10 @@ class _Inferrer:
                     flow.params[i] = f"'{seg}' is {kind}"
                 elif "/" in seg or "{" in seg or "}" in seg:
                     flow.params[i] = f"'{seg}' cannot be a literal segment"
+            literals.update(flow.segments)
             for value in _given_values(flow.ex, flow.segments):
-                seen.setdefault(value, flow.n)
+                if value not in literals:
+                    seen.setdefault(value, flow.n)
         # A segment with a digit where another route of the same shape has a parameter
         # is the same kind of id (P100 learnt from a list, P200 typed in).
         shapes = sorted({f.shape for f in self.usable if f.params},
@@ -319,11 +332,14 @@ class _Inferrer:
 
     def _polling(self) -> None:
         groups: dict[tuple[str, tuple[str | None, ...]], _Polling] = {}
+        literals: set[str] = set()
         for flow in self.usable:
+            before = set(literals)
+            literals.update(s for i, s in enumerate(flow.segments) if i not in flow.params)
             if flow.n in self.claimed or flow.method not in SUBMIT_METHODS \
                     or flow.status not in (201, 202):
                 continue
-            for value, source in _id_candidates(flow.ex, flow.segments):
+            for value, source in _id_candidates(flow.ex, set(flow.segments) | before):
                 followers = [f for f in self.usable
                              if f.n > flow.n and f.n not in self.claimed
                              and f.ex.host == flow.ex.host and value in f.segments
@@ -356,6 +372,8 @@ class _Inferrer:
                         or len(flow.segments) != len(route.shape):
                     continue
                 pos = route.id_pos
+                if pos not in flow.params:
+                    continue
                 shape = list(flow.shape)
                 shape[pos] = None
                 if tuple(shape) == route.shape:
@@ -365,7 +383,7 @@ class _Inferrer:
 
     def _polling_datapoint(self, group: _Polling) -> None:
         submit = group.submit
-        submit_path = _path(submit, {})
+        submit_path = _path(submit, {}, last_is_id=False)
         name = self._name(submit.segments, submit.shape, submit.method)
         routes = group.routes
         result = _result_route(routes)
@@ -403,8 +421,8 @@ class _Inferrer:
         endpoints: list[dict[str, Any]] = [
             {"step": 1, "method": submit.method, "path": submit_path, "response": lead}]
         self._route(submit.method, submit.shape, name)
-        self.inferred.append(Row(
-            flow_ranges(f.n for f, _ in group.submits), f"{submit.method} {submit_path}",
+        self.inferred.append(_row(
+            [f.n for f, _ in group.submits], f"{submit.method} {submit_path}",
             f"polling {name} step 1",
             f"answered {last_submit.status} with the id in {delivery}; later requests used it"
             + _param_why(submit) + "".join(f"; {n}" for n in step_notes)))
@@ -435,9 +453,8 @@ class _Inferrer:
                 if len(runs) > 1:
                     response["pending"] = [{"polls": count, **a.mapping()}
                                            for a, count in runs[:-1]]
-                polls = sum(len(r.series()) for r in [route])
-                described.append(f"{polls} {route.method} status polls" if route.method != "HEAD"
-                                 else f"{polls} HEAD status polls")
+                polls = len(route.all_flows())
+                described.append(f"{polls} {route.method} status polls")
                 ids = len(route.by_id)
                 why = (f"status of the id: {' then '.join(f'{_label(a)}×{c}' for a, c in runs)}"
                        f" (series of {ids} id{'s' if ids > 1 else ''}, longest kept)")
@@ -445,7 +462,7 @@ class _Inferrer:
                     why += "; binary body not kept"
             endpoints.append({"step": number, "method": route.method, "path": path,
                               "response": response})
-            self.inferred.append(Row(flow_ranges(f.n for f in flows), f"{route.method} {path}",
+            self.inferred.append(_row([f.n for f in flows], f"{route.method} {path}",
                                      f"polling {name} step {number}",
                                      why + _param_why(route.first, skip=route.id_pos) + strays))
         all_flows = [f.n for f, _ in group.submits] + [f.n for r in routes for f in r.all_flows()]
@@ -466,7 +483,7 @@ class _Inferrer:
         for (method, shape), flows in groups.items():
             owner = self.routes.get((method, shape))
             if owner is not None:
-                self.skipped.append(Row(flow_ranges(f.n for f in flows),
+                self.skipped.append(_row([f.n for f in flows],
                                         f"{method} {_path(flows[0], {})}", "skipped",
                                         f"route already served by datapoint '{owner}'"))
                 continue
@@ -531,7 +548,7 @@ class _Inferrer:
                   f"'{name}'"
         dp = self._single(flows, last, "callback", response, comment, why, payload=payload)
         for delivery in delivered:
-            self.inferred.append(Row(str(delivery.n), f"{delivery.method} {delivery.ex.url}",
+            self.inferred.append(_row([delivery.n], f"{delivery.method} {delivery.ex.url}",
                                      f"callback {dp.name} payload",
                                      "a call to the URL handed over; not a partner route"))
         return True
@@ -581,7 +598,7 @@ class _Inferrer:
         if answer.binary:
             size = len(last.ex.response_body)
             kind = _content_type(last.ex) or "no content type"
-            self.skipped.append(Row(flow_ranges(f.n for f in flows),
+            self.skipped.append(_row([f.n for f in flows],
                                     f"{last.method} {_path(last, {})}", "skipped",
                                     f"binary body ({size} bytes, {kind}) cannot be written "
                                     "into a static answer"))
@@ -620,7 +637,7 @@ class _Inferrer:
         dp = InferredDatapoint(name, pattern, data,
                                f"{comment}; from flows {flow_ranges(numbers)}", numbers, payload)
         self._add(dp)
-        self.inferred.append(Row(flow_ranges(numbers), f"{last.method} {path}",
+        self.inferred.append(_row(numbers, f"{last.method} {path}",
                                  f"{pattern} {name}", why + _param_why(last)))
         return dp
 
@@ -657,11 +674,8 @@ class _Inferrer:
         return f"{base}_{n}"
 
     def _hosts(self) -> list[str]:
-        used = {f.n for dp in self.datapoints for f in self.flows if f.n in dp.flows}
-        hosts: set[str] = set()
-        for flow in self.flows:
-            if flow.n in used and flow.n not in {d.n for d in self.deliveries.values()}:
-                hosts.add(flow.ex.host)
+        used = {n for dp in self.datapoints for n in dp.flows}
+        hosts = {flow.ex.host for flow in self.flows if flow.n in used}
         good = sorted(h for h in hosts if HOST_RE.match(h))
         for host in sorted(hosts - set(good)):
             self.notes.append(f"host '{host}' cannot be written to hosts: (not a host name)")
@@ -763,14 +777,15 @@ def _label(answer: _Answer) -> str:
     return str(answer.status)
 
 
-def _id_candidates(ex: Exchange, request_segments: tuple[str, ...]) -> list[tuple[str, tuple[str, str]]]:
-    """Values a submit may have given out as the id, the Location header first."""
+def _id_candidates(ex: Exchange, literals: set[str]) -> list[tuple[str, tuple[str, str]]]:
+    """Values a submit may have given out as the id: id-shaped new segments of its Location,
+    other new segments, then body fields (id-like names first)."""
     out: list[tuple[str, tuple[str, str]]] = []
     for name, value in ex.response_headers:
         if name.lower() in ("location", "content-location", "operation-location") and value:
-            new = [s for s in segments_of(urlsplit(value).path) if s not in request_segments]
-            if new:
-                out.append((new[-1], ("header", name)))
+            new = [s for s in segments_of(urlsplit(value).path) if s and s not in literals]
+            new.sort(key=lambda s: 0 if id_kind(s) else 1)
+            out += [(s, ("header", name)) for s in new]
     body = ex.response_json()
     if isinstance(body, dict):
         fields = [(k, v) for k, v in body.items()
@@ -778,9 +793,8 @@ def _id_candidates(ex: Exchange, request_segments: tuple[str, ...]) -> list[tupl
         fields.sort(key=lambda kv: 0 if _norm(kv[0]).endswith(("id", "uuid", "key", "ref"))
                     else 1)
         for key, value in fields:
-            if isinstance(value, str) and value == PLACEHOLDER:
-                continue
-            out.append((str(value), ("body", key)))
+            if value != PLACEHOLDER and str(value) not in literals:
+                out.append((str(value), ("body", key)))
     return out
 
 
@@ -809,7 +823,7 @@ def _answer(ex: Exchange, *, json_type_header: bool, id_value: str | None = None
     ctype = _content_type(ex)
     if data and ex.status not in NO_BODY:
         parsed = ex.response_json()
-        if parsed is not None and _is_plain_json_type(ctype) or parsed is not None and "json" in ctype.lower():
+        if parsed is not None and (_is_plain_json_type(ctype) or "json" in ctype.lower()):
             body = parsed
             if ctype and not _is_plain_json_type(ctype):
                 headers.setdefault(_header_name(ex, "content-type"), ctype)
@@ -838,10 +852,9 @@ def _kept_headers(ex: Exchange) -> dict[str, str]:
     """Content type aside: status-like and custom X- headers; never transport or secrets."""
     out: dict[str, str] = {}
     seen: set[str] = set()
-    redactor = Redactor.default()
     for key, value in ex.response_headers:
         low = key.lower()
-        if low in seen or value == PLACEHOLDER or redactor.is_secret_header(key):
+        if low in seen or value == PLACEHOLDER or _DEFAULT_REDACTOR.is_secret_header(key):
             continue
         if low in KEEP_HEADERS or low.startswith("access-control-") \
                 or (low.startswith("x-") and low not in VOLATILE_X):
@@ -866,6 +879,8 @@ def _pagination(pages: list[_Flow]) -> tuple[dict[str, Any], list[Any], str] | N
     size_param = next((p for p in SIZE_PARAMS if p in names and p != page_param), None)
     config: dict[str, Any]
     notes: list[str] = []
+    next_field: str | None = None
+    prev_field: str | None = None
     used = {items_field}
     if cursor is not None:
         field_name, param = cursor
@@ -915,7 +930,7 @@ def _pagination(pages: list[_Flow]) -> tuple[dict[str, Any], list[Any], str] | N
     if config["style"] == "page_number_url":
         config["next_url_field"] = next_field
         config["previous_url_field"] = prev_field
-        used |= {next_field, prev_field}  # type: ignore[arg-type]
+        used |= {next_field or "", prev_field or ""}
     items = _all_items(pages, keys, items_field, config["style"], queries, size_param)
     left = [k for k in first if k not in used] if isinstance(first, dict) else []
     if left:
@@ -1040,7 +1055,7 @@ def _given_values(ex: Exchange, request_segments: tuple[str, ...]) -> list[str]:
             for v in value:
                 walk(v, key)
         elif isinstance(value, str) and 2 <= len(value) <= 200 and value != PLACEHOLDER \
-                and "/" not in value and " " not in value:
+                and "/" not in value and " " not in value and not VERSION_RE.match(value):
             norm = _norm(key)
             if any(c.isdigit() for c in value) or norm.endswith(("id", "key", "ref", "code",
                                                                  "slug", "uuid", "number")):
@@ -1074,23 +1089,22 @@ def _param_name(segment: str | None) -> str | None:
     return head + "".join(w[:1].upper() + w[1:] for w in words[1:]) + "Id"
 
 
-def _path(flow: _Flow, fixed: dict[int, str]) -> str:
+def _path(flow: _Flow, fixed: dict[int, str], *, last_is_id: bool = True) -> str:
     """The flow's path template: fixed names first, then ``{id}`` for the last parameter
     and a name from the preceding literal for the others."""
-    names = _param_names(flow, fixed)
+    names = _param_names(flow, fixed, last_is_id)
     parts = [f"{{{names[i]}}}" if i in names else s for i, s in enumerate(flow.segments)]
     return "/" + "/".join(parts)
 
 
-def _param_names(flow: _Flow, fixed: dict[int, str]) -> dict[int, str]:
+def _param_names(flow: _Flow, fixed: dict[int, str], last_is_id: bool) -> dict[int, str]:
     positions = sorted(flow.params)
     names: dict[int, str] = dict(fixed)
     taken = set(names.values())
-    if "id" not in taken and positions:
-        last = max(p for p in positions if p not in names) if set(positions) - set(names) else None
-        if last is not None:
-            names[last] = "id"
-            taken.add("id")
+    free = [p for p in positions if p not in names]
+    if last_is_id and "id" not in taken and free:
+        names[free[-1]] = "id"
+        taken.add("id")
     counter = 2
     for pos in positions:
         if pos in names:
@@ -1118,7 +1132,7 @@ def _secrets(exchanges: Sequence[Exchange], redactor: Redactor) -> list[str]:
         value = value.strip()
         if len(value) >= 6 and value != PLACEHOLDER:
             found.add(value)
-        scheme, _, rest = value.partition(" ")
+        _, _, rest = value.partition(" ")
         if rest and len(rest.strip()) >= 6:
             found.add(rest.strip())
 

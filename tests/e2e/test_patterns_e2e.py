@@ -133,8 +133,6 @@ def test_callback_is_retried_after_a_failing_first_attempt(imnot: Imnot,
     assert [(d["attempt"], d["status"]) for d in log] == [(1, 500), (2, 200)]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: engine/callback.py _send lets http.client."
-                   "IncompleteRead (an HTTPException) escape: the delivery task dies unlogged")
 def test_callback_receiver_dropping_the_answer_is_logged_not_a_crash(
         start_imnot: StartImnot, receivers: MakeReceiver) -> None:
     def truncated(method: str, path: str, headers: Message, body: bytes) -> HandlerResult:
