@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__, loader
@@ -113,7 +114,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         for p in result.problems:
             style = "bold red" if p.is_error else "yellow"
-            console.print(f"[{style}]{p.severity}[/] {p}", highlight=False, soft_wrap=True)
+            console.print(f"[{style}]{p.severity}[/] {escape(str(p))}", highlight=False,
+                          soft_wrap=True)
         names = ", ".join(s.name for s in result.partners) or "none"
         n_err, n_warn = len(result.errors), len(result.warnings)
         colour = "red" if n_err else "green"
@@ -475,6 +477,55 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    """``record to-yaml``: recorded flows → partner YAML and payload files, after review."""
+    from .recording import yamlout
+    from .recording.har import HarError, read_any
+    from .recording.infer import infer
+    from .schema import PARTNER_NAME_RE
+
+    if not PARTNER_NAME_RE.match(args.partner):
+        return _fail(f"partner name {args.partner!r} must match {PARTNER_NAME_RE.pattern}")
+    exchanges = []
+    for name in args.files:
+        try:
+            exchanges.extend(read_any(Path(name)))
+        except HarError as exc:
+            return _fail(str(exc))
+        except OSError as exc:
+            return _fail(f"{name}: cannot read: {exc.strerror or exc}")
+    result = infer(exchanges, args.partner, hosts=args.host or ())
+    table = Table(title=f"record to-yaml: {len(exchanges)} flows → partner {args.partner}")
+    for column in ("flows", "request", "became", "why"):
+        table.add_column(column, overflow="fold")
+    for row in result.inferred:
+        table.add_row(row.flows, row.request, f"[green]{row.outcome}[/]", row.why)
+    for row in result.skipped:
+        table.add_row(row.flows, row.request, f"[yellow]{row.outcome}[/]", row.why)
+    console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    if not result.datapoints:
+        return _fail("nothing to write: no usable flows in the recording")
+    folder = Path(args.out) / args.partner
+    try:
+        rendered = yamlout.render(result, [Path(f).name for f in args.files], folder)
+    except yamlout.OutputError as exc:
+        return _fail(str(exc))
+    if args.dry_run:
+        print(rendered.partner_yaml, end="")
+        for file in rendered.payloads:
+            console.print(f"would write {folder / file}", highlight=False)
+        return 0
+    target = folder / yamlout.PARTNER_FILE
+    if target.exists() and not args.force:
+        return _fail(f"{target} exists; use --force to overwrite it")
+    for path in yamlout.write(rendered, folder):
+        console.print(f"[green]wrote[/] {path}", highlight=False)
+    console.print("Review the file, then: imnot-proxy validate " + str(folder), highlight=False)
+    return 0
+
+
 # --- argument parsing -----------------------------------------------------------------
 
 
@@ -588,6 +639,21 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", default="imnot-collection.json")
     q.add_argument("--partner", action="append", help="only this partner (repeatable)")
     q.add_argument("--partners", help="partners directory (default: ./partners)")
+
+    p = sub.add_parser("record", help="turn recordings into partner files")
+    record_sub = p.add_subparsers(dest="action", required=True)
+    q = record_sub.add_parser(
+        "to-yaml", help="infer partner YAML and payloads from HAR or mitmproxy flow files",
+        description="Read HAR files (ours or a browser's) and mitmproxy flow files, infer ids, "
+                    "polling, paging, tokens and callbacks, and write <out>/<partner>/partner.yaml "
+                    "plus payloads/. Secrets are redacted.")
+    q.add_argument("files", nargs="+", metavar="FILE", help="HAR or mitmproxy flow files")
+    q.add_argument("--partner", required=True, help="name of the partner to write")
+    q.add_argument("--out", default="partners", help="partners directory (default: partners)")
+    q.add_argument("--host", nargs="+", action="extend",
+                   help="only flows to these hosts (or *.suffix); default: every host")
+    q.add_argument("--dry-run", action="store_true", help="print the YAML, write nothing")
+    q.add_argument("--force", action="store_true", help="overwrite an existing partner.yaml")
     return parser
 
 
@@ -602,6 +668,7 @@ COMMANDS = {
     "status": cmd_status,
     "generate": cmd_generate,
     "export": cmd_export,
+    "record": cmd_record,
     "ca": cmd_ca,
 }
 

@@ -101,6 +101,12 @@ def _check_polling(dp: schema.PollingDatapoint, where: tuple) -> Iterator[Findin
             if r.pending:
                 yield (at + ("response", "pending"), "'pending' belongs on a status step",
                        "error")
+            if r.failed:
+                yield (at + ("response", "failed"),
+                       "'failed' is not used on the step that generates the id", "warning")
+            if r.id_header and r.id_header_value and r.id_body_field:
+                yield (at + ("response", "id_body_field"),
+                       "not used: the id is delivered in the header", "warning")
         else:
             needs_id = r.returns_payload or r.pending or dp.strict_order
             if needs_id and "id" not in _params(ep.path):
@@ -111,6 +117,10 @@ def _check_polling(dp: schema.PollingDatapoint, where: tuple) -> Iterator[Findin
                 yield (at + ("response", "returns_payload"),
                        "no step of this datapoint has 'generates_id', so no id can be fetched",
                        "error")
+            if r.returns_payload and (r.body is not None or r.headers):
+                yield (at + ("response",),
+                       "'body' and 'headers' are not used on a step that returns the payload",
+                       "warning")
             if r.returns_payload and r.pending:
                 yield (at + ("response", "pending"),
                        "'pending' belongs on a status step, not on the result step", "error")

@@ -19,10 +19,9 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Discriminator,
     Field,
     StrictInt,
-    Tag,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -51,7 +50,8 @@ def _host_name(value: str) -> str:
 
 
 HostName = Annotated[str, AfterValidator(_host_name)]
-HeaderValue = Annotated[str, BeforeValidator(_header_text)]
+HeaderValue = Annotated[str, BeforeValidator(_header_text),
+                       WithJsonSchema({"type": ["string", "number", "boolean"]})]
 Headers = dict[str, HeaderValue]
 Status = Annotated[int, Field(ge=100, le=599)]
 
@@ -316,15 +316,10 @@ class PaginatedDatapoint(DatapointBase):
     pagination: Pagination
 
 
-def _pattern_tag(value: Any) -> str | None:
-    if isinstance(value, dict):
-        return value.get("pattern")
-    return getattr(value, "pattern", None)
-
-
 Datapoint = Annotated[
-    Annotated[OAuthDatapoint, Tag("oauth")] | Annotated[StaticDatapoint, Tag("static")] | Annotated[FetchDatapoint, Tag("fetch")] | Annotated[PollingDatapoint, Tag("polling")] | Annotated[CallbackDatapoint, Tag("callback")] | Annotated[PaginatedDatapoint, Tag("paginated")],
-    Discriminator(_pattern_tag),
+    OAuthDatapoint | StaticDatapoint | FetchDatapoint | PollingDatapoint | CallbackDatapoint
+    | PaginatedDatapoint,
+    Field(discriminator="pattern"),
 ]
 
 DATAPOINT_MODELS: dict[str, type[DatapointBase]] = {
@@ -342,7 +337,9 @@ class Partner(StrictModel):
 
     partner: str = Field(min_length=1)
     description: str = ""
-    hosts: list[HostName] = Field(default_factory=list)
+    hosts: Annotated[list[HostName], WithJsonSchema({"anyOf": [
+        {"type": "string"}, {"type": "array", "items": {"type": "string"}}]})] = Field(
+        default_factory=list)
     mode: Literal["mock", "record"] | None = None
     datapoints: list[Datapoint] = Field(min_length=1)
 

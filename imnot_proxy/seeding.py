@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 from .loader import PartnerSource
 from .messages import encode_json
@@ -19,11 +20,18 @@ logger = logging.getLogger(__name__)
 PAYLOAD_PATTERNS = frozenset({"fetch", "polling", "callback", "paginated"})
 
 
+def payload_folder(partner_file: Path) -> Path:
+    """``<dir>/payloads`` beside ``<dir>/partner.yaml``; ``<stem>.payloads`` beside ``<stem>.yaml``."""
+    if partner_file.stem == "partner":
+        return partner_file.parent / "payloads"
+    return partner_file.parent / f"{partner_file.stem}.payloads"
+
+
 def seed_payloads(partners: list[PartnerSource], store: Store) -> list[str]:
     """Load payload files for datapoints without a global payload; returns what was loaded."""
     loaded = []
     for source in partners:
-        folder = source.file.parent / "payloads"
+        folder = payload_folder(source.file)
         if not folder.is_dir():
             continue
         for dp in source.model.datapoints:

@@ -91,7 +91,10 @@ class Engine:
                            self.settings.dispatch, self.settings.callback_allowed)
         handlers: dict[tuple[int, int], Callable] = {}
         for i, dp in enumerate(model.datapoints):
-            self.datapoints.setdefault((model.partner, dp.name), dp)
+            known = self.datapoints.get((model.partner, dp.name))
+            if known is None or (known.pattern not in PAYLOAD_PATTERNS
+                                 and dp.pattern in PAYLOAD_PATTERNS):
+                self.datapoints[(model.partner, dp.name)] = dp
             for j, (ep, handler) in enumerate(zip(dp.endpoints, BUILDERS[dp.pattern](ctx, dp),
                                                   strict=True)):
                 if ep.validation is not None:

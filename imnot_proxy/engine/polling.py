@@ -108,7 +108,7 @@ class _Flow:
 
     def _status(self, r: PollingResponse, label: str | None):
         final = fixed_response(r.status or 200, r.headers, r.body, absent_body=None, step=label)
-        if not r.pending and not self.strict:
+        if not r.pending and not self.strict and not r.failed:
             return lambda request, params: final  # the original: any id, final answer
 
         plan = _Plan(
@@ -121,11 +121,11 @@ class _Flow:
 
         def handle(request: RequestView, params: dict[str, str]) -> MockResponse:
             id = params.get("id", "")
-            issued = store.count_poll(partner, name, id) if plan.entries or strict else None
+            issued = store.count_poll(partner, name, id)
             if issued is None:
                 if strict:
                     return with_id(answer_response(strict.unknown_id, label), id)
-                return final
+                return with_id(final, id)
             answer = plan.answer(issued.polls, self.clock() - issued.created, issued.outcome)
             return with_id(answer, id)
 

@@ -152,6 +152,12 @@ class _Answer:
         return out
 
 
+def from_flows(numbers: Iterable[int]) -> str:
+    """``from flow 3`` / ``from flows 4–9``."""
+    ordered = sorted(set(numbers))
+    return f"from flow{'s' if len(ordered) > 1 else ''} {flow_ranges(ordered)}"
+
+
 def _row(numbers: Iterable[int], request: str, outcome: str, why: str) -> Row:
     ordered = sorted(set(numbers))
     return Row(flow_ranges(ordered), request, outcome, why, ordered[0] if ordered else 0)
@@ -467,7 +473,7 @@ class _Inferrer:
                                      why + _param_why(route.first, skip=route.id_pos) + strays))
         all_flows = [f.n for f, _ in group.submits] + [f.n for r in routes for f in r.all_flows()]
         comment = (f"polling: {submit.method} {submit_path} → {last_submit.status} {delivery}, "
-                   f"{', '.join(described)}; from flows {flow_ranges(all_flows)}")
+                   f"{', '.join(described)}; {from_flows(all_flows)}")
         data: dict[str, Any] = {"name": name,
                                 "description": f"Recorded async flow on {submit_path}",
                                 "pattern": "polling", "endpoints": endpoints}
@@ -606,7 +612,9 @@ class _Inferrer:
         if answer.body is None and last.status not in NO_BODY and last.method != "HEAD":
             # Without a body a static answer sends `{}`; an empty text keeps it empty.
             answer.body = ""
-            answer.headers.setdefault("Content-Type", _content_type(last.ex) or "text/plain")
+            if not any(k.lower() == "content-type" for k in answer.headers):
+                answer.headers = {"Content-Type": _content_type(last.ex) or "text/plain",
+                                  **answer.headers}
         response = answer.mapping()
         kind = _content_type(last.ex).split(";")[0] or "no body"
         why = f"answered {last.status} ({kind})"
@@ -635,7 +643,7 @@ class _Inferrer:
             data["pagination"] = pagination
         numbers = [f.n for f in flows]
         dp = InferredDatapoint(name, pattern, data,
-                               f"{comment}; from flows {flow_ranges(numbers)}", numbers, payload)
+                               f"{comment}; {from_flows(numbers)}", numbers, payload)
         self._add(dp)
         self.inferred.append(_row(numbers, f"{last.method} {path}",
                                  f"{pattern} {name}", why + _param_why(last)))
@@ -816,24 +824,26 @@ def _with_id(value: Any, id_value: str) -> Any:
 
 def _answer(ex: Exchange, *, json_type_header: bool, id_value: str | None = None) -> _Answer:
     """The recorded response as status, headers that matter and a body the YAML can hold."""
-    headers = _kept_headers(ex)
     data = ex.response_body
     body: Any = None
     binary = False
     ctype = _content_type(ex)
+    type_header: str | None = None
     if data and ex.status not in NO_BODY:
         parsed = ex.response_json()
         if parsed is not None and (_is_plain_json_type(ctype) or "json" in ctype.lower()):
             body = parsed
-            if ctype and not _is_plain_json_type(ctype):
-                headers.setdefault(_header_name(ex, "content-type"), ctype)
+            if not _is_plain_json_type(ctype):
+                type_header = ctype
         elif _is_text(data):
             body = data.decode("utf-8")
-            headers.setdefault(_header_name(ex, "content-type"), ctype or "text/plain")
+            type_header = ctype or "text/plain"
         else:
             binary = True
-    elif json_type_header and ctype and not _is_plain_json_type(ctype):
-        headers.setdefault(_header_name(ex, "content-type"), ctype)
+    elif json_type_header and not _is_plain_json_type(ctype):
+        type_header = ctype
+    headers = {_header_name(ex, "content-type"): type_header} if type_header else {}
+    headers.update(_kept_headers(ex))
     if id_value is not None:
         body = _with_id(body, id_value)
         headers = {k: v.replace(id_value, "{id}") if len(id_value) >= 4 else v
