@@ -429,7 +429,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     current = loader.load_paths([partners_dir]).partners
     try:
         result, _ = registry.register(text, partners_dir, current, force=args.force,
-                                      dry_run=args.dry_run)
+                                      dry_run=args.dry_run, strict=args.strict,
+                                      label=args.file)
     except RequestError as exc:
         if args.json:
             _print_json({"status": "error", "error": exc.detail})
@@ -445,9 +446,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
                             "endpoints": [{"method": ep.method, "path": ep.path}
                                           for ep in dp.endpoints]}
                            for dp in model.datapoints]}
+    view["warnings"] = result.warnings
     if args.json:
         _print_json(view)
     else:
+        for warning in result.warnings:
+            err_console.print(f"[yellow]warning[/] {escape(warning)}", highlight=False)
         verb = "would write" if args.dry_run else "wrote"
         console.print(f"[green]{verb} {result.file}[/]")
         for dp in view["datapoints"]:
@@ -631,6 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partners-dir", default="partners")
     p.add_argument("--dry-run", action="store_true")
     p.add_argument("--force", action="store_true")
+    p.add_argument("--strict", action="store_true", help="unknown keys are errors")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("export", help="export the partners (postman)")

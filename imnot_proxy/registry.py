@@ -50,9 +50,10 @@ def _symlinks(folder: Path) -> list[str]:
 
 
 def register(text: str, partners_dir: Path, current: list[PartnerSource], *,
-             force: bool = False, dry_run: bool = False) -> tuple[Registration, list[PartnerSource]]:
+             force: bool = False, dry_run: bool = False, strict: bool = False,
+             label: str = "<request body>") -> tuple[Registration, list[PartnerSource]]:
     """Validate a partner file against the others and write it; returns the new partner list."""
-    source, problems = parse_partner(text, "<request body>")
+    source, problems = parse_partner(text, label, strict=strict)
     errors = [p for p in problems if p.is_error]
     if source is None or errors:
         raise RequestError(422, [str(p) for p in errors] or ["invalid partner file"],
