@@ -163,9 +163,13 @@ class AdminService:
                                              dry_run=dry_run)
         report = self.runtime.apply(partners) if not dry_run else None
         model = result.source.model
+        base = self._partners_dir().absolute().parent
+        file = result.file.absolute()
+        shown = file.relative_to(base) if file.is_relative_to(base) else Path(file.name)
         view = {
             "status": "ok", "partner": model.partner, "description": model.description,
-            "file": str(result.file), "created": result.created and not dry_run,
+            "directory": str(shown.parent), "file": str(shown),
+            "created": result.created and not dry_run,
             "dry_run": dry_run,
             "datapoints": [{"name": dp.name, "pattern": dp.pattern,
                             "endpoints": [{"method": ep.method, "path": ep.path}
@@ -370,17 +374,18 @@ class AdminApi:
                                   target=action))
 
     def handle(self, request: RequestView) -> MockResponse:
+        # Auth comes first, so that nothing (not even which paths exist) leaks without the key.
+        if request.path not in OPEN_PATHS and not self._authorized(request):
+            return error_response(401, "Unauthorized", {"WWW-Authenticate": "Bearer"})
         found = self.router.resolve("", request.method, request.path)
         if not isinstance(found, Match):
             if found.allowed:
                 return error_response(405, "Method Not Allowed")
             return error_response(404, "Not Found")
-        if request.path not in OPEN_PATHS and not self._authorized(request):
-            return error_response(401, "Unauthorized", {"WWW-Authenticate": "Bearer"})
         try:
             result = found.route.target(self.service, request, found.params)
         except RequestError as exc:
-            return error_response(exc.status, exc.detail, exc.headers or None)
+            return error_response(exc.status, exc.detail, exc.headers or None, exc.extra)
         if isinstance(result, MockResponse):
             return result
         return json_response(200, result)

@@ -134,8 +134,8 @@ use a bundle of the system CAs plus this CA:
   export NO_PROXY=localhost,127.0.0.1,::1 no_proxy=localhost,127.0.0.1,::1
   - the proxy URL is http:// even for HTTPS traffic (TLS goes through CONNECT).
   - set both cases: curl reads only lowercase http_proxy; some tools read only uppercase.
-  - NO_PROXY: comma-separated names and .suffixes; no wildcards like *.corp, no CIDR in curl or
-    Python. Keep localhost in it, or local calls go to the proxy.
+  - NO_PROXY: comma-separated names and .suffixes; *.wildcards and CIDR ranges work only in
+    some clients. Keep localhost in it, or local calls go to the proxy too.
   - a session as the proxy user name: http://SESSION:x@{host_port} (give any password:
     some clients drop a user without one).
 
@@ -157,7 +157,7 @@ use a bundle of the system CAs plus this CA:
   Older Node, fetch(): npm install undici, then before the first request
     import {{ setGlobalDispatcher, EnvHttpProxyAgent }} from 'undici';
     setGlobalDispatcher(new EnvHttpProxyAgent());
-  Older Node, http/https/axios: npm install global-agent;
+  Older Node, http/https/axios: npm install global-agent@3 (4.x breaks HTTPS via CONNECT);
     GLOBAL_AGENT_HTTP_PROXY={proxy} node -r global-agent/bootstrap app.js
 
 ## JVM (Java, Kotlin, Scala)

@@ -49,10 +49,12 @@ class DefinitionError(ImnotError, ValueError):
 class RequestError(ImnotError):
     """A consumer or admin request that gets a JSON ``{"detail": ...}`` reply."""
 
-    def __init__(self, status: int, detail: object, headers: dict[str, str] | None = None):
+    def __init__(self, status: int, detail: object, headers: dict[str, str] | None = None,
+                 extra: dict[str, object] | None = None):
         self.status = status
         self.detail = detail
         self.headers = headers or {}
+        self.extra = extra or {}  # more fields of the JSON body, beside "detail"
         super().__init__(f"{status}: {detail}")
 
 

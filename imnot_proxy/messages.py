@@ -80,8 +80,9 @@ def raw_json_response(status: int, body: bytes, headers: dict[str, str] | None =
     return MockResponse(status, tuple(pairs), body, step)
 
 
-def error_response(status: int, detail: Any, headers: dict[str, str] | None = None) -> MockResponse:
-    return json_response(status, {"detail": detail}, headers)
+def error_response(status: int, detail: Any, headers: dict[str, str] | None = None,
+                   extra: dict[str, Any] | None = None) -> MockResponse:
+    return json_response(status, {**(extra or {}), "detail": detail}, headers)
 
 
 def _has(headers: dict[str, str], name: str) -> bool:

@@ -21,6 +21,8 @@ from .loader import PartnerSource, parse_partner
 from .rules import check_across
 from .schema import PARTNER_NAME_RE
 
+REFUSED = {"status": "error"}  # the original's body for a refused registration
+
 
 @dataclass
 class Registration:
@@ -57,7 +59,7 @@ def register(text: str, partners_dir: Path, current: list[PartnerSource], *,
     errors = [p for p in problems if p.is_error]
     if source is None or errors:
         raise RequestError(422, [str(p) for p in errors] or ["invalid partner file"],
-                           {"X-Imnot-Status": "error"})
+                           extra=REFUSED)
     name = source.name
     check_name(name)
     folder = partners_dir / name
@@ -66,15 +68,16 @@ def register(text: str, partners_dir: Path, current: list[PartnerSource], *,
     existing = next((s for s in current if s.name == name), None)
     exists = target.exists() or existing is not None
     if exists and not force:
-        raise RequestError(409, f"Partner '{name}' already exists. Use force to overwrite.")
+        raise RequestError(409, f"Partner '{name}' already exists. Use force to overwrite.",
+                           extra=REFUSED)
     if folder.exists() and _symlinks(folder):
         raise RequestError(400, f"Partner directory {folder} contains symlinks")
     placed = PartnerSource(source.model, existing.file if existing else target, source.lines)
     others = [s for s in current if s.name != name]
     accepted, conflicts = check_across(others + [placed])
     if conflicts:
-        raise RequestError(422, [str(p).replace(str(placed.file), "<request body>")
-                                 for p in conflicts])
+        raise RequestError(422, [str(p).replace(str(placed.file), label)
+                                 for p in conflicts], extra=REFUSED)
     if not dry_run:
         write_atomic(placed.file, text)
     warnings = [str(p) for p in problems if not p.is_error]

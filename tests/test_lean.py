@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 from e2e.harness import LOCALHOST, UpstreamServer, free_port, proxied_request, wait_until
+from mitmproxy import exceptions
 from mitmproxy.options import Options
+from mitmproxy.proxy.layers.http import HttpRequestHook
+from mitmproxy.test import tflow
 
 from imnot_proxy.lean import LeanMaster
 
@@ -55,6 +58,35 @@ async def test_lean_master_loads_only_the_expected_addons() -> None:
 
 async def test_print_flows_adds_only_the_dumper() -> None:
     assert set(_names(print_flows=True)) == EXPECTED_ADDONS | {"Dumper"}
+
+
+async def test_hook_index_calls_implementers_in_order_and_follows_the_chain() -> None:
+    calls: list[str] = []
+
+    class Note:
+        def __init__(self, name: str, halt: bool = False) -> None:
+            self.name, self.halt = name, halt
+
+        def request(self, flow: object) -> None:
+            calls.append(self.name)
+            if self.halt:
+                raise exceptions.AddonHalt
+
+    class Silent:
+        pass
+
+    master = LeanMaster(Options())
+    try:
+        first, halt, last = Note("first"), Note("halt", halt=True), Note("last")
+        master.addons.add(first, Silent())
+        await master.addons.trigger_event(HttpRequestHook(tflow.tflow()))
+        master.addons.add(halt, last)
+        await master.addons.trigger_event(HttpRequestHook(tflow.tflow()))
+        master.addons.remove(first)
+        await master.addons.trigger_event(HttpRequestHook(tflow.tflow()))
+    finally:
+        master.release_logging()
+    assert calls == ["first", "first", "halt", "halt"]
 
 
 def _start_cmd(tmp_path: Path, port: int, *extra: str) -> list[str]:

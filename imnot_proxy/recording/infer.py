@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -112,6 +113,14 @@ class _Flow:
     ex: Exchange
     segments: tuple[str, ...]
     params: dict[int, str] = field(default_factory=dict)  # position -> why it is a parameter
+
+    @cached_property
+    def host(self) -> str:
+        return self.ex.host
+
+    @cached_property
+    def json(self) -> Any:
+        return self.ex.response_json()
 
     @property
     def method(self) -> str:
@@ -250,6 +259,7 @@ class _Inferrer:
         self.names: set[str] = set()
         self.routes: dict[tuple[str, tuple[str | None, ...]], str] = {}
         self.deliveries: dict[int, _Flow] = {}  # flow number of the callback request -> delivery
+        self.by_segment: dict[str, list[_Flow]] = {}
 
     def run(self) -> Inference:
         self._set_aside_deliveries()
@@ -260,8 +270,8 @@ class _Inferrer:
         hosts = self._hosts()
         ordered = sorted(self.datapoints, key=lambda dp: min(dp.flows))
         datapoints = [self._scrubbed(dp) for dp in ordered]
-        inferred = sorted(self.inferred, key=lambda r: r.first)
-        skipped = sorted(self.skipped, key=lambda r: r.first)
+        inferred = [self._scrubbed_row(r) for r in sorted(self.inferred, key=lambda r: r.first)]
+        skipped = [self._scrubbed_row(r) for r in sorted(self.skipped, key=lambda r: r.first)]
         return Inference(self.partner, hosts, datapoints, inferred, skipped,
                          len(self.flows), self.notes)
 
@@ -296,6 +306,8 @@ class _Inferrer:
                 self.skipped.append(_row([flow.n], f"{ex.method} {ex.url}", "skipped", reason))
                 continue
             self.usable.append(flow)
+            for seg in set(flow.segments):
+                self.by_segment.setdefault(seg, []).append(flow)
         for host, numbers in sorted(other_hosts.items()):
             self.skipped.append(_row(numbers, f"{len(numbers)} flows to {host}",
                                     "skipped", "host not selected with --host"))
@@ -330,9 +342,10 @@ class _Inferrer:
                 mine = flow.shape
                 if not all(a is None or b is None or a == b for a, b in zip(shape, mine, strict=True)):
                     continue
-                for i, (theirs, seg) in enumerate(zip(shape, mine, strict=True)):
-                    if theirs is None and seg is not None and any(c.isdigit() for c in seg):
-                        flow.params[i] = f"'{seg}' sits where other requests carry an id"
+                for i, (theirs, literal) in enumerate(zip(shape, mine, strict=True)):
+                    if theirs is None and literal is not None \
+                            and any(c.isdigit() for c in literal):
+                        flow.params[i] = f"'{literal}' sits where other requests carry an id"
 
     # --- polling ------------------------------------------------------------------------
 
@@ -346,10 +359,9 @@ class _Inferrer:
                     or flow.status not in (201, 202):
                 continue
             for value, source in _id_candidates(flow.ex, set(flow.segments) | before):
-                followers = [f for f in self.usable
+                followers = [f for f in self.by_segment.get(value, ())
                              if f.n > flow.n and f.n not in self.claimed
-                             and f.ex.host == flow.ex.host and value in f.segments
-                             and f.segments != flow.segments]
+                             and f.host == flow.host and f.segments != flow.segments]
                 if not followers:
                     continue
                 key = (flow.method, flow.shape)
@@ -403,7 +415,8 @@ class _Inferrer:
             recorded = last_submit.ex.response_header(header) or ""
             lead["id_header"] = header
             lead["id_header_value"] = recorded.replace(value, "{id}")
-            extra = {k: v for k, v in answer.headers.items() if k.lower() != header.lower()}
+            extra = {k: v for k, v in answer.headers.items()
+                     if k.lower() not in (header.lower(), "content-type")}
             if extra:
                 lead["headers"] = extra
             delivery = header
@@ -415,13 +428,13 @@ class _Inferrer:
             lead["id_body_field"] = field_name
             if answer.headers:
                 lead["headers"] = answer.headers
-            rest = last_submit.ex.response_json()
+            rest = last_submit.json
             if isinstance(rest, dict):
                 rest = {k: _with_id(v, value) for k, v in rest.items() if k != field_name}
                 if rest:
                     lead["body"] = rest
             delivery = f"body field '{field_name}'"
-            if not isinstance(last_submit.ex.response_json().get(field_name), str):
+            if not isinstance(last_submit.json.get(field_name), str):
                 step_notes.append(f"'{field_name}' was recorded as a number; the mock gives "
                                   "out UUID strings")
         endpoints: list[dict[str, Any]] = [
@@ -442,7 +455,7 @@ class _Inferrer:
                 if route.strays else ""
             if route is result:
                 last = route.last()
-                payload = last.ex.response_json()
+                payload = last.json
                 answer = _answer(last.ex, json_type_header=False)
                 response: dict[str, Any] = {"status": last.status, "returns_payload": True}
                 if answer.headers:
@@ -500,12 +513,12 @@ class _Inferrer:
 
     def _oauth(self, flows: list[_Flow]) -> bool:
         tokens = [f for f in flows if 200 <= f.status < 300
-                  and isinstance(f.ex.response_json(), dict)
-                  and "access_token" in f.ex.response_json()]
+                  and isinstance(f.json, dict)
+                  and "access_token" in f.json]
         if not tokens:
             return False
         last = tokens[-1]
-        body = last.ex.response_json()
+        body = last.json
         response: dict[str, Any] = {"status": last.status}
         if isinstance(body.get("token_type"), str):
             response["token_type"] = body["token_type"]
@@ -526,14 +539,14 @@ class _Inferrer:
         return True
 
     def _callback(self, flows: list[_Flow]) -> bool:
-        handed = [f for f in flows if f.status == 202 and _callback_url(f.ex) is not None]
+        handed = [(f, url) for f in flows if f.status == 202
+                  and (url := _callback_url(f.ex)) is not None]
         if not handed:
             return False
-        last = handed[-1]
-        kind, name, _ = _callback_url(last.ex)  # type: ignore[misc]
+        last, (kind, name, _) = handed[-1]
         response: dict[str, Any] = {"status": last.status}
         response["callback_url_field" if kind == "field" else "callback_url_header"] = name
-        delivered = [self.deliveries[f.n] for f in handed if f.n in self.deliveries]
+        delivered = [self.deliveries[f.n] for f, _ in handed if f.n in self.deliveries]
         payload: Any = NO_PAYLOAD
         why = f"the request carries a URL in {kind} '{name}' and was answered 202"
         if delivered:
@@ -562,7 +575,7 @@ class _Inferrer:
     def _paginated(self, flows: list[_Flow]) -> bool:
         if flows[0].method != "GET":
             return False
-        pages = [f for f in flows if 200 <= f.status < 300 and isinstance(f.ex.response_json(), dict)]
+        pages = [f for f in flows if 200 <= f.status < 300 and isinstance(f.json, dict)]
         if not pages:
             return False
         config = _pagination(pages)
@@ -582,7 +595,7 @@ class _Inferrer:
 
     def _fetch(self, flows: list[_Flow]) -> bool:
         last = flows[-1]
-        body = last.ex.response_json()
+        body = last.json
         if last.method != "GET" or not 200 <= last.status < 300 \
                 or not isinstance(body, dict | list):
             return False
@@ -605,16 +618,19 @@ class _Inferrer:
             size = len(last.ex.response_body)
             kind = _content_type(last.ex) or "no content type"
             self.skipped.append(_row([f.n for f in flows],
-                                    f"{last.method} {_path(last, {})}", "skipped",
-                                    f"binary body ({size} bytes, {kind}) cannot be written "
+                                     f"{last.method} {last.ex.host}{_path(last, {})}", "skipped",
+                                     f"binary body ({size} bytes, {kind}) cannot be written "
                                     "into a static answer"))
             return True
         if answer.body is None and last.status not in NO_BODY and last.method != "HEAD":
-            # Without a body a static answer sends `{}`; an empty text keeps it empty.
+            # Without a body a static answer sends `{}`, and "" with a JSON type sends `""`:
+            # an empty text with a text type is the only way to replay an empty body.
             answer.body = ""
             if not any(k.lower() == "content-type" for k in answer.headers):
-                answer.headers = {"Content-Type": _content_type(last.ex) or "text/plain",
-                                  **answer.headers}
+                recorded = _content_type(last.ex)
+                text_type = recorded if recorded and "json" not in recorded.lower() \
+                    else "text/plain"
+                answer.headers = {"Content-Type": text_type, **answer.headers}
         response = answer.mapping()
         kind = _content_type(last.ex).split(";")[0] or "no body"
         why = f"answered {last.status} ({kind})"
@@ -646,7 +662,7 @@ class _Inferrer:
                                f"{comment}; {from_flows(numbers)}", numbers, payload)
         self._add(dp)
         self.inferred.append(_row(numbers, f"{last.method} {path}",
-                                 f"{pattern} {name}", why + _param_why(last)))
+                                 f"{pattern} {name}", why + _param_why(flows[0])))
         return dp
 
     # --- bookkeeping ---------------------------------------------------------------------
@@ -658,10 +674,13 @@ class _Inferrer:
         self.routes.setdefault((method, shape), name)
 
     def _name(self, segments: tuple[str, ...], shape: tuple[str | None, ...], method: str) -> str:
-        """A datapoint name from the path's literal segments, unique in this partner."""
+        """A datapoint name from the path's literal segments, unique in this partner;
+        ``/properties/{id}`` is a ``property``."""
         words = [_word(s) for s, p in zip(segments, shape, strict=True)
                  if p is not None and not VERSION_RE.match(s) and s.lower() not in ("api", "rest")]
         words = [w for w in words if w]
+        if words and shape and shape[-1] is None:
+            words[-1] = _singular(words[-1])
         candidates = []
         if words:
             candidates.append(words[-1])
@@ -683,11 +702,15 @@ class _Inferrer:
 
     def _hosts(self) -> list[str]:
         used = {n for dp in self.datapoints for n in dp.flows}
-        hosts = {flow.ex.host for flow in self.flows if flow.n in used}
+        hosts = {flow.host for flow in self.flows if flow.n in used}
         good = sorted(h for h in hosts if HOST_RE.match(h))
         for host in sorted(hosts - set(good)):
             self.notes.append(f"host '{host}' cannot be written to hosts: (not a host name)")
         return good
+
+    def _scrubbed_row(self, row: Row) -> Row:
+        return Row(row.flows, _scrub(row.request, self.secrets), row.outcome,
+                   _scrub(row.why, self.secrets), row.first)
 
     def _scrubbed(self, dp: InferredDatapoint) -> InferredDatapoint:
         if not self.secrets:
@@ -751,7 +774,7 @@ def _result_route(routes: list[_Step]) -> _Step | None:
     for route in reversed(routes):
         last = route.last()
         if route.method == "HEAD" or not 200 <= last.status < 300 \
-                or last.ex.response_json() is None:
+                or last.json is None:
             continue
         if len(routes) == 1:
             answers = {_answer(f.ex, json_type_header=False, id_value=v).key()
@@ -800,9 +823,9 @@ def _id_candidates(ex: Exchange, literals: set[str]) -> list[tuple[str, tuple[st
                   if isinstance(v, str) and v or isinstance(v, int) and not isinstance(v, bool)]
         fields.sort(key=lambda kv: 0 if _norm(kv[0]).endswith(("id", "uuid", "key", "ref"))
                     else 1)
-        for key, value in fields:
-            if value != PLACEHOLDER and str(value) not in literals:
-                out.append((str(value), ("body", key)))
+        for key, given in fields:
+            if given != PLACEHOLDER and str(given) not in literals:
+                out.append((str(given), ("body", key)))
     return out
 
 
@@ -878,8 +901,8 @@ def _kept_headers(ex: Exchange) -> dict[str, str]:
 
 def _pagination(pages: list[_Flow]) -> tuple[dict[str, Any], list[Any], str] | None:
     """Style, fields and all items of a paged list, or None when these are not pages."""
-    first = pages[0].ex.response_json()
-    items_field = _items_field([p.ex.response_json() for p in pages])
+    first = pages[0].json
+    items_field = _items_field([p.json for p in pages])
     if items_field is None:
         return None
     queries = [dict(p.ex.query) for p in pages]
@@ -967,7 +990,7 @@ def _items_field(bodies: list[Any]) -> str | None:
 def _cursor(pages: list[_Flow], items_field: str) -> tuple[str, str] | None:
     """(response field, query param) when a field's value comes back in the next request."""
     for i, page in enumerate(pages[:-1]):
-        body = page.ex.response_json()
+        body = page.json
         for key, value in body.items():
             if key == items_field or not isinstance(value, str) or not value:
                 continue
@@ -1015,12 +1038,12 @@ def _all_items(pages: list[_Flow], keys: list[str], items_field: str, style: str
         placed: dict[int, Any] = {}
         for key, (_, page, _) in sorted(chosen.items(), key=order):
             start = int(key) if key.isdigit() else 0
-            for i, item in enumerate(page.ex.response_json()[items_field]):
+            for i, item in enumerate(page.json[items_field]):
                 placed.setdefault(start + i, item)
         return [placed[i] for i in sorted(placed)]
     out: list[Any] = []
     for _, (_, page, _) in sorted(chosen.items(), key=order):
-        out.extend(page.ex.response_json()[items_field])
+        out.extend(page.json[items_field])
     return out
 
 
@@ -1087,16 +1110,19 @@ def _param_name(segment: str | None) -> str | None:
     words = [w for w in re.split(r"[^A-Za-z0-9]+", segment) if w]
     if not words or not words[0][0].isalpha():
         return None
-    last = words[-1]
-    if last.endswith("ies") and len(last) > 3:
-        last = last[:-3] + "y"
-    elif last.endswith("sses"):
-        last = last[:-2]
-    elif last.endswith("s") and not last.endswith("ss") and len(last) > 1:
-        last = last[:-1]
-    words[-1] = last
+    words[-1] = _singular(words[-1])
     head = words[0][0].lower() + words[0][1:]
     return head + "".join(w[:1].upper() + w[1:] for w in words[1:]) + "Id"
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 3:
+        return word[:-3] + "y"
+    if word.endswith("sses"):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 1:
+        return word[:-1]
+    return word
 
 
 def _path(flow: _Flow, fixed: dict[int, str], *, last_is_id: bool = True) -> str:
@@ -1176,10 +1202,10 @@ def _secrets(exchanges: Sequence[Exchange], redactor: Redactor) -> list[str]:
                 continue
             if "form-urlencoded" in (ctype or "").lower():
                 try:
-                    pairs = parse_qsl(body.decode(), keep_blank_values=True)
+                    form = parse_qsl(body.decode(), keep_blank_values=True)
                 except UnicodeDecodeError:
                     continue
-                for key, value in pairs:
+                for key, value in form:
                     if redactor.is_secret_field(key):
                         add(value)
             else:

@@ -34,26 +34,30 @@ class CliProxy:
     """``imnot-proxy <args>`` (normally ``start``) as a subprocess, output in a log file."""
 
     def __init__(self, args: Sequence[str], workdir: Path, *, port: int | None = None,
-                 env: Mapping[str, str | None] | None = None,
-                 ready: Sequence[bytes] = (), timeout: float = 30.0,
-                 preexec: bool = False, cwd: Path | None = None,
-                 user_cmd: Sequence[str] = ()) -> None:
+                 env: Mapping[str, str | None] | None = None, inherit_env: bool = True,
+                 ready: Sequence[bytes] = (), timeout: float = 30.0, cwd: Path | None = None,
+                 program: Sequence[str] = (), prefix: Sequence[str] = ()) -> None:
+        """``program`` replaces ``python -m imnot_proxy.cli``; ``prefix`` runs before it
+        (e.g. ``setpriv`` to change user); without ``inherit_env`` the child gets only ``env``."""
         self.port = port or free_port()
         self.args = list(args)
         self.workdir = workdir
         self.env_overrides = dict(env or {})
+        self.inherit_env = inherit_env
         self.ready = list(ready)
         self.timeout = timeout
         self.cwd = cwd or workdir
-        self.user_cmd = list(user_cmd)
+        self.program = list(program) or [sys.executable, "-m", "imnot_proxy.cli"]
+        self.prefix = list(prefix)
         self.log_path = workdir / f"imnot-{self.port}.log"
         self._proc: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        return [*self.user_cmd, sys.executable, "-m", "imnot_proxy.cli", *self.args]
+        return [*self.prefix, *self.program, *self.args]
 
     def start(self) -> Self:
-        env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="200")
+        env = dict(os.environ) if self.inherit_env else {}
+        env.update(PYTHONUNBUFFERED="1", COLUMNS="200")
         for key, value in self.env_overrides.items():
             if value is None:
                 env.pop(key, None)

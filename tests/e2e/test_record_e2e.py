@@ -249,7 +249,7 @@ def test_recorded_partner_replays_with_the_same_shapes(
     assert code == 0
     folder = out / "fake"
     assert sorted(p.name for p in (folder / "payloads").iterdir()) == [
-        "items.json", "jobs.json", "properties.json"]
+        "items.json", "jobs.json", "property.json"]
     for path in folder.rglob("*"):
         if path.is_file():
             text = path.read_text("utf-8")
