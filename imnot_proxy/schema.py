@@ -188,6 +188,9 @@ class Pagination(StrictModel):
     cursor_ttl_seconds: StrictInt = Field(default=3600, ge=0)
     page_param: str = "page"
     size_param: str = "size"
+    offset_param: str = "offset"  # extension: query names of offset_limit and cursor styles
+    limit_param: str = "limit"
+    cursor_param: str = "cursor"
     next_url_field: str | None = None
     previous_url_field: str | None = None
     total_pages: StrictInt | None = Field(default=None, gt=0)

@@ -56,7 +56,7 @@ def fixed_response(status: int, headers: dict[str, str], body: Any, *,
     has_type = any(k.lower() == "content-type" for k, _ in pairs)
     if status in NO_BODY_STATUSES:
         return MockResponse(status, tuple(pairs), b"", step)
-    if body is None:
+    if body is None or (body == "" and absent_body is None):
         if absent_body is None:
             return MockResponse(status, tuple(pairs), b"", step)
         data = absent_body

@@ -55,8 +55,8 @@ def _endpoint(ctx: BuildContext, dp: PaginatedDatapoint, ep: PaginatedEndpoint):
 
     def offset_limit(request: RequestView, items: list) -> dict:
         q = request.query
-        offset = max(0, _int(q.get("offset"), 0))
-        limit = limit_of(q.get("limit"))
+        offset = max(0, _int(q.get(cfg.offset_param), 0))
+        limit = limit_of(q.get(cfg.limit_param))
         more = offset + limit < len(items)
         body: dict[str, Any] = {cfg.items_field: items[offset:offset + limit]}
         _put(body, cfg.total_field, len(items))
@@ -68,8 +68,8 @@ def _endpoint(ctx: BuildContext, dp: PaginatedDatapoint, ep: PaginatedEndpoint):
 
     def cursor(request: RequestView, items: list) -> dict:
         q = request.query
-        limit = limit_of(q.get("limit"))
-        token = (q.get("cursor") or "").strip()
+        limit = limit_of(q.get(cfg.limit_param))
+        token = (q.get(cfg.cursor_param) or "").strip()
         offset = 0
         if token:
             found = store.get_cursor(partner, name, request.session, token)

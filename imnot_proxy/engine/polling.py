@@ -83,19 +83,21 @@ class _Flow:
         store, partner, name = self.store, self.partner, self.name
         if r.id_header and r.id_header_value:
             header, template = r.id_header, r.id_header_value
-            extra = tuple(r.headers.items())
+            # The original sends no body in header mode; a declared body is sent as well.
+            fixed = fixed_response(status, r.headers, r.body, absent_body=None, step=label)
 
             def deliver(id: str) -> MockResponse:
-                return MockResponse(status, extra + ((header, template.replace("{id}", id)),),
-                                    b"", label)
+                answer = with_id(fixed, id)
+                return MockResponse(status, answer.headers + ((header, template.replace(
+                    "{id}", id)),), answer.body, label)
         else:
             field_name = r.id_body_field or "id"
             base = dict(r.body) if isinstance(r.body, dict) else {}
             headers = r.headers or None
 
             def deliver(id: str) -> MockResponse:
-                return raw_json_response(status, encode_json({**base, field_name: id}), headers,
-                                         label)
+                body = encode_json({**base, field_name: id})
+                return with_id(raw_json_response(status, body, headers, label), id)
 
         uses_outcome = self.uses_outcome
 

@@ -14,7 +14,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from .. import __version__
 from .exchange import Exchange
@@ -112,6 +112,11 @@ def to_entry(ex: Exchange) -> dict[str, Any]:
 def _body(container: dict[str, Any] | None) -> bytes:
     if not container:
         return b""
+    params = container.get("params")
+    if not container.get("text") and isinstance(params, list) and params:
+        # Browsers may give a form post as params only.
+        return urlencode([(str(p.get("name", "")), str(p.get("value", ""))) for p in params
+                          if isinstance(p, dict)]).encode()
     text = container.get("text") or ""
     if container.get("encoding") == "base64":
         try:
@@ -238,9 +243,13 @@ def from_flow(flow: Any) -> Exchange:
 
 def read_any(path: Path) -> list[Exchange]:
     """HAR (by content) or mitmproxy flow file."""
-    head = path.read_bytes()[:64].lstrip() if path.exists() else b""
-    if not path.exists():
-        raise HarError(f"{path}: no such file")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64).lstrip()
+    except FileNotFoundError:
+        raise HarError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise HarError(f"{path}: cannot read: {exc}") from None
     if head.startswith(b"{"):
         return read_har(path)
     return read_flows(path)

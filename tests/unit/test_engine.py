@@ -882,3 +882,60 @@ def test_engine_knows_its_hosts_and_payload_datapoints(make_engine):
     static = make_engine(STATIC)
     assert static.payload_datapoint("p", "s") is None
     assert all(r.host == ANY_HOST for r in static.router.routes)
+
+
+# --- extensions: submit bodies and paging parameter names --------------------------------
+
+SUBMIT_BODIES = """
+    partner: p
+    datapoints:
+      - name: hdr
+        pattern: polling
+        endpoints:
+          - step: 1
+            method: POST
+            path: /hdr
+            response:
+              generates_id: true
+              id_header: Location
+              id_header_value: /hdr/{id}
+              body: {state: queued, self: "/hdr/{id}"}
+      - name: bod
+        pattern: polling
+        endpoints:
+          - step: 1
+            method: POST
+            path: /bod
+            response:
+              generates_id: true
+              id_body_field: jobId
+              body: {links: {self: "/bod/{id}"}}
+    """
+
+
+def test_header_mode_submit_also_sends_a_declared_body_with_the_id(make_engine):
+    response = send(make_engine(SUBMIT_BODIES), "POST", "/hdr")
+    job = header(response, "Location").rsplit("/", 1)[1]
+    assert as_json(response) == {"state": "queued", "self": f"/hdr/{job}"}
+
+
+def test_body_mode_submit_replaces_id_in_the_other_fields(make_engine):
+    body = as_json(send(make_engine(SUBMIT_BODIES), "POST", "/bod"))
+    assert body["links"] == {"self": f"/bod/{body['jobId']}"}
+
+
+PAGING_NAMES = """
+    partner: p
+    datapoints:
+      - name: items
+        pattern: paginated
+        endpoints: [{method: GET, path: /items}]
+        pagination: {style: offset_limit, items_field: data, offset_param: skip,
+                     limit_param: take}
+    """
+
+
+def test_offset_limit_reads_configured_query_names(make_engine, store):
+    engine = make_engine(PAGING_NAMES)
+    put(store, "p", "items", list(range(10)))
+    assert as_json(send(engine, "GET", "/items", query="skip=4&take=2")) == {"data": [4, 5]}
