@@ -25,6 +25,7 @@ from typing import Any, Optional
 
 from mitmproxy import command, ctx, exceptions, http
 from mitmproxy import types as mtypes
+from mitmproxy.proxy import mode_specs
 
 from . import loader, watch
 from .admin import AdminApi, AdminService, ReloadReport, diff_routes
@@ -127,6 +128,12 @@ class ImnotProxy:
             "Which HTTPS connections to decrypt: partners (partner, admin and recorded hosts; "
             "every other CONNECT passes through as opaque TLS) or all (mitmproxy's default).",
             choices=["partners", "all"],
+        )
+        loader_.add_option(
+            "imnot_upstream_auth", Optional[str], None,  # noqa: UP045 - mitmproxy option type
+            "user:password for the upstream proxy of --mode upstream: (imnot-proxy start "
+            "--upstream http://user:pass@host:port). Unlike upstream_auth, it leaves the "
+            "client's own proxy credentials free to name the session.",
         )
         loader_.add_option(
             "imnot_watch", bool, False,
@@ -301,6 +308,12 @@ class ImnotProxy:
         if user:
             self._connect_sessions[flow.client_conn.id] = user
 
+    def http_connect_upstream(self, flow: http.HTTPFlow) -> None:
+        """The CONNECT that mitmproxy sends to the upstream proxy carries the upstream login."""
+        login = _basic(ctx.options.imnot_upstream_auth)
+        if login:
+            flow.request.headers["proxy-authorization"] = login
+
     def client_disconnected(self, client: Any) -> None:
         self._connect_sessions.pop(client.id, None)
 
@@ -328,7 +341,7 @@ class ImnotProxy:
             if isinstance(found, Miss):
                 if not direct and (not found.host_known
                                    or ctx.options.imnot_unmatched == "passthrough"):
-                    self._strip_ours(req)
+                    self._forward(flow)
                     if found.host_known:
                         self._remember(flow, "passthrough", None, started)
                     return
@@ -369,7 +382,7 @@ class ImnotProxy:
         return None
 
     def _start_recording(self, flow: http.HTTPFlow, partner: str, found: Any) -> None:
-        self._strip_ours(flow.request)
+        self._forward(flow)
         flow.metadata["imnot"] = {"kind": "record", "partner": partner,
                                   "started": time.perf_counter()}
         flow.comment = f"imnot record {partner} {flow.request.method} {flow.request.path}"
@@ -416,6 +429,15 @@ class ImnotProxy:
             return session.strip() or None
         user = proxy_user(headers.get("proxy-authorization"))
         return user or self._connect_sessions.get(flow.client_conn.id)
+
+    def _forward(self, flow: http.HTTPFlow) -> None:
+        """Ready a request to go upstream: our headers out, the upstream proxy's login in
+        (plain HTTP in upstream mode goes to that proxy as an absolute-form request)."""
+        self._strip_ours(flow.request)
+        login = _basic(ctx.options.imnot_upstream_auth)
+        if (login and flow.request.scheme == "http"
+                and isinstance(flow.client_conn.proxy_mode, mode_specs.UpstreamMode)):
+            flow.request.headers["proxy-authorization"] = login
 
     @staticmethod
     def _strip_ours(req: http.Request) -> None:
@@ -543,6 +565,12 @@ def default_recordings(partners: Sequence[str]) -> Path:
 
 def is_admin_path(path: str) -> bool:
     return path.startswith("/imnot/") or path == "/healthz"
+
+
+def _basic(user_password: str | None) -> str | None:
+    if not user_password:
+        return None
+    return "Basic " + base64.b64encode(user_password.encode("utf-8")).decode("ascii")
 
 
 def proxy_user(value: str | None) -> str | None:

@@ -238,7 +238,8 @@ def start_argv(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
 def upstream_argv(url: str) -> list[str]:
     """mitmproxy's upstream mode for ``--upstream http://[user:pass@]host:port``.
 
-    The credentials go to ``upstream_auth`` (mitmproxy's mode spec has no place for them);
+    The credentials go to ``imnot_upstream_auth``, not mitmproxy's ``upstream_auth``, which
+    would write them over the client's own proxy credentials (the session) on plain HTTP;
     mocked requests never reach the upstream proxy, everything forwarded does.
     """
     from urllib.parse import unquote, urlsplit
@@ -251,7 +252,7 @@ def upstream_argv(url: str) -> list[str]:
     argv = ["--mode", f"upstream:{parts.scheme}://{host}:{port}"]
     if parts.username:
         auth = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-        argv += ["--set", f"upstream_auth={auth}"]
+        argv += ["--set", f"imnot_upstream_auth={auth}"]
     return argv
 
 

@@ -60,15 +60,18 @@ async def test_print_flows_adds_only_the_dumper() -> None:
     assert set(_names(print_flows=True)) == EXPECTED_ADDONS | {"Dumper"}
 
 
-async def test_hook_index_calls_implementers_in_order_and_follows_the_chain() -> None:
+async def test_hook_index_calls_implementers_in_order_and_follows_the_chain(
+        caplog: pytest.LogCaptureFixture) -> None:
     calls: list[str] = []
 
     class Note:
-        def __init__(self, name: str, halt: bool = False) -> None:
-            self.name, self.halt = name, halt
+        def __init__(self, name: str, halt: bool = False, fail: bool = False) -> None:
+            self.name, self.halt, self.fail = name, halt, fail
 
         def request(self, flow: object) -> None:
             calls.append(self.name)
+            if self.fail:
+                raise ValueError("boom")
             if self.halt:
                 raise exceptions.AddonHalt
 
@@ -77,7 +80,7 @@ async def test_hook_index_calls_implementers_in_order_and_follows_the_chain() ->
 
     master = LeanMaster(Options())
     try:
-        first, halt, last = Note("first"), Note("halt", halt=True), Note("last")
+        first, halt, last = Note("first", fail=True), Note("halt", halt=True), Note("last")
         master.addons.add(first, Silent())
         await master.addons.trigger_event(HttpRequestHook(tflow.tflow()))
         master.addons.add(halt, last)
@@ -87,6 +90,7 @@ async def test_hook_index_calls_implementers_in_order_and_follows_the_chain() ->
     finally:
         master.release_logging()
     assert calls == ["first", "first", "halt", "halt"]
+    assert "Addon error: boom" in caplog.text
 
 
 def _start_cmd(tmp_path: Path, port: int, *extra: str) -> list[str]:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -26,7 +29,8 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-proxy-server", "--remote-debugging-port=0", "--window-size=1500,900",
+    "--no-proxy-server", "--disable-breakpad", "--disable-crash-reporter",
+    "--remote-debugging-port=0", "--window-size=1500,900",
 )
 
 
@@ -57,7 +61,8 @@ class Browser:
         with log:
             self._proc = subprocess.Popen(
                 [self.executable, *FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)  # its own process group: close() ends the helpers too
         port_file = self._profile / "DevToolsActivePort"
 
         def port() -> int | None:
@@ -149,15 +154,18 @@ class Browser:
         if self._ws is not None:
             self._ws.close()
             self._ws = None
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=10)
-        self._loop.run_until_complete(asyncio.sleep(0))
-        self._loop.close()
+        if self._proc is not None:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._proc.pid, sig)
+                try:
+                    self._proc.wait(timeout=10)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        if not self._loop.is_closed():
+            self._loop.run_until_complete(asyncio.sleep(0))
+            self._loop.close()
         for _ in range(50):  # late writes of exiting helper processes
             shutil.rmtree(self._profile, ignore_errors=True)
             if not self._profile.exists():
@@ -165,7 +173,11 @@ class Browser:
             time.sleep(0.1)
 
     def __enter__(self) -> Self:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

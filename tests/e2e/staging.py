@@ -295,8 +295,11 @@ def tls_get(proxy_port: int, host: str, port: int, path: str, cafile: Path, *,
             head += f"Proxy-Authorization: Basic {token}\r\n"
         raw.sendall((head + "\r\n").encode("latin-1"))
         response = http.client.HTTPResponse(raw, method="CONNECT")
-        response.begin()
-        assert response.status == 200, f"CONNECT {host}:{port} -> {response.status}"
+        try:
+            response.begin()
+            assert response.status == 200, f"CONNECT {host}:{port} -> {response.status}"
+        finally:
+            response.close()
         tls = context.wrap_socket(raw, server_hostname=host)
     except BaseException:
         raw.close()

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from mitmproxy import io as mitm_io
-from mitmproxy import version as mitm_version
 
 from .cdp import Browser, find_chromium
 from .harness import LOCALHOST, UpstreamServer, free_port, proxied_request, wait_until
@@ -42,9 +41,10 @@ datapoints:
 
 
 def has_web_password() -> bool:
-    """mitmweb asks for a token (``web_password``) from mitmproxy 11.1 on."""
-    major, minor = (int(x) for x in mitm_version.VERSION.split(".")[:2])
-    return (major, minor) >= (11, 1)
+    """mitmweb asks for a token (``web_password``, the ``WebAuth`` addon) from 11.1.2 on."""
+    from mitmproxy.tools.web import webaddons
+
+    return hasattr(webaddons, "WebAuth")
 
 
 @pytest.fixture(scope="module")

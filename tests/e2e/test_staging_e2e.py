@@ -594,10 +594,6 @@ def test_upstream_credentials_go_on_the_connect(
     assert [(s.method, s.proxy_authorization) for s in corp.seen] == [("CONNECT", CORP_LOGIN)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "addon.py: mitmproxy's UpstreamAuth writes the upstream login into Proxy-Authorization "
-    "of plain-HTTP requests before the addon's request hook, which then reads it as the "
-    "session and strips it before forwarding"))
 def test_upstream_credentials_on_plain_http_are_neither_a_session_nor_dropped(
         corp_with_login: tuple[CliProxy, ForwardProxy, UpstreamServer]) -> None:
     proxy, corp, plain = corp_with_login
@@ -616,7 +612,7 @@ def test_upstream_flag_becomes_mitmproxy_upstream_mode() -> None:
     assert cli.upstream_argv("http://corp:3128") == ["--mode", "upstream:http://corp:3128"]
     assert cli.upstream_argv("corp:3128") == ["--mode", "upstream:http://corp:3128"]
     assert cli.upstream_argv("https://u:p%40ss@corp") == [
-        "--mode", "upstream:https://corp:443", "--set", "upstream_auth=u:p@ss"]
+        "--mode", "upstream:https://corp:443", "--set", "imnot_upstream_auth=u:p@ss"]
     with pytest.raises(SystemExit):
         cli.upstream_argv("socks5://corp:1080")
 
