@@ -32,6 +32,7 @@ from .admin import AdminApi, AdminService, ReloadReport, diff_routes
 from .engine import Engine, EngineSettings, Mocked, Unmatched
 from .errors import RequestError, StoreError
 from .interception import allow_patterns
+from .jsonlog import FLOW_FIELD, use_json_logs
 from .messages import MockResponse, RequestView, encode_json
 from .recording.har import from_flow
 from .recording.recorder import Recorder, partner_name_for
@@ -136,6 +137,14 @@ class ImnotProxy:
             "client's own proxy credentials free to name the session.",
         )
         loader_.add_option(
+            "imnot_json_logs", bool, False,
+            "Write imnot_proxy's log lines to stderr as JSON objects, for log shippers.",
+        )
+        loader_.add_option(
+            "imnot_log_passthrough", bool, False,
+            "Also log one line per request that passes through untouched.",
+        )
+        loader_.add_option(
             "imnot_watch", bool, False,
             "Reload the partner files when they change on disk.",
         )
@@ -157,6 +166,8 @@ class ImnotProxy:
         if "connection_strategy" in updated and ctx.options.connection_strategy != "lazy" \
                 and self.engine is not None:
             self.running()
+        if "imnot_json_logs" in updated:
+            use_json_logs(ctx.options.imnot_json_logs, logger)
         if "imnot_db" in updated or "imnot_partners" in updated or self.store is None:
             self._open_store()
         if updated & {"imnot_partners", "imnot_db", "imnot_default_limit",
@@ -343,7 +354,12 @@ class ImnotProxy:
                                    or ctx.options.imnot_unmatched == "passthrough"):
                     self._forward(flow)
                     if found.host_known:
-                        self._remember(flow, "passthrough", None, started)
+                        entry = self._remember(flow, "passthrough", None, started)
+                        if ctx.options.imnot_log_passthrough:
+                            logger.info("imnot passthrough %s %s", req.method, req.pretty_url,
+                                        extra={FLOW_FIELD: entry})
+                    elif ctx.options.imnot_log_passthrough:
+                        logger.info("passthrough %s %s", req.method, req.pretty_url)
                     return
                 outcome: Any = Unmatched(found, _miss_response(found, req.method, path))
             else:
@@ -400,8 +416,9 @@ class ImnotProxy:
             logger.exception("imnot_proxy: cannot write the recording for %s", meta["partner"])
             raise
         status = flow.response.status_code if flow.response else "error"
-        logger.info("%s -> %s", flow.comment, status)
-        self._remember(flow, "record", flow.comment, meta["started"])
+        entry = self._remember(flow, "record", flow.comment, meta["started"])
+        logger.info("%s -> %s (%.1f ms)", flow.comment, status, entry["ms"],
+                    extra={FLOW_FIELD: entry})
 
     def _recorder(self) -> Recorder:
         if self._recording is None:
@@ -493,7 +510,8 @@ class ImnotProxy:
         self._answer(flow, outcome.response, meta)
         flow.comment = comment
         entry = self._remember(flow, meta["kind"], comment, started)
-        logger.info("%s -> %d (%.1f ms)", comment, outcome.response.status, entry["ms"])
+        logger.info("%s -> %d (%.1f ms)", comment, outcome.response.status, entry["ms"],
+                    extra={FLOW_FIELD: entry})
 
     def _remember(self, flow: http.HTTPFlow, kind: str, note: str | None,
                   started: float) -> dict:

@@ -228,8 +228,24 @@ def start_argv(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
         argv += ["--set", f"imnot_db={Path('imnot.db').absolute()}"]
     if args.confdir:
         argv += ["--set", f"confdir={args.confdir}"]
+    argv += ["--set", f"imnot_watch={'false' if args.no_watch else 'true'}"]
+    mode = ["--mode", "regular"]
     if getattr(args, "upstream", None):
-        argv += upstream_argv(args.upstream)
+        mode = upstream_argv(args.upstream)
+    if args.admin_port:
+        # A separate plain listener for the admin API, for clients that cannot use a proxy.
+        mode[1] += f"@{args.port}"
+        mode += ["--mode", f"reverse:http://{args.admin_host}:80@{args.admin_port}"]
+    if mode != ["--mode", "regular"]:
+        argv += mode
+    if args.admin_host != "imnot.proxy":
+        argv += ["--set", f"imnot_admin_host={args.admin_host}"]
+    if args.record:
+        argv += ["--set", "imnot_mode=record"]
+    for host in args.record_host or ():
+        argv += ["--set", f"imnot_record_hosts={host}"]
+    if args.json_logs:
+        argv += ["--set", "imnot_json_logs=true"]
     if full and not args.web and not args.verbose:
         argv += ["--flow-detail", "0"]
     return argv + list(extra)
@@ -562,6 +578,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--upstream", metavar="URL",
                    help="forward everything not mocked through this HTTP proxy "
                         "(http://[user:pass@]host:port; mitmproxy's upstream mode)")
+    p.add_argument("--admin-port", type=int,
+                   help="also serve the admin API on this port, without a proxy")
+    p.add_argument("--admin-host", default="imnot.proxy",
+                   help="virtual host of the admin API through the proxy")
+    p.add_argument("--record", action="store_true",
+                   help="record mode: forward partner traffic and record it to recordings/")
+    p.add_argument("--record-host", action="append", metavar="HOST",
+                   help="forward and record this host even without a partner file (repeatable)")
+    p.add_argument("--no-watch", action="store_true",
+                   help="do not reload partner files when they change")
+    p.add_argument("--json-logs", action="store_true", help="log lines as JSON objects")
 
     p = sub.add_parser("validate", help="check partner files; exit 1 on errors")
     p.add_argument("paths", nargs="*", help="partner directories or files (default: ./partners)")
