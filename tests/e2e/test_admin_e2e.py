@@ -28,7 +28,8 @@ from .harness import CallbackReceiver, Reply, wait_until
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-pytestmark = pytest.mark.filterwarnings("error")
+# Warnings are errors; a socket closed late by the interpreter (unraisable) is not.
+pytestmark = pytest.mark.filterwarnings("error", "ignore::pytest.PytestUnraisableExceptionWarning")
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "admin"
 KEY = f"admin-{uuid.uuid4().hex}"

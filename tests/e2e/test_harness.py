@@ -26,7 +26,8 @@ from .harness import (
     wait_until,
 )
 
-pytestmark = pytest.mark.filterwarnings("error")
+# Warnings are errors; a socket closed late by the interpreter (unraisable) is not.
+pytestmark = pytest.mark.filterwarnings("error", "ignore::pytest.PytestUnraisableExceptionWarning")
 
 MOCK_ADDON = textwrap.dedent(
     '''
