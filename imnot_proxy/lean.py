@@ -336,4 +336,7 @@ async def serve(argv: Sequence[str], *, print_flows: bool = False) -> int:
 
 def run(argv: Sequence[str], *, print_flows: bool = False) -> int:
     """Run the lean engine in a new event loop (the ``imnot-proxy start`` entry)."""
-    return asyncio.run(serve(argv, print_flows=print_flows))
+    try:
+        return asyncio.run(serve(argv, print_flows=print_flows))
+    except KeyboardInterrupt:  # Ctrl-C while loading, before the signal handlers exist
+        return 130
