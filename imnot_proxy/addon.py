@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import gc
 import ipaddress
 import logging
 import os
@@ -20,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Optional
 
@@ -69,6 +71,11 @@ class ImnotProxy:
         self._tasks: set[asyncio.Task] = set()
         self._watcher: asyncio.Task | None = None
         self._recording: Recorder | None = None
+        self._admin_host = "imnot.proxy"
+        self._unmatched = "404"
+        self._mode = "mock"
+        self._log_passthrough = False
+        self._flow_log = True
         self._record_exact: frozenset[str] = frozenset()
         self._record_suffixes: tuple[str, ...] = ()
 
@@ -168,6 +175,14 @@ class ImnotProxy:
             self.running()
         if "imnot_json_logs" in updated:
             use_json_logs(ctx.options.imnot_json_logs, logger)
+        # Read per request, so kept as attributes rather than looked up in ctx.options each time.
+        self._admin_host = ctx.options.imnot_admin_host
+        self._unmatched = ctx.options.imnot_unmatched
+        self._mode = ctx.options.imnot_mode
+        self._log_passthrough = ctx.options.imnot_log_passthrough
+        verbosity = getattr(ctx.options, "termlog_verbosity", "info")
+        # A flow line nobody prints still costs a trip through every addon: skip it then.
+        self._flow_log = ctx.options.imnot_json_logs or verbosity in ("info", "debug")
         if "imnot_db" in updated or "imnot_partners" in updated or self.store is None:
             self._open_store()
         if updated & {"imnot_partners", "imnot_db", "imnot_default_limit",
@@ -192,6 +207,7 @@ class ImnotProxy:
             self._watcher = self._spawn(self._watch(), "imnot watch")
 
     def running(self) -> None:
+        gc.freeze()  # the loaded tables are long-lived: keep them out of every GC pass
         if ctx.options.connection_strategy != "lazy":
             logger.warning(
                 "imnot_proxy: connection_strategy is %r; use 'lazy' so that mocking never "
@@ -273,7 +289,7 @@ class ImnotProxy:
         return [Path(p) for p in ctx.options.imnot_partners if Path(p).is_dir()]
 
     def journal(self, limit: int) -> list[dict]:
-        return list(self._journal)[-limit:][::-1]
+        return [journal_view(e) for e in list(self._journal)[-limit:][::-1]]
 
     def admin_key(self) -> str | None:
         return ctx.options.imnot_admin_key or os.environ.get("IMNOT_ADMIN_KEY") or None
@@ -340,7 +356,7 @@ class ImnotProxy:
         path, _, query = req.path.partition("?")
         direct = self._is_direct(flow, host)
         try:
-            if host == ctx.options.imnot_admin_host or (direct and is_admin_path(path)):
+            if host == self._admin_host or (direct and is_admin_path(path)):
                 self._answer(flow, self.admin.handle(self._view(flow, path, query)),  # type: ignore[union-attr]
                              {"admin": True})
                 return
@@ -350,22 +366,23 @@ class ImnotProxy:
                 self._start_recording(flow, recording, found)
                 return
             if isinstance(found, Miss):
-                if not direct and (not found.host_known
-                                   or ctx.options.imnot_unmatched == "passthrough"):
+                if not direct and (not found.host_known or self._unmatched == "passthrough"):
                     self._forward(flow)
                     if found.host_known:
                         entry = self._remember(flow, "passthrough", None, started)
-                        if ctx.options.imnot_log_passthrough:
+                        if self._log_passthrough:
                             logger.info("imnot passthrough %s %s", req.method, req.pretty_url,
-                                        extra={FLOW_FIELD: entry})
-                    elif ctx.options.imnot_log_passthrough:
+                                        extra={FLOW_FIELD: journal_view(entry)})
+                    elif self._log_passthrough:
                         logger.info("passthrough %s %s", req.method, req.pretty_url)
                     return
+                session = self._session(flow)
                 outcome: Any = Unmatched(found, _miss_response(found, req.method, path))
             else:
-                view = self._view(flow, path, query)
+                session = self._session(flow)
+                view = self._view(flow, path, query, session)
                 outcome = Mocked(found.route, engine.call(found, view), found.params)
-            self._mark(flow, outcome, started)
+            self._mark(flow, outcome, started, session)
         except Exception as exc:  # noqa: BLE001 - fail closed: never fall through to the partner
             logger.exception("imnot_proxy error on %s %s", req.method, req.pretty_url)
             flow.response = http.Response.make(
@@ -388,9 +405,9 @@ class ImnotProxy:
         if owner is None and isinstance(found, Match):
             owner = found.route.partner
         if owner is not None:
-            if (engine.modes.get(owner) or ctx.options.imnot_mode) == "record":
+            if (engine.modes.get(owner) or self._mode) == "record":
                 return owner
-            if isinstance(found, Miss) and ctx.options.imnot_unmatched == "record":
+            if isinstance(found, Miss) and self._unmatched == "record":
                 return owner
             return None
         if host in self._record_exact or any(host.endswith(s) for s in self._record_suffixes):
@@ -416,9 +433,9 @@ class ImnotProxy:
             logger.exception("imnot_proxy: cannot write the recording for %s", meta["partner"])
             raise
         status = flow.response.status_code if flow.response else "error"
-        entry = self._remember(flow, "record", flow.comment, meta["started"])
-        logger.info("%s -> %s (%.1f ms)", flow.comment, status, entry["ms"],
-                    extra={FLOW_FIELD: entry})
+        view = journal_view(self._remember(flow, "record", flow.comment, meta["started"]))
+        logger.info("%s -> %s (%.1f ms)", flow.comment, status, view["ms"],
+                    extra={FLOW_FIELD: view})
 
     def _recorder(self) -> Recorder:
         if self._recording is None:
@@ -431,12 +448,15 @@ class ImnotProxy:
 
     # --- helpers --------------------------------------------------------------------
 
-    def _view(self, flow: http.HTTPFlow, path: str, query: str) -> RequestView:
+    def _view(self, flow: http.HTTPFlow, path: str, query: str,
+              session: str | None = None) -> RequestView:
         req = flow.request
         return RequestView(
             method=req.method, path=path, query_string=query, headers=req.headers,
-            body=req.get_content(strict=False) or b"", scheme=req.scheme,
-            host=req.pretty_host, port=req.port, session=self._session(flow),
+            body=(req.raw_content if not req.headers.get("content-encoding")
+                  else req.get_content(strict=False)) or b"",
+            scheme=req.scheme, host=req.pretty_host, port=req.port,
+            session=session if session is not None else self._session(flow),
         )
 
     def _session(self, flow: http.HTTPFlow) -> str | None:
@@ -481,17 +501,15 @@ class ImnotProxy:
 
     @staticmethod
     def _answer(flow: http.HTTPFlow, response: MockResponse, meta: dict) -> None:
-        fields = [(k.encode(), v.encode()) for k, v in response.headers]
-        flow.response = http.Response.make(response.status, response.body, http.Headers(fields))
-        if not response.body:
-            length = next((v for k, v in response.headers if k == "content-length"), None)
-            if length is not None:  # HEAD answered by a GET route keeps the GET's length
-                flow.response.headers["content-length"] = length
+        now = time.time()
+        flow.response = http.Response(b"HTTP/1.1", response.status, b"",
+                                      http.Headers(response.wire_headers), response.body, None,
+                                      now, now)
         flow.metadata["imnot"] = meta
         flow.is_replay = "response"
 
-    def _mark(self, flow: http.HTTPFlow, outcome: Any, started: float) -> None:
-        session = self._session(flow)
+    def _mark(self, flow: http.HTTPFlow, outcome: Any, started: float,
+              session: str | None) -> None:
         if isinstance(outcome, Mocked):
             route = outcome.route
             meta = {"kind": "mock", "partner": route.partner, "datapoint": route.datapoint,
@@ -510,22 +528,18 @@ class ImnotProxy:
         self._answer(flow, outcome.response, meta)
         flow.comment = comment
         entry = self._remember(flow, meta["kind"], comment, started)
-        logger.info("%s -> %d (%.1f ms)", comment, outcome.response.status, entry["ms"],
-                    extra={FLOW_FIELD: entry})
+        if self._flow_log:
+            view = journal_view(entry)
+            logger.info("%s -> %d (%.1f ms)", comment, outcome.response.status, view["ms"],
+                        extra={FLOW_FIELD: view})
 
     def _remember(self, flow: http.HTTPFlow, kind: str, note: str | None,
-                  started: float) -> dict:
-        """Keep a journal line for a partner request: how it was answered."""
-        meta = flow.metadata.get("imnot", {})
-        entry = {
-            "at": now_iso(), "kind": kind, "method": flow.request.method,
-            "url": flow.request.pretty_url, "status": flow.response.status_code
-            if flow.response else None,
-            "partner": meta.get("partner"), "datapoint": meta.get("datapoint"),
-            "route": meta.get("route"), "step": meta.get("step"), "session": meta.get("session"),
-            "closest": meta.get("closest"), "note": note,
-            "ms": round((time.perf_counter() - started) * 1000, 2),
-        }
+                  started: float) -> tuple:
+        """Keep a journal line for a partner request; formatted only when read (journal_view)."""
+        req = flow.request
+        entry = (time.time(), kind, req.method, req.scheme, req.host, req.port, req.path,
+                 flow.response.status_code if flow.response else None,
+                 flow.metadata.get("imnot"), note, time.perf_counter() - started)
         self._journal.append(entry)
         return entry
 
@@ -575,6 +589,22 @@ def default_db(partners: Sequence[str]) -> Path:
     first = Path(partners[0]) if partners else Path("partners")
     base = first.parent if first.is_file() or first.suffix in (".yaml", ".yml") else first
     return base.absolute().parent / "imnot.db"
+
+
+def journal_view(entry: tuple) -> dict:
+    """The JSON shape of a journal entry (see ``ImnotProxy._remember``)."""
+    at, kind, method, scheme, host, port, path, status, meta, note, seconds = entry
+    meta = meta or {}
+    default = 443 if scheme == "https" else 80
+    authority = host if port == default else f"{host}:{port}"
+    return {
+        "at": datetime.fromtimestamp(at, UTC).isoformat(timespec="microseconds").replace(
+            "+00:00", "Z"),
+        "kind": kind, "method": method, "url": f"{scheme}://{authority}{path}", "status": status,
+        "partner": meta.get("partner"), "datapoint": meta.get("datapoint"),
+        "route": meta.get("route"), "step": meta.get("step"), "session": meta.get("session"),
+        "closest": meta.get("closest"), "note": note, "ms": round(seconds * 1000, 2),
+    }
 
 
 def default_recordings(partners: Sequence[str]) -> Path:

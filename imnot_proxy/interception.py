@@ -13,12 +13,17 @@ from collections.abc import Iterable
 
 
 def host_pattern(host: str) -> str:
-    """Regex for ``allow_hosts`` from an exact name or a ``*.suffix`` wildcard."""
+    """Regex (without anchors) for an exact name or a ``*.suffix`` wildcard."""
     host = host.lower()
     if host.startswith("*."):
-        return r"^(?:[^.:]+\.)+" + re.escape(host[2:]) + r":\d+$"
-    return "^" + re.escape(host) + r":\d+$"
+        return r"(?:[^.:]+\.)+" + re.escape(host[2:])
+    return re.escape(host)
 
 
 def allow_patterns(hosts: Iterable[str]) -> list[str]:
-    return sorted({host_pattern(h) for h in hosts if h})
+    """One combined pattern: mitmproxy tries each pattern in turn on every connection, and
+    with thousands of hosts separate patterns would thrash Python's regex cache."""
+    names = sorted({host_pattern(h) for h in hosts if h})
+    if not names:
+        return []
+    return ["^(?:" + "|".join(names) + r"):\d+$"]

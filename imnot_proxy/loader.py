@@ -22,6 +22,9 @@ import yaml
 from . import rules, schema
 from .errors import Problem
 
+# libyaml's loader keeps node marks (line numbers) and parses ten times faster.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # Sections where the original already rejected unknown keys: always errors there.
 _ALWAYS_STRICT = {"pagination", "validate", "rate_limit", "pending", "failed", "strict_order"}
 
@@ -113,7 +116,7 @@ def parse_partner(
     """Parse and validate one partner file; the source is None when it has errors."""
     name = str(file)
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
@@ -59,6 +60,15 @@ class MockResponse:
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
     step: str | None = None  # which step answered, for flow comments and the journal
+
+    @cached_property
+    def wire_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+        """Encoded header fields with a content-length; computed once per response object,
+        so fixed responses built at load time pay for it once."""
+        fields = tuple((k.encode(), v.encode()) for k, v in self.headers)
+        if not any(k.lower() == b"content-length" for k, _ in fields):
+            fields += ((b"content-length", str(len(self.body)).encode()),)
+        return fields
 
 
 def encode_json(value: Any) -> bytes:

@@ -167,3 +167,18 @@ def test_routes_carry_their_parameter_names():
     assert r.routes[0].param_names == ("first", "second")
     assert r.routes[0].label == "GET /a/{first}/b/{second}"
     assert r.routes[0].owner == "p/d"
+
+
+def test_tls_allow_list_is_one_pattern_matching_partner_hosts_only():
+    import re
+
+    from imnot_proxy.interception import allow_patterns
+
+    (pattern,) = allow_patterns(["api.a.example", "*.b.example", "imnot.proxy"])
+    assert re.search(pattern, "api.a.example:443")
+    assert re.search(pattern, "x.y.b.example:8443")
+    assert re.search(pattern, "imnot.proxy:443")
+    assert not re.search(pattern, "b.example:443")
+    assert not re.search(pattern, "api.a.example.evil:443")
+    assert not re.search(pattern, "xapi.a.example:443")
+    assert allow_patterns([]) == []
