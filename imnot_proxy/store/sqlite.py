@@ -21,6 +21,9 @@ from pathlib import Path
 from ..errors import StoreError
 from .base import CallbackRequest, Delivery, IssuedId, Payload, SessionRecord
 
+CACHE_LIMIT = 10_000  # entries per in-process cache before it starts over
+STAMP_EVERY = 1.0  # seconds between two last_used writes of one session
+
 MIGRATIONS: list[str] = [
     # 1: the original's tables, scoped by partner/datapoint everywhere
     """
@@ -74,6 +77,8 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self._cache: dict[tuple[str, str], Payload | None] = {}
+        self._session_cache: dict[str, tuple[str, str, Payload] | None] = {}
+        self._stamped: dict[str, float] = {}
         self._data_version = self._version()
 
     # --- plumbing -------------------------------------------------------------
@@ -91,6 +96,10 @@ class SqliteStore:
         if version != self._data_version:
             self._data_version = version
             self._cache.clear()
+            self._session_cache.clear()
+        for cache in (self._cache, self._session_cache, self._stamped):
+            if len(cache) > CACHE_LIMIT:  # bounded: many sessions must not grow memory forever
+                cache.clear()
         return self._cache
 
     def _write(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
@@ -143,12 +152,25 @@ class SqliteStore:
         return session_id
 
     def session_payload(self, session_id: str, partner: str, datapoint: str) -> Payload | None:
-        row = self._one(
-            "UPDATE sessions SET last_used=? WHERE session_id=? AND partner=? AND datapoint=? "
-            "RETURNING payload, created_at, outcome",
-            (now_iso(), session_id, partner, datapoint),
-        )
-        return Payload(bytes(row[0]), row[1], row[2]) if row else None
+        """The session's payload if it belongs to partner/datapoint; stamps ``last_used``
+        (at most once a second per session, so reads stay reads)."""
+        with self._lock:
+            self._fresh_cache()
+            hit = self._session_cache.get(session_id, ())
+            if hit == ():
+                row = self._db.execute(
+                    "SELECT partner, datapoint, payload, created_at, outcome FROM sessions "
+                    "WHERE session_id=?", (session_id,)).fetchone()
+                hit = (row[0], row[1], Payload(bytes(row[2]), row[3], row[4])) if row else None
+                self._session_cache[session_id] = hit
+            if hit is None or hit[0] != partner or hit[1] != datapoint:
+                return None
+            now = self._clock()
+            if now - self._stamped.get(session_id, -STAMP_EVERY) >= STAMP_EVERY:
+                self._stamped[session_id] = now
+                self._db.execute("UPDATE sessions SET last_used=? WHERE session_id=?",
+                                 (now_iso(), session_id))
+            return hit[2]
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         row = self._one("SELECT * FROM sessions WHERE session_id=?", (session_id,))
@@ -162,9 +184,11 @@ class SqliteStore:
         return [_session(r) for r in rows]
 
     def delete_session(self, session_id: str) -> bool:
+        self._session_cache.pop(session_id, None)
         return self._write("DELETE FROM sessions WHERE session_id=?", (session_id,)).rowcount > 0
 
     def clear_sessions(self) -> int:
+        self._session_cache.clear()
         return self._write("DELETE FROM sessions").rowcount
 
     # --- polling ids ------------------------------------------------------------

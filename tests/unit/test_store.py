@@ -60,3 +60,27 @@ def test_open_store_by_path_or_url(tmp_path: Path, url: str):
 def test_open_store_rejects_other_schemes():
     with pytest.raises(ValueError, match="unsupported store URL"):
         open_store("redis://127.0.0.1:6379/0")
+
+
+def test_session_reads_are_cached_but_see_another_process_deleting(tmp_path: Path, clock):
+    a = SqliteStore(tmp_path / "shared.db", clock=clock)
+    b = SqliteStore(tmp_path / "shared.db", clock=clock)
+    sid = a.create_session("p", "d", body({"v": 1}))
+    assert b.session_payload(sid, "p", "d").body == b'{"v":1}'
+    assert b.session_payload(sid, "p", "other") is None  # scoped even when cached
+    a.delete_session(sid)
+    assert b.session_payload(sid, "p", "d") is None
+    a.close()
+    b.close()
+
+
+def test_last_used_is_written_at_most_once_a_second_per_session(store: SqliteStore, clock):
+    sid = store.create_session("p", "d", body(1))
+    store.session_payload(sid, "p", "d")
+    first = store.get_session(sid).last_used
+    clock.advance(0.5)
+    store.session_payload(sid, "p", "d")
+    assert store.get_session(sid).last_used == first
+    clock.advance(1.0)
+    store.session_payload(sid, "p", "d")
+    assert store.get_session(sid).last_used is not None
