@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import unquote
 
@@ -66,11 +67,25 @@ class Match:
 
 @dataclass(frozen=True)
 class Miss:
-    """No route answered; ``allowed`` is non-empty when the path exists for other methods."""
+    """No route answered; ``allowed`` is non-empty when the path exists for other methods.
 
-    closest: tuple[Route, ...]
+    ``closest`` is worked out only when asked for: most misses are traffic for other hosts
+    that simply passes through.
+    """
+
     allowed: tuple[str, ...] = ()
     host_known: bool = False
+    tables: tuple[_Table, ...] = field(default=(), compare=False, repr=False)
+    segments: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    @cached_property
+    def closest(self) -> tuple[Route, ...]:
+        found: list[Route] = []
+        for table in self.tables:
+            found.extend(table.nearest(list(self.segments), 3 - len(found)))
+            if len(found) >= 3:
+                break
+        return tuple(found)
 
 
 class _Node:
@@ -215,13 +230,8 @@ class Router:
                 if route is not None:
                     return Match(route, dict(zip(route.param_names, values, strict=False)))
                 allowed.extend(m for m in node.routes if m not in allowed)
-        closest: list[Route] = []
-        for table in tables:
-            closest.extend(table.nearest(segments, 3 - len(closest)))
-            if len(closest) >= 3:
-                break
         host_known = bool(self._host_tables(host.lower(), include_any=False))
-        return Miss(tuple(closest), tuple(sorted(allowed)), host_known)
+        return Miss(tuple(sorted(allowed)), host_known, tuple(tables), tuple(segments))
 
     def __len__(self) -> int:
         return len(self.routes)

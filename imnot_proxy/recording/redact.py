@@ -79,7 +79,7 @@ class Redactor:
         return urlunsplit(parts._replace(query=urlencode(query, safe="{}")))
 
     def body(self, body: bytes, content_type: str | None) -> bytes:
-        if not body:
+        if not body or not self._may_hold_secrets(body):
             return body
         kind = (content_type or "").lower()
         if "form-urlencoded" in kind:
@@ -98,6 +98,15 @@ class Redactor:
             return json.dumps(self.value(value), ensure_ascii=False,
                               separators=(",", ":")).encode()
         return body
+
+    def _may_hold_secrets(self, body: bytes) -> bool:
+        """A cheap pre-check: no field name that could be secret, no parsing at all."""
+        lowered = body.lower().replace(b"_", b"").replace(b"-", b"")
+        return any(needle in lowered for needle in self._needles())
+
+    def _needles(self) -> tuple[bytes, ...]:
+        words = {"password", "passwd", "secret", "token", "apikey", *self.fields}
+        return tuple(w.encode() for w in words)
 
     def value(self, value: Any) -> Any:
         if isinstance(value, dict):
