@@ -75,6 +75,7 @@ class ImnotProxy:
         self._unmatched = "404"
         self._mode = "mock"
         self._log_passthrough = False
+        self._upstream_login: str | None = None
         self._flow_log = True
         self._record_exact: frozenset[str] = frozenset()
         self._record_suffixes: tuple[str, ...] = ()
@@ -180,6 +181,7 @@ class ImnotProxy:
         self._unmatched = ctx.options.imnot_unmatched
         self._mode = ctx.options.imnot_mode
         self._log_passthrough = ctx.options.imnot_log_passthrough
+        self._upstream_login = _basic(ctx.options.imnot_upstream_auth)
         verbosity = getattr(ctx.options, "termlog_verbosity", "info")
         # A flow line nobody prints still costs a trip through every addon: skip it then.
         self._flow_log = ctx.options.imnot_json_logs or verbosity in ("info", "debug")
@@ -337,9 +339,8 @@ class ImnotProxy:
 
     def http_connect_upstream(self, flow: http.HTTPFlow) -> None:
         """The CONNECT that mitmproxy sends to the upstream proxy carries the upstream login."""
-        login = _basic(ctx.options.imnot_upstream_auth)
-        if login:
-            flow.request.headers["proxy-authorization"] = login
+        if self._upstream_login:
+            flow.request.headers["proxy-authorization"] = self._upstream_login
 
     def client_disconnected(self, client: Any) -> None:
         self._connect_sessions.pop(client.id, None)
@@ -433,9 +434,11 @@ class ImnotProxy:
             logger.exception("imnot_proxy: cannot write the recording for %s", meta["partner"])
             raise
         status = flow.response.status_code if flow.response else "error"
-        view = journal_view(self._remember(flow, "record", flow.comment, meta["started"]))
-        logger.info("%s -> %s (%.1f ms)", flow.comment, status, view["ms"],
-                    extra={FLOW_FIELD: view})
+        entry = self._remember(flow, "record", flow.comment, meta["started"])
+        if self._flow_log:
+            view = journal_view(entry)
+            logger.info("%s -> %s (%.1f ms)", flow.comment, status, view["ms"],
+                        extra={FLOW_FIELD: view})
 
     def _recorder(self) -> Recorder:
         if self._recording is None:
@@ -471,7 +474,7 @@ class ImnotProxy:
         """Ready a request to go upstream: our headers out, the upstream proxy's login in
         (plain HTTP in upstream mode goes to that proxy as an absolute-form request)."""
         self._strip_ours(flow.request)
-        login = _basic(ctx.options.imnot_upstream_auth)
+        login = self._upstream_login
         if (login and flow.request.scheme == "http"
                 and isinstance(flow.client_conn.proxy_mode, mode_specs.UpstreamMode)):
             flow.request.headers["proxy-authorization"] = login
