@@ -37,20 +37,21 @@ class HarWriter:
         self.path = path
         self.count = 0
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "w+", encoding="utf-8")  # noqa: SIM115 - kept open for appends
-        self._file.write(HEAD % __version__ + TAIL.lstrip("\n"))
-        self._file.flush()
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        head = (HEAD % __version__).encode()
+        os.write(self._fd, head + TAIL.lstrip("\n").encode())
+        self._offset = len(head)  # where the next entry goes: just before the tail
 
     def append(self, exchange: Exchange) -> None:
-        line = json.dumps(to_entry(exchange), ensure_ascii=False)
-        end = self._file.seek(0, os.SEEK_END)
-        self._file.seek(end - len(TAIL.lstrip("\n")))
-        self._file.write(("" if self.count == 0 else ",\n") + line + TAIL)
-        self._file.flush()
+        """One ``pwrite`` per entry: the entry and the tail land together."""
+        line = json.dumps(to_entry(exchange), ensure_ascii=False).encode()
+        data = (b",\n" if self.count else b"") + line
+        os.pwrite(self._fd, data + TAIL.encode(), self._offset)
+        self._offset += len(data)
         self.count += 1
 
     def close(self) -> None:
-        self._file.close()
+        os.close(self._fd)
 
 
 def _iso(ts: float) -> str:
