@@ -126,9 +126,6 @@ class Engine:
             response = MockResponse(response.status, headers, b"", response.step)
         return response
 
-    def is_partner_host(self, host: str) -> bool:
-        return self.router.is_partner_host(host)
-
     def host_owner(self, host: str) -> str | None:
         """The partner that names this host in its ``hosts:`` list."""
         owner = self._exact_hosts.get(host)

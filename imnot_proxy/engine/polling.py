@@ -119,15 +119,14 @@ class _Flow:
             failed=answer_response(r.failed, label) if r.failed else None,
         )
         self.plans.append(plan)
-        store, partner, name, strict = self.store, self.partner, self.name, self.strict
+        store, partner, name = self.store, self.partner, self.name
+        unknown = self._strict_answer("unknown_id", label) or final
 
         def handle(request: RequestView, params: dict[str, str]) -> MockResponse:
             id = params.get("id", "")
             issued = store.count_poll(partner, name, id)
             if issued is None:
-                if strict:
-                    return with_id(answer_response(strict.unknown_id, label), id)
-                return with_id(final, id)
+                return with_id(unknown, id)
             answer = plan.answer(issued.polls, self.clock() - issued.created, issued.outcome)
             return with_id(answer, id)
 
@@ -137,17 +136,19 @@ class _Flow:
         status = r.status or 200
         headers = r.headers or None
         failed = answer_response(r.failed, label) if r.failed else None
-        store, partner, name, strict = self.store, self.partner, self.name, self.strict
+        store, partner, name = self.store, self.partner, self.name
+        unknown = self._strict_answer("unknown_id", label)
+        not_ready = self._strict_answer("not_ready", label)
 
         def handle(request: RequestView, params: dict[str, str]) -> MockResponse:
             id = params.get("id", "")
             issued = store.get_id(partner, name, id)
             if issued is None:
-                if strict:
-                    return with_id(answer_response(strict.unknown_id, label), id)
+                if unknown is not None:
+                    return with_id(unknown, id)
                 raise RequestError(404, f"Unknown request ID: {id}")
-            if strict and not self._ready(issued):
-                return with_id(answer_response(strict.not_ready, label), id)
+            if not_ready is not None and not self._ready(issued):
+                return with_id(not_ready, id)
             if failed is not None and issued.outcome == FAILED:
                 return with_id(failed, id)
             payload = resolve_payload(store, partner, name, request.session)
@@ -156,6 +157,12 @@ class _Flow:
         return handle
 
     # --- helpers ----------------------------------------------------------------
+
+    def _strict_answer(self, which: str, label: str | None) -> MockResponse | None:
+        """The strict-order reply for this step, encoded once at load (None when lenient)."""
+        if self.strict is None:
+            return None
+        return answer_response(getattr(self.strict, which), label)
 
     def _ready(self, issued: IssuedId) -> bool:
         """Whether a status step has given (or would now give) its final answer."""

@@ -123,6 +123,20 @@ def _option_value(value: str | int | float | bool) -> str:
     return str(value)
 
 
+def terminate(proc: subprocess.Popen | None, timeout: float) -> int | None:
+    """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL; the exit code (None if never run)."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 class ProxyProcess:
     """A real ``mitmdump`` subprocess listening on 127.0.0.1.
 
@@ -228,17 +242,7 @@ class ProxyProcess:
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """Graceful shutdown: SIGTERM, wait up to ``timeout`` seconds, then SIGKILL."""
-        proc = self._proc
-        if proc is None:
-            return None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        return proc.returncode
+        return terminate(self._proc, timeout)
 
     def kill9(self) -> int | None:
         """Simulate a crash: SIGKILL without any chance to clean up, then reap."""

@@ -10,7 +10,6 @@ import base64
 import http.client
 import os
 import select
-import signal
 import socket
 import socketserver
 import ssl
@@ -24,7 +23,7 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
 
-from .harness import LOCALHOST, Reply, free_port, wait_until
+from .harness import LOCALHOST, Reply, free_port, terminate, wait_until
 
 # mitmproxy logs "HTTP(S) proxy listening at …" ("… (upstream mode) listening at" etc.).
 READY_MARKS = (b") listening at", b"proxy listening at")
@@ -84,17 +83,7 @@ class CliProxy:
         return self
 
     def stop(self, timeout: float = 15.0) -> int | None:
-        proc = self._proc
-        if proc is None:
-            return None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=timeout)
-        return proc.returncode
+        return terminate(self._proc, timeout)
 
     def __enter__(self) -> Self:
         return self.start()

@@ -875,8 +875,8 @@ def test_other_hosts_pass_through_unless_misses_are_answered(make_engine):
 
 def test_engine_knows_its_hosts_and_payload_datapoints(make_engine):
     engine = make_engine(HOSTED)
-    assert engine.is_partner_host("API.P.EXAMPLE")
-    assert not engine.is_partner_host("p.example")
+    assert engine.router.is_partner_host("API.P.EXAMPLE")
+    assert not engine.router.is_partner_host("p.example")
     assert engine.payload_datapoint("p", "charges") is not None
     assert engine.payload_datapoint("p", "nope") is None
     static = make_engine(STATIC)
