@@ -378,3 +378,32 @@ ALLOW = ["hooks.example.com", "*.team.example"]
 ])
 def test_callback_refusal(url, allowed):
     assert (callback_refusal(url, ALLOW) is None) is allowed
+
+
+async def test_passthrough_lines_only_when_asked_and_flow_lines_only_when_printed(
+        partners_dir: Path, tmp_path: Path, addon_context, caplog):
+    from mitmproxy.addons.termlog import TermLog
+
+    addon, termlog = ImnotProxy(), TermLog()
+    caplog.set_level(logging.INFO, logger="imnot_proxy")
+
+    def lines(word: str) -> list[str]:
+        return [r.getMessage() for r in caplog.records if word in r.getMessage()]
+
+    with addon_context(termlog, addon) as tctx:
+        tctx.configure(addon, imnot_partners=[str(partners_dir)],
+                       imnot_db=str(tmp_path / "imnot.db"))
+        await run(tctx, addon, make_flow("GET", "http://elsewhere.example/x"))
+        assert lines("passthrough") == []
+        tctx.configure(addon, imnot_log_passthrough=True)
+        await run(tctx, addon, make_flow("GET", "http://elsewhere.example/y"))
+        assert lines("passthrough") == ["passthrough GET http://elsewhere.example/y"]
+
+        tctx.configure(termlog, termlog_verbosity="error")  # mitmdump -q: INFO is not printed
+        await run(tctx, addon, make_flow("POST", "http://api.staylink.example/oauth/token"))
+        assert lines("imnot mock") == []
+        tctx.configure(termlog, termlog_verbosity="info")
+        await run(tctx, addon, make_flow("POST", "http://api.staylink.example/oauth/token"))
+        assert [line.split(" -> ")[0] for line in lines("imnot mock")] == [
+            "imnot mock staylink/token"]
+        addon.done()
