@@ -407,3 +407,70 @@ async def test_passthrough_lines_only_when_asked_and_flow_lines_only_when_printe
         assert [line.split(" -> ")[0] for line in lines("imnot mock")] == [
             "imnot mock staylink/token"]
         addon.done()
+
+
+async def test_tls_interception_follows_the_partner_hosts(proxy):
+    addon, tctx = proxy
+    (pattern,) = tctx.options.allow_hosts
+    assert "api\\.staylink\\.example" in pattern and "imnot\\.proxy" in pattern
+    tctx.configure(addon, imnot_intercept="all")
+    assert list(tctx.options.allow_hosts) == []
+
+
+def recorded(tmp_path: Path) -> list[dict]:
+    entries = []
+    for har in sorted((tmp_path / "rec").glob("*.har")):
+        entries += json.loads(har.read_text())["log"]["entries"]
+    return entries
+
+
+async def record_cycle(tctx, addon, url: str) -> http.HTTPFlow:
+    """A flow that went upstream (the test plays the upstream's answer) through every hook."""
+    flow = make_flow("GET", url)
+    addon.request(flow)
+    if flow.response is None:
+        flow.response = http.Response.make(200, b'{"real": true}',
+                                           {"content-type": "application/json"})
+        addon.response(flow)
+    return flow
+
+
+@pytest.mark.parametrize(("options", "url", "recorded_as"), [
+    ({"imnot_mode": "record"}, "http://api.staylink.example/oauth/token", "staylink"),
+    ({"imnot_unmatched": "record"}, "http://api.staylink.example/not/defined", "staylink"),
+    ({"imnot_record_hosts": ["api.new.example"]}, "http://api.new.example/x",
+     "api-new-example"),
+])
+async def test_record_decisions(proxy, tmp_path, options, url, recorded_as):
+    addon, tctx = proxy
+    tctx.configure(addon, imnot_recordings=str(tmp_path / "rec"), **options)
+    flow = await record_cycle(tctx, addon, url)
+    assert flow.metadata["imnot"]["kind"] == "record"
+    assert flow.comment.startswith(f"imnot record {recorded_as} ")
+    (entry,) = recorded(tmp_path)
+    assert entry["request"]["url"] == url and entry["_imnot"]["partner"] == recorded_as
+
+
+async def test_spy_mode_still_mocks_what_is_defined(proxy, tmp_path):
+    addon, tctx = proxy
+    tctx.configure(addon, imnot_recordings=str(tmp_path / "rec"), imnot_unmatched="record")
+    flow = await record_cycle(tctx, addon, "http://api.bookingco.example/bookingco/v1/reservation")
+    assert flow.metadata["imnot"]["kind"] == "mock"
+    assert recorded(tmp_path) == []
+
+
+async def test_partner_mode_overrides_the_global_mode(partners_dir, tmp_path, addon_context):
+    staylink = partners_dir / "staylink" / "partner.yaml"
+    staylink.write_text(staylink.read_text().replace("partner: staylink\n",
+                                                     "partner: staylink\nmode: record\n"))
+    addon = ImnotProxy()
+    with addon_context(addon) as tctx:
+        tctx.configure(addon, imnot_partners=[str(partners_dir)],
+                       imnot_db=str(tmp_path / "imnot.db"),
+                       imnot_recordings=str(tmp_path / "rec"))
+        recorded_flow = await record_cycle(tctx, addon, "http://api.staylink.example/oauth/token")
+        mocked = await record_cycle(tctx, addon,
+                                    "http://api.bookingco.example/bookingco/v1/reservation")
+        assert recorded_flow.metadata["imnot"]["kind"] == "record"
+        assert mocked.metadata["imnot"]["kind"] == "mock"
+        addon.done()
