@@ -27,6 +27,7 @@ from typing import Any, Optional
 
 from mitmproxy import command, ctx, exceptions, http
 from mitmproxy import types as mtypes
+from mitmproxy.net.http import status_codes
 from mitmproxy.proxy import mode_specs
 
 from . import loader, watch
@@ -47,6 +48,7 @@ from .store.sqlite import now_iso
 logger = logging.getLogger("imnot_proxy")
 
 SESSION_HEADER = "X-Imnot-Session"
+REASONS = {code: text.encode() for code, text in status_codes.RESPONSES.items()}
 # mitmproxy enforces choices= for command-line flags only, not for --set or the set command.
 CHOICES = {
     "imnot_unmatched": ("404", "passthrough", "record"),
@@ -505,7 +507,8 @@ class ImnotProxy:
     @staticmethod
     def _answer(flow: http.HTTPFlow, response: MockResponse, meta: dict) -> None:
         now = time.time()
-        flow.response = http.Response(b"HTTP/1.1", response.status, b"",
+        flow.response = http.Response(b"HTTP/1.1", response.status,
+                                      REASONS.get(response.status, b""),
                                       http.Headers(response.wire_headers), response.body, None,
                                       now, now)
         flow.metadata["imnot"] = meta

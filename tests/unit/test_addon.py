@@ -474,3 +474,9 @@ async def test_partner_mode_overrides_the_global_mode(partners_dir, tmp_path, ad
         assert recorded_flow.metadata["imnot"]["kind"] == "record"
         assert mocked.metadata["imnot"]["kind"] == "mock"
         addon.done()
+
+
+async def test_mocked_responses_carry_the_standard_reason_phrase(proxy):
+    addon, tctx = proxy
+    flow = await run(tctx, addon, make_flow("POST", "http://api.staylink.example/staylink/reservations"))
+    assert (flow.response.status_code, flow.response.reason) == (202, "Accepted")
