@@ -32,6 +32,7 @@ from mitmproxy.proxy import mode_specs
 
 from . import loader, watch
 from .admin import AdminApi, AdminService, ReloadReport, diff_routes
+from .clock import now_iso
 from .engine import Engine, EngineSettings, Mocked, Unmatched
 from .errors import RequestError, StoreError
 from .interception import allow_patterns
@@ -43,7 +44,6 @@ from .recording.redact import Redactor
 from .routing import Match, Miss
 from .seeding import seed_payloads
 from .store import Store, open_store
-from .store.sqlite import now_iso
 
 logger = logging.getLogger("imnot_proxy")
 

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import __version__, registry
-from .engine import PAYLOAD_PATTERNS, Engine
+from .engine import Engine
 from .engine.callback import DeliveryJob
 from .errors import RequestError
 from .loader import PartnerSource
 from .messages import MockResponse, RequestView, encode_json, error_response, json_response
 from .routing import ANY_HOST, Match, Route, Router
+from .schema import PAYLOAD_PATTERNS
 from .store import SessionRecord, Store
 
 OPEN_PATHS = frozenset({"/healthz"})

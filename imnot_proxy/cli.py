@@ -74,8 +74,8 @@ def format_routes(rows: Sequence[dict]) -> Table:
 def route_rows(result: loader.LoadResult, admin_host: str = "imnot.proxy") -> list[dict]:
     """Partner routes, then the admin routes (per payload datapoint, then the fixed ones)."""
     from .admin import ROUTES
-    from .engine import PAYLOAD_PATTERNS
     from .rules import route_entries
+    from .schema import PAYLOAD_PATTERNS
 
     rows = []
     for source in result.partners:

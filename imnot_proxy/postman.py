@@ -13,10 +13,9 @@ from typing import Any
 
 from . import __version__
 from .routing import is_param, split_path
-from .schema import Partner
+from .schema import PAYLOAD_PATTERNS, Partner
 
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
-PAYLOAD_PATTERNS = {"fetch", "polling", "callback", "paginated"}
 NOTE = ("Consumer requests use the partners' real URLs: set Postman's proxy "
         "(Settings > Proxy) to the imnot_proxy address, e.g. 127.0.0.1:8080, and trust its CA "
         "for HTTPS. Admin requests go to {{adminBase}} (the virtual host http://imnot.proxy "

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from .loader import PartnerSource
 from .messages import encode_json
+from .schema import PAYLOAD_PATTERNS
 from .store import Store
 
 logger = logging.getLogger(__name__)
 
-PAYLOAD_PATTERNS = frozenset({"fetch", "polling", "callback", "paginated"})
 
 
 def payload_folder(partner_file: Path) -> Path:

@@ -18,6 +18,7 @@ from ..loader import PartnerSource
 from ..messages import MockResponse, RequestView, error_response
 from ..routing import Match, Miss, Route, Router
 from ..rules import route_entries
+from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
 from . import callback, fetch, oauth, paginated, polling, static
 from .common import BuildContext
@@ -32,7 +33,6 @@ BUILDERS: dict[str, Callable[..., list]] = {
     "paginated": paginated.build,
 }
 
-PAYLOAD_PATTERNS = frozenset({"fetch", "polling", "callback", "paginated"})
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
+from ..clock import now_iso
 from ..errors import StoreError
 from .base import CallbackRequest, Delivery, IssuedId, Payload, SessionRecord
 
@@ -52,10 +52,6 @@ MIGRATIONS: list[str] = [
     CREATE TABLE buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL);
     """,
 ]
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class SqliteStore:
