@@ -79,7 +79,8 @@ def route_rows(result: loader.LoadResult, admin_host: str = "imnot.proxy") -> li
 
     rows = []
     for source in result.partners:
-        for route, _ in route_entries(source.model):
+        for entry in route_entries(source.model):
+            route = entry.route
             rows.append({"host": route.host, "method": route.method, "path": route.path,
                          "owner": route.owner, "pattern": route.pattern, "step": route.step})
     for source in result.partners:
@@ -308,22 +309,14 @@ def _fail(message: str, code: int = 1) -> int:
 
 def _offline_service(args: argparse.Namespace):
     """Admin actions on the store file and the partner files, without a running proxy."""
-    from .admin import AdminService, ReloadReport
-    from .engine import Engine
+    from .admin import AdminService
+    from .definitions import Definitions
     from .store import open_store
 
-    partners = loader.load_paths([args.partners or str(default_partners())]).partners
     store = open_store(args.db)
-    engine = Engine(partners, store)
-
-    class Offline:
-        def current_engine(self):
-            return engine
-
-        def last_report(self):
-            return ReloadReport(True, [s.name for s in partners])
-
-    return AdminService(Offline(), store)  # type: ignore[arg-type]
+    definitions = Definitions([args.partners or str(default_partners())], store)
+    definitions.reload(initial=True)
+    return AdminService(definitions, store)
 
 
 def _admin_call(args: argparse.Namespace, method: str, path: str,

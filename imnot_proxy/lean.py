@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import inspect
 import logging
 import os
@@ -300,7 +299,7 @@ async def serve(argv: Sequence[str], *, print_flows: bool = False) -> int:
     set_log_levels(QUIET_LEVEL if args.quiet else opts.termlog_verbosity)  # start-up lines
     try:
         apply_args(opts, args)
-        if lean.imnot.engine is None:  # no imnot_* option was given: configure once, like -s
+        if lean.imnot.definitions is None:  # no imnot_* option was given: configure once, like -s
             lean.addons.invoke_addon_sync(lean.imnot, hooks.ConfigureHook(set(opts.keys())))
     except exceptions.OptionsError as exc:
         print(f"imnot-proxy: {exc}", file=sys.stderr)
@@ -308,10 +307,6 @@ async def serve(argv: Sequence[str], *, print_flows: bool = False) -> int:
         lean.release_logging()
         return 1
     set_log_levels(opts.termlog_verbosity)
-    # Start-up objects (mitmproxy, partner models) never die; left in the collected
-    # generations, every full collection walks all ~100k of them and stalls the
-    # proxy for up to ~90 ms, which is the p99 of a busy proxy.
-    gc.freeze()
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -105,9 +105,15 @@ def load_paths(paths: Sequence[str | Path], *, strict: bool = False) -> LoadResu
         problems.extend(found)
         if source is not None:
             sources.append(source)
-    accepted, cross = rules.check_across(sources)
+    accepted, cross = check_across(sources)
     problems.extend(cross)
     return LoadResult(accepted, problems, files)
+
+
+def check_across(sources: list[PartnerSource]) -> tuple[list[PartnerSource], list[Problem]]:
+    """The partners that collide with none loaded before them, and the collisions found."""
+    accepted, findings = rules.check_across(sources)
+    return accepted, [problem_at(source, loc, message) for source, loc, message in findings]
 
 
 def parse_partner(

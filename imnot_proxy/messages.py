@@ -31,6 +31,12 @@ class CIHeaders(dict):
     def get(self, key: str, default: Any = None) -> Any:
         return super().get(key.lower(), default)
 
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key.lower() if isinstance(key, str) else key)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key.lower())
+
 
 @dataclass(frozen=True)
 class RequestView:
@@ -43,6 +49,7 @@ class RequestView:
     host: str = ""
     port: int = 80
     session: str | None = None
+    direct: bool = False  # sent straight to the proxy port (origin form), not through it
 
     @property
     def query(self) -> dict[str, str]:

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import RequestError
-from .loader import PartnerSource, parse_partner
-from .rules import check_across
+from .loader import PartnerSource, check_across, parse_partner
 from .schema import PARTNER_NAME_RE
 
 REFUSED = {"status": "error"}  # the original's body for a refused registration

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 from urllib.parse import unquote
@@ -38,7 +38,11 @@ def path_shape(path: str) -> str:
 
 @dataclass(frozen=True, eq=False)
 class Route:
-    """One (host, method, path template) and what answers it."""
+    """One (host, method, path template) and what answers it.
+
+    Built by name and changed with ``dataclasses.replace`` only, so a new field is
+    never dropped by a copy.
+    """
 
     host: str  # exact name, "*.suffix" or ANY_HOST
     method: str
@@ -47,7 +51,8 @@ class Route:
     datapoint: str
     pattern: str
     step: int | None = None
-    target: Any = field(default=None, compare=False, repr=False)
+    target: Any = field(default=None, compare=False, repr=False)  # the handler
+    endpoint: Any = field(default=None, compare=False, repr=False)  # the schema endpoint
     param_names: tuple[str, ...] = ()
 
     @property
@@ -174,7 +179,8 @@ class Router:
         """Add a route; returns the route already there for the same host, method and shape."""
         segments = split_path(route.path)
         names = tuple(s[1:-1] for s in segments if is_param(s))
-        route = _with_params(route, names)
+        if route.param_names != names:
+            route = replace(route, param_names=names)
         existing = self._table_for(route.host).add(segments, route)
         if existing is None:
             self.routes.append(route)
@@ -236,11 +242,3 @@ class Router:
     def __len__(self) -> int:
         return len(self.routes)
 
-
-def _with_params(route: Route, names: tuple[str, ...]) -> Route:
-    if route.param_names == names:
-        return route
-    return Route(
-        route.host, route.method, route.path, route.partner, route.datapoint,
-        route.pattern, route.step, route.target, names,
-    )

@@ -10,9 +10,9 @@ appear, and route conflicts between partners. Each finding is a location
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from . import schema
-from .errors import Problem
 from .routing import ANY_HOST, Route, Router, is_param, path_shape, split_path
 
 Finding = tuple[tuple, str, str]  # (location, message, severity)
@@ -136,45 +136,63 @@ def _dotted(loc: tuple) -> str:
     return ".".join(str(p) for p in loc)
 
 
-def route_entries(partner: schema.Partner) -> Iterator[tuple[Route, tuple]]:
-    """Every route a partner declares, one per host key, with its location."""
+@dataclass(frozen=True)
+class DeclaredRoute:
+    """A route a partner file declares, and which datapoint and endpoint declare it."""
+
+    route: Route
+    datapoint: int  # index in ``datapoints``
+    endpoint: int  # index in that datapoint's ``endpoints``
+
+    @property
+    def loc(self) -> tuple:
+        return ("datapoints", self.datapoint, "endpoints", self.endpoint)
+
+
+def route_entries(partner: schema.Partner) -> Iterator[DeclaredRoute]:
+    """Every route a partner declares, one per host key."""
     hosts = partner.hosts or [ANY_HOST]
     for i, dp in enumerate(partner.datapoints):
         for j, ep in enumerate(dp.endpoints):
             for host in hosts:
-                yield (
-                    Route(host, ep.method, ep.path, partner.partner, dp.name, dp.pattern, ep.step),
-                    ("datapoints", i, "endpoints", j),
-                )
+                route = Route(host=host, method=ep.method, path=ep.path, partner=partner.partner,
+                              datapoint=dp.name, pattern=dp.pattern, step=ep.step, endpoint=ep)
+                yield DeclaredRoute(route, i, j)
 
 
-def check_across(sources: list) -> tuple[list, list[Problem]]:
-    """Reject partners whose name or routes collide with a partner loaded before them."""
-    from .loader import problem_at  # the loader imports this module
+SourceFinding = tuple[object, tuple, str]  # (partner source, location, message): an error
 
+
+def check_across(sources: list) -> tuple[list, list[SourceFinding]]:
+    """Reject partners whose name or routes collide with a partner accepted before them.
+
+    ``sources`` are loaded partner sources (``.name``, ``.file``, ``.model``); returns the
+    accepted ones and, for the others, what collided and where.
+    """
     accepted: list = []
-    problems: list[Problem] = []
+    findings: list[SourceFinding] = []
     names: dict[str, object] = {}
     router = Router()
     for source in sources:
-        found: list[Problem] = []
+        found: list[SourceFinding] = []
         first = names.get(source.name)
         if first is not None:
-            found.append(problem_at(source, ("partner",),
-                                    f"partner '{source.name}' is already defined in {first}"))
+            found.append((source, ("partner",),
+                          f"partner '{source.name}' is already defined in {first}"))
         entries = list(route_entries(source.model))
-        for route, loc in entries:
+        for entry in entries:
+            route = entry.route
             other = router.find(route)
             if other is not None and other.partner != route.partner:
                 where = "any host" if route.host == ANY_HOST else route.host
-                found.append(problem_at(source, loc + ("path",),
-                                        f"route conflict: {route.method} {route.path} on {where} "
-                                        f"is already served by {other.owner}"))
+                found.append((source, entry.loc + ("path",),
+                              f"route conflict: {route.method} {route.path} on {where} "
+                              f"is already served by {other.owner}"))
         if found:
-            problems.extend(found)
+            findings.extend(found)
             continue
-        for route, _ in entries:
-            router.add(route)
+        for entry in entries:
+            router.add(entry.route)
         names[source.name] = source.file
         accepted.append(source)
-    return accepted, problems
+    return accepted, findings

@@ -6,9 +6,13 @@ network mounts, and costs a few ``stat`` calls a second.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+logger = logging.getLogger("imnot_proxy")
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -53,3 +57,24 @@ def _scan(found: set, folder: str, depth: int) -> None:
                 found.add((entry.path, st.st_mtime_ns, st.st_size))
         except OSError:
             continue
+
+
+async def watch_files(paths: Callable[[], Iterable[str | Path]], interval: Callable[[], float],
+                      on_change: Callable[[], object]) -> None:
+    """Call ``on_change`` after the files under ``paths()`` change, until cancelled.
+
+    A change is acted on once the signature has been seen changed and then given half
+    an interval more, so that an editor can finish writing.
+    """
+    previous = signature(paths())
+    while True:
+        await asyncio.sleep(interval())
+        current = signature(paths())
+        if current == previous:
+            continue
+        await asyncio.sleep(interval() / 2)
+        previous = signature(paths())
+        try:
+            on_change()
+        except Exception:  # noqa: BLE001 - the watcher must survive anything
+            logger.exception("imnot_proxy: reload after a file change failed")

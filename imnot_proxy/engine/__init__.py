@@ -1,28 +1,46 @@
-"""The engine: compiled routes plus one handler per endpoint, built once per load.
+"""The engine: compiled routes plus one handler per endpoint, built once per load,
+and the one decision every request goes through.
 
-``Engine.handle`` takes a ``RequestView`` and answers with an ``Outcome``:
-``Mocked`` (a response and which route gave it), ``Unmatched`` (a partner host
-or direct request with no route: the closest routes), or ``Passthrough``
-(not ours). Everything per-request is a lookup; YAML, pydantic and JSON
-encoding of fixed bodies all happen here, at build time.
+``Engine.handle`` takes a ``RequestView`` (what the proxy knows about a request)
+and returns one outcome (``outcomes.py``): the admin API, a mocked answer, a
+miss, forward untouched, or forward and record. Everything per request is a
+lookup; YAML, pydantic and JSON encoding of fixed bodies happen at build time.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
+from ..clock import Clock
 from ..errors import RequestError
 from ..loader import PartnerSource
-from ..messages import MockResponse, RequestView, error_response
-from ..routing import Match, Miss, Route, Router
+from ..messages import MockResponse, RequestView, error_response, json_response
+from ..routing import Match, Miss, Router
 from ..rules import route_entries
 from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
 from . import callback, fetch, oauth, paginated, polling, static
 from .common import BuildContext
 from .guards import rate_limited, validated
+from .outcomes import (
+    ADMIN,
+    FORWARD,
+    FORWARD_PARTNER,
+    Admin,
+    Forward,
+    Mocked,
+    Outcome,
+    Policy,
+    Record,
+    Unmatched,
+    partner_name_for,
+)
+
+__all__ = ["Admin", "Engine", "EngineSettings", "Forward", "Mocked", "Outcome", "Policy",
+           "Record", "Unmatched", "is_admin_path", "miss_response"]
 
 BUILDERS: dict[str, Callable[..., list]] = {
     "oauth": oauth.build,
@@ -34,34 +52,17 @@ BUILDERS: dict[str, Callable[..., list]] = {
 }
 
 
-
 @dataclass(frozen=True)
-class Mocked:
-    route: Route
-    response: MockResponse
-    params: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Unmatched:
-    miss: Miss
-    response: MockResponse
-
-
-@dataclass(frozen=True)
-class Passthrough:
-    pass
-
-
-PASSTHROUGH = Passthrough()
-Outcome = Mocked | Unmatched | Passthrough
-
-
-@dataclass
 class EngineSettings:
     default_limit: int = 50
-    dispatch: Callable[[Any], None] = lambda job: None
+    dispatch: Callable[[Any], None] = lambda job: None  # runs a callback delivery job
     callback_allowed: Callable[[str], str | None] = lambda url: None
+    clock: Clock = time.time
+    policy: Policy = Policy()
+
+
+def is_admin_path(path: str) -> bool:
+    return path.startswith("/imnot/") or path == "/healthz"
 
 
 class Engine:
@@ -72,6 +73,7 @@ class Engine:
         self.partners = partners
         self.store = store
         self.settings = settings or EngineSettings()
+        self.policy = self.settings.policy
         self.router = Router()
         self.datapoints: dict[tuple[str, str], Any] = {}
         self.modes: dict[str, str | None] = {s.name: s.model.mode for s in partners}
@@ -87,34 +89,62 @@ class Engine:
 
     def _add_partner(self, source: PartnerSource) -> None:
         model = source.model
-        ctx = BuildContext(self.store, model.partner, self.settings.default_limit,
-                           self.settings.dispatch, self.settings.callback_allowed)
-        handlers: dict[tuple[int, int], Callable] = {}
-        for i, dp in enumerate(model.datapoints):
+        s = self.settings
+        ctx = BuildContext(self.store, model.partner, s.default_limit, s.dispatch,
+                           s.callback_allowed, s.clock)
+        handlers: list[list[Callable]] = []
+        for dp in model.datapoints:
             known = self.datapoints.get((model.partner, dp.name))
             if known is None or (known.pattern not in PAYLOAD_PATTERNS
                                  and dp.pattern in PAYLOAD_PATTERNS):
                 self.datapoints[(model.partner, dp.name)] = dp
-            for j, (ep, handler) in enumerate(zip(dp.endpoints, BUILDERS[dp.pattern](ctx, dp),
-                                                  strict=True)):
+            built = []
+            for ep, handler in zip(dp.endpoints, BUILDERS[dp.pattern](ctx, dp), strict=True):
                 if ep.validation is not None:
                     handler = validated(ep.validation, handler)
                 if ep.rate_limit is not None:
                     key = f"{model.partner}/{dp.name}/{ep.method} {ep.path}"
                     handler = rate_limited(self.store, key, ep.rate_limit, handler)
-                handlers[(i, j)] = handler
-        for route, loc in route_entries(model):
-            target = handlers[(loc[1], loc[3])]
-            self.router.add(_targeted(route, target))
+                built.append(handler)
+            handlers.append(built)
+        for entry in route_entries(model):
+            self.router.add(replace(entry.route,
+                                    target=handlers[entry.datapoint][entry.endpoint]))
 
-    def handle(self, request: RequestView, *, answer_misses: bool) -> Outcome:
-        """Answer a request; misses are answered only for partner hosts or direct requests."""
-        found = self.router.resolve(request.host, request.method, request.path)
-        if isinstance(found, Match):
-            return Mocked(found.route, self.call(found, request), found.params)
-        if not (answer_misses or found.host_known):
-            return PASSTHROUGH
-        return Unmatched(found, miss_response(found, request))
+    # --- the decision -------------------------------------------------------------
+
+    def handle(self, request: RequestView) -> Outcome:
+        """Decide what a request is, and answer it when it is ours to answer."""
+        policy = self.policy
+        host = request.host
+        if host == policy.admin_host or (request.direct and is_admin_path(request.path)):
+            return ADMIN
+        found = self.router.resolve(host, request.method, request.path, direct=request.direct)
+        if not request.direct:
+            recorded = self._record_decision(host, found)
+            if recorded is not None:
+                return recorded
+        if isinstance(found, Miss):
+            if not request.direct and (not found.host_known or policy.unmatched == "passthrough"):
+                return FORWARD_PARTNER if found.host_known else FORWARD
+            return Unmatched(found, miss_response(found, request))
+        return Mocked(found.route, self.call(found, request), found.params)
+
+    def _record_decision(self, host: str, found: Match | Miss) -> Record | None:
+        """Record when the partner (or the global mode) says so, in spy mode for misses,
+        or for a record host that no partner names; None to mock."""
+        owner = self.host_owner(host)
+        if owner is None and isinstance(found, Match):
+            owner = found.route.partner
+        if owner is not None:
+            if (self.modes.get(owner) or self.policy.mode) == "record":
+                return Record(owner, host)
+            if isinstance(found, Miss) and self.policy.unmatched == "record":
+                return Record(owner, host)
+            return None
+        if self.policy.records_host(host):
+            return Record(partner_name_for(host), host)
+        return None
 
     def call(self, match: Match, request: RequestView) -> MockResponse:
         try:
@@ -125,6 +155,8 @@ class Engine:
             headers = response.headers + (("content-length", str(len(response.body))),)
             response = MockResponse(response.status, headers, b"", response.step)
         return response
+
+    # --- lookups ------------------------------------------------------------------
 
     def host_owner(self, host: str) -> str | None:
         """The partner that names this host in its ``hosts:`` list."""
@@ -142,20 +174,15 @@ class Engine:
         dp = self.datapoints.get((partner, datapoint))
         return dp if dp is not None and dp.pattern in PAYLOAD_PATTERNS else None
 
+    def route_labels(self) -> set[str]:
+        return {f"{r.host} {r.method} {r.path} ({r.owner})" for r in self.router.routes}
+
 
 def miss_response(miss: Miss, request: RequestView) -> MockResponse:
-    closest = [f"{r.label} ({r.owner})" for r in miss.closest]
     if miss.allowed:
         return error_response(405, "Method Not Allowed", {"Allow": ", ".join(miss.allowed)})
     detail = f"No imnot route for {request.method} {request.path}"
-    response = error_response(404, detail)
+    closest = [f"{r.label} ({r.owner})" for r in miss.closest]
     if closest:
-        from ..messages import json_response
-
-        response = json_response(404, {"detail": detail, "closest": closest})
-    return response
-
-
-def _targeted(route: Route, target: Callable) -> Route:
-    return Route(route.host, route.method, route.path, route.partner, route.datapoint,
-                 route.pattern, route.step, target)
+        return json_response(404, {"detail": detail, "closest": closest})
+    return error_response(404, detail)

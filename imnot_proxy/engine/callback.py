@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import ipaddress
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ..errors import RequestError
 from ..messages import MockResponse, RequestView, json_response
@@ -41,6 +43,32 @@ class DeliveryJob:
         if self.delay > 0:
             await asyncio.sleep(self.delay)
         await deliver(self.store, self.request, self.retries)
+
+
+def callback_refusal(url: str, allow: Sequence[str]) -> str | None:
+    """Why a callback URL may not be used, or None when it may.
+
+    Loopback is always allowed; other hosts only when ``imnot_callback_allow`` names
+    them (``host`` or ``*.suffix``), so a partner file or a client cannot aim the
+    proxy at arbitrary addresses.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"callback URL {url!r} must be an absolute http(s) URL"
+    host = parts.hostname.lower()
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    for allowed in allow:
+        allowed = allowed.lower()
+        if host == allowed or (allowed.startswith("*.") and host.endswith(allowed[1:])):
+            return None
+    return (f"callback host '{host}' is not allowed: only loopback and the hosts in "
+            "imnot_callback_allow receive callbacks")
 
 
 def build(ctx: BuildContext, dp: CallbackDatapoint) -> list:

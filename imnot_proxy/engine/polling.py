@@ -11,14 +11,14 @@ and results fetched before the status reached its final answer.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from ..errors import RequestError
 from ..messages import MockResponse, RequestView, encode_json, raw_json_response
 from ..schema import PollingDatapoint, PollingEndpoint, PollingResponse
 from ..store import IssuedId, Store
-from .common import BuildContext, answer_response, fixed_response, resolve_payload, with_id
+from .answers import Reply, answer_reply, fill, fixed_reply, header_safe, names_id
+from .common import BuildContext, resolve_payload
 
 FAILED = "failed"
 
@@ -27,11 +27,11 @@ FAILED = "failed"
 class _Plan:
     """The pending answers of one status step, with cumulative limits."""
 
-    entries: tuple[tuple[str, float, MockResponse], ...]  # (kind, cumulative limit, answer)
-    final: MockResponse
-    failed: MockResponse | None
+    entries: tuple[tuple[str, float, Reply], ...]  # (kind, cumulative limit, answer)
+    final: Reply
+    failed: Reply | None
 
-    def answer(self, polls_before: int, elapsed: float, outcome: str | None) -> MockResponse:
+    def answer(self, polls_before: int, elapsed: float, outcome: str | None) -> Reply:
         for kind, limit, response in self.entries:
             if (polls_before if kind == "polls" else elapsed) < limit:
                 return response
@@ -60,7 +60,7 @@ class _Flow:
         self.steps = sum(1 for ep in dp.endpoints if ep.step is not None)
         self.uses_outcome = any(ep.response.failed for ep in dp.endpoints)
         self.plans: list[_Plan] = []
-        self.clock = time.time
+        self.clock = ctx.clock
 
     def label(self, ep: PollingEndpoint) -> str | None:
         if ep.step is None:
@@ -84,20 +84,26 @@ class _Flow:
         if r.id_header and r.id_header_value:
             header, template = r.id_header, r.id_header_value
             # The original sends no body in header mode; a declared body is sent as well.
-            fixed = fixed_response(status, r.headers, r.body, absent_body=None, step=label)
+            fixed = fixed_reply(status, r.headers, r.body, absent_body=None, step=label)
 
             def deliver(id: str) -> MockResponse:
-                answer = with_id(fixed, id)
-                return MockResponse(status, answer.headers + ((header, template.replace(
-                    "{id}", id)),), answer.body, label)
+                answer = fixed.render(id)
+                value = template.replace("{id}", header_safe(id))
+                return MockResponse(status, answer.headers + ((header, value),), answer.body,
+                                    label)
         else:
             field_name = r.id_body_field or "id"
             base = dict(r.body) if isinstance(r.body, dict) else {}
-            headers = r.headers or None
+            headers = r.headers or {}
+            fills = names_id(base) or any("{id}" in v for v in headers.values())
 
             def deliver(id: str) -> MockResponse:
-                body = encode_json({**base, field_name: id})
-                return with_id(raw_json_response(status, body, headers, label), id)
+                if not fills:
+                    return raw_json_response(status, encode_json({**base, field_name: id}),
+                                             headers or None, label)
+                body = encode_json({**fill(base, id), field_name: id})
+                filled = {k: v.replace("{id}", header_safe(id)) for k, v in headers.items()}
+                return raw_json_response(status, body, filled or None, label)
 
         uses_outcome = self.uses_outcome
 
@@ -109,14 +115,16 @@ class _Flow:
         return handle
 
     def _status(self, r: PollingResponse, label: str | None):
-        final = fixed_response(r.status or 200, r.headers, r.body, absent_body=None, step=label)
+        final = fixed_reply(r.status or 200, r.headers, r.body, absent_body=None, step=label)
         if not r.pending and not self.strict and not r.failed:
-            return lambda request, params: final  # the original: any id, final answer
+            if not final.templated:
+                return lambda request, params: final.response  # the original: any id, final
+            return lambda request, params: final.render(params.get("id", ""))
 
         plan = _Plan(
             entries=tuple(_cumulative(r, label)),
             final=final,
-            failed=answer_response(r.failed, label) if r.failed else None,
+            failed=answer_reply(r.failed, label) if r.failed else None,
         )
         self.plans.append(plan)
         store, partner, name = self.store, self.partner, self.name
@@ -126,16 +134,16 @@ class _Flow:
             id = params.get("id", "")
             issued = store.count_poll(partner, name, id)
             if issued is None:
-                return with_id(unknown, id)
+                return unknown.render(id)
             answer = plan.answer(issued.polls, self.clock() - issued.created, issued.outcome)
-            return with_id(answer, id)
+            return answer.render(id)
 
         return handle
 
     def _result(self, r: PollingResponse, label: str | None):
         status = r.status or 200
         headers = r.headers or None
-        failed = answer_response(r.failed, label) if r.failed else None
+        failed = answer_reply(r.failed, label) if r.failed else None
         store, partner, name = self.store, self.partner, self.name
         unknown = self._strict_answer("unknown_id", label)
         not_ready = self._strict_answer("not_ready", label)
@@ -145,12 +153,12 @@ class _Flow:
             issued = store.get_id(partner, name, id)
             if issued is None:
                 if unknown is not None:
-                    return with_id(unknown, id)
+                    return unknown.render(id)
                 raise RequestError(404, f"Unknown request ID: {id}")
             if not_ready is not None and not self._ready(issued):
-                return with_id(not_ready, id)
+                return not_ready.render(id)
             if failed is not None and issued.outcome == FAILED:
-                return with_id(failed, id)
+                return failed.render(id)
             payload = resolve_payload(store, partner, name, request.session)
             return raw_json_response(status, payload.body, headers, label)
 
@@ -158,11 +166,11 @@ class _Flow:
 
     # --- helpers ----------------------------------------------------------------
 
-    def _strict_answer(self, which: str, label: str | None) -> MockResponse | None:
+    def _strict_answer(self, which: str, label: str | None) -> Reply | None:
         """The strict-order reply for this step, encoded once at load (None when lenient)."""
         if self.strict is None:
             return None
-        return answer_response(getattr(self.strict, which), label)
+        return answer_reply(getattr(self.strict, which), label)
 
     def _ready(self, issued: IssuedId) -> bool:
         """Whether a status step has given (or would now give) its final answer."""
@@ -182,7 +190,7 @@ def _cumulative(r: PollingResponse, label: str | None):
     polls = 0.0
     seconds = 0.0
     for entry in r.pending or ():
-        response = answer_response(entry, label)
+        response = answer_reply(entry, label)
         if entry.polls is not None:
             polls += entry.polls
             yield "polls", polls, response

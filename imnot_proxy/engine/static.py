@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..messages import MockResponse, RequestView
 from ..schema import StaticDatapoint, StaticEndpoint
-from .common import BuildContext, fixed_response
+from .answers import fixed_response
+from .common import BuildContext
 
 
 def build(ctx: BuildContext, dp: StaticDatapoint) -> list:

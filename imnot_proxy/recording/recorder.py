@@ -44,7 +44,3 @@ class Recorder:
             writer.close()
         self._writers.clear()
 
-
-def partner_name_for(host: str) -> str:
-    """A partner name for a host recorded before any YAML names it."""
-    return re.sub(r"[^a-z0-9_-]+", "-", host.lower()).strip("-")[:64] or "partner"

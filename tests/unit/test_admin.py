@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from imnot_proxy import __version__, admin
+from imnot_proxy import __version__
 from imnot_proxy.admin import AdminApi, AdminService
-from imnot_proxy.engine import Engine
+from imnot_proxy.admin import api as admin_api
+from imnot_proxy.definitions import Definitions
 from imnot_proxy.messages import CIHeaders, MockResponse, RequestView
 
 PARTNER = """
@@ -34,41 +34,15 @@ PARTNER = """
     """
 
 
-@dataclass
-class Runtime:
-    """The part of the running proxy the admin API talks to, without a proxy."""
-
-    engine: Engine
-    key: str | None = None
-    jobs: list = field(default_factory=list)
-
-    def current_engine(self) -> Engine:
-        return self.engine
-
-    def admin_key(self) -> str | None:
-        return self.key
-
-    def dispatch(self, job: Any) -> None:
-        self.jobs.append(job)
-
-    def last_report(self) -> None:
-        return None
-
-
 class Api:
-    """Calls the admin API the way the addon does."""
+    """Calls the admin API the way the addon does, over real definitions and store."""
 
-    def __init__(self, runtime: Runtime, store):
-        self.runtime = runtime
-        self.api = AdminApi(AdminService(runtime, store))  # type: ignore[arg-type]
-
-    @property
-    def key(self) -> str | None:
-        return self.runtime.key
-
-    @key.setter
-    def key(self, value: str | None) -> None:
-        self.runtime.key = value
+    def __init__(self, definitions: Definitions, store):
+        self.definitions = definitions
+        self.key: str | None = None
+        self.jobs: list = []
+        self.api = AdminApi(AdminService(definitions, store, dispatch=self.jobs.append,
+                                         admin_key=lambda: self.key))
 
     def __call__(self, method: str, path: str, body: Any = b"", *, query: str = "",
                  headers: dict | None = None) -> MockResponse:
@@ -85,7 +59,9 @@ def as_json(response: MockResponse) -> Any:
 def api(tmp_path, store, load_text) -> Api:
     result = load_text(PARTNER, tmp_path)
     assert result.errors == []
-    return Api(Runtime(Engine(result.partners, store)), store)
+    definitions = Definitions([str(tmp_path / "partner.yaml")], store)
+    definitions.apply(result.partners)
+    return Api(definitions, store)
 
 
 def test_healthz(api):
@@ -218,7 +194,7 @@ def test_retrigger_dispatches_the_stored_request_without_delay(api, store):
     response = api("POST", f"/imnot/admin/p/export/callback/{record.id}/retrigger")
     assert (response.status, as_json(response)) == (
         200, {"status": "dispatched", "request_id": record.id})
-    [job] = api.runtime.jobs
+    [job] = api.jobs
     assert (job.request, job.retries, job.delay) == (record, 1, 0.0)
 
 
@@ -227,7 +203,7 @@ def test_retrigger_is_scoped_to_its_datapoint(api, store, datapoint):
     record = store.add_callback("p", "export", None, "http://127.0.0.1:9/hook", "POST")
     response = api("POST", f"/imnot/admin/p/{datapoint}/callback/{record.id}/retrigger")
     assert response.status == 404  # B6: a request id of p/export means nothing elsewhere
-    assert api.runtime.jobs == []
+    assert api.jobs == []
 
 
 def test_retrigger_unknown_request_id(api):
@@ -261,13 +237,13 @@ def test_admin_key_required(api, authorization):
 def test_admin_key_accepted_with_a_constant_time_compare(api, monkeypatch):
     api.key = "s3cret"
     compared: list[tuple[bytes, bytes]] = []
-    real = admin.hmac.compare_digest
+    real = admin_api.hmac.compare_digest
 
     def spy(a: bytes, b: bytes) -> bool:
         compared.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(admin.hmac, "compare_digest", spy)
+    monkeypatch.setattr(admin_api.hmac, "compare_digest", spy)
     response = api("GET", "/imnot/admin/sessions", headers={"authorization": "Bearer s3cret"})
     assert response.status == 200
     assert compared == [(b"Bearer s3cret", b"Bearer s3cret")]

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from imnot_proxy.engine import Engine, EngineSettings, Mocked, Passthrough, Unmatched, polling
-from imnot_proxy.engine.callback import DeliveryJob, deliver
+from imnot_proxy.engine import Engine, EngineSettings, Forward, Mocked, Unmatched, polling
+from imnot_proxy.engine.callback import DeliveryJob, callback_refusal, deliver
 from imnot_proxy.engine.oauth import TOKEN
 from imnot_proxy.messages import CIHeaders, MockResponse, RequestView, encode_json
 from imnot_proxy.routing import ANY_HOST
@@ -18,11 +18,12 @@ from imnot_proxy.routing import ANY_HOST
 
 def view(method: str, path: str, *, query: str = "", headers: dict | None = None,
          body: Any = b"", session: str | None = None, scheme: str = "http", host: str = "",
-         port: int = 80) -> RequestView:
+         port: int = 80, direct: bool = False) -> RequestView:
     if not isinstance(body, bytes):
         body = json.dumps(body).encode()
-    return RequestView(method, path, query, CIHeaders(headers or {}), body, scheme, host, port,
-                       session)
+    return RequestView(method=method, path=path, query_string=query,
+                       headers=CIHeaders(headers or {}), body=body, scheme=scheme, host=host,
+                       port=port, session=session, direct=direct)
 
 
 def header(response: MockResponse, name: str) -> str | None:
@@ -43,7 +44,7 @@ def make_engine(tmp_path, store, load_text) -> Callable[..., Engine]:
 
 
 def send(engine: Engine, method: str, path: str, **kwargs: Any) -> MockResponse:
-    outcome = engine.handle(view(method, path, **kwargs), answer_misses=True)
+    outcome = engine.handle(view(method, path, **kwargs))
     assert isinstance(outcome, Mocked), outcome
     return outcome.response
 
@@ -849,8 +850,7 @@ HOSTED = """
 
 
 def test_miss_on_a_partner_host_is_404_naming_the_closest_routes(make_engine):
-    outcome = make_engine(HOSTED).handle(view("GET", "/charge", host="api.p.example"),
-                                         answer_misses=False)
+    outcome = make_engine(HOSTED).handle(view("GET", "/charge", host="api.p.example"))
     assert isinstance(outcome, Unmatched)
     assert outcome.response.status == 404
     body = as_json(outcome.response)
@@ -859,8 +859,7 @@ def test_miss_on_a_partner_host_is_404_naming_the_closest_routes(make_engine):
 
 
 def test_wrong_method_is_405_with_allow(make_engine):
-    outcome = make_engine(HOSTED).handle(view("POST", "/charges", host="api.p.example"),
-                                         answer_misses=False)
+    outcome = make_engine(HOSTED).handle(view("POST", "/charges", host="api.p.example"))
     assert isinstance(outcome, Unmatched)
     assert outcome.response.status == 405
     assert header(outcome.response, "allow") == "GET"
@@ -869,8 +868,9 @@ def test_wrong_method_is_405_with_allow(make_engine):
 def test_other_hosts_pass_through_unless_misses_are_answered(make_engine):
     engine = make_engine(HOSTED)
     request = view("GET", "/charges", host="elsewhere.example")
-    assert isinstance(engine.handle(request, answer_misses=False), Passthrough)
-    assert isinstance(engine.handle(request, answer_misses=True), Unmatched)
+    assert isinstance(engine.handle(request), Forward)
+    direct = view("GET", "/nowhere", host="127.0.0.1", direct=True)
+    assert isinstance(engine.handle(direct), Unmatched)
 
 
 def test_engine_knows_its_hosts_and_payload_datapoints(make_engine):
@@ -939,3 +939,29 @@ def test_offset_limit_reads_configured_query_names(make_engine, store):
     engine = make_engine(PAGING_NAMES)
     put(store, "p", "items", list(range(10)))
     assert as_json(send(engine, "GET", "/items", query="skip=4&take=2")) == {"data": [4, 5]}
+
+
+# --- callback policy -----------------------------------------------------------------
+
+ALLOW = ["hooks.example.com", "*.team.example"]
+
+
+@pytest.mark.parametrize(("url", "allowed"), [
+    ("http://127.0.0.1:9/x", True),
+    ("http://127.0.0.2/x", True),
+    ("http://localhost/x", True),
+    ("http://[::1]:8080/x", True),
+    ("https://hooks.example.com/x", True),
+    ("https://a.team.example/x", True),
+    ("https://team.example/x", False),         # *.suffix needs a sub-domain
+    ("https://evilteam.example/x", False),
+    ("https://sub.hooks.example.com/x", False),
+    ("http://localhost.evil.example/x", False),
+    ("http://10.0.0.1/x", False),
+    ("ftp://127.0.0.1/x", False),
+    ("/relative", False),
+])
+def test_callback_refusal(url, allowed):
+    assert (callback_refusal(url, ALLOW) is None) is allowed
+
+

@@ -432,7 +432,7 @@ def view(method: str, path: str, query: str = "") -> RequestView:
 
 
 def call(engine: Engine, method: str, path: str, query: str = "") -> MockResponse:
-    outcome = engine.handle(view(method, path, query), answer_misses=True)
+    outcome = engine.handle(view(method, path, query))
     assert isinstance(outcome, Mocked), outcome
     return outcome.response
 

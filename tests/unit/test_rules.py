@@ -251,9 +251,11 @@ def test_route_entries_one_per_host(tmp_path, load_text):
           - {name: d, pattern: fetch, endpoints: [{method: get, path: /x/}]}
         """, tmp_path)
     entries = list(rules.route_entries(result.partners[0].model))
-    assert [(r.host, r.method, r.path) for r, _ in entries] == [
+    assert [(e.route.host, e.route.method, e.route.path) for e in entries] == [
         ("a.example", "GET", "/x"), ("*.b.example", "GET", "/x")]
-    assert all(loc == ("datapoints", 0, "endpoints", 0) for _, loc in entries)
+    assert all(e.loc == ("datapoints", 0, "endpoints", 0) for e in entries)
+    assert all(e.route.endpoint is result.partners[0].model.datapoints[0].endpoints[0]
+               for e in entries)
 
 
 # --- across files -------------------------------------------------------------------

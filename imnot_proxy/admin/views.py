@@ -1,0 +1,55 @@
+"""JSON shapes of the admin API, built from engine and store records (never model dumps),
+and the check every uploaded payload passes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..errors import RequestError
+from ..messages import encode_json
+from ..store import SessionRecord
+
+
+def parse_payload(body: bytes) -> bytes:
+    """Validate an uploaded payload and encode it once, compactly (B7: no null)."""
+    try:
+        value = json.loads(body) if body.strip() else None
+    except ValueError:
+        raise RequestError(400, "Invalid JSON body") from None
+    if value is None:
+        raise RequestError(422, "Payload must not be null or empty")
+    return encode_json(value)
+
+
+def session_view(record: SessionRecord) -> dict:
+    view = {"session_id": record.session_id, "partner": record.partner,
+            "datapoint": record.datapoint, "created_at": record.created_at,
+            "last_used": record.last_used}
+    if record.outcome:
+        view["outcome"] = record.outcome
+    return view
+
+
+def partner_view(model: Any) -> dict:
+    datapoints = []
+    for dp in model.datapoints:
+        callback_cfg = dp.endpoints[0].response if dp.pattern == "callback" else None
+        datapoints.append({
+            "name": dp.name,
+            "description": dp.description,
+            "pattern": dp.pattern,
+            "endpoints": [
+                {"method": ep.method, "path": ep.path, "step": ep.step,
+                 "requests_per_minute": ep.rate_limit.requests_per_minute
+                 if ep.rate_limit else None}
+                for ep in dp.endpoints
+            ],
+            "callback_delay_seconds": callback_cfg.callback_delay_seconds if callback_cfg else None,
+            "callback_url_field": callback_cfg.callback_url_field if callback_cfg else None,
+            "callback_url_header": callback_cfg.callback_url_header if callback_cfg else None,
+            "pagination": dp.pagination.model_dump(exclude_defaults=True)
+            if dp.pattern == "paginated" else None,
+        })
+    return {"partner": model.partner, "description": model.description,
+            "hosts": list(model.hosts), "datapoints": datapoints}

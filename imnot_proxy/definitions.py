@@ -1,0 +1,126 @@
+"""The partner definitions being served: the one place that loads, registers and swaps.
+
+Start-up, ``reload``, a registration or a deletion through the admin API all end
+in ``apply``: build a new engine over the same store, then swap it in with one
+assignment, so a request sees the old table or the new one, never a mix. Whoever
+needs to follow the swap (the TLS allow list of the proxy) subscribes with
+``on_swap``; nothing here knows about mitmproxy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from . import loader, registry
+from .clock import now_iso
+from .engine import Engine, EngineSettings, Policy
+from .errors import RequestError
+from .loader import PartnerSource
+from .seeding import seed_payloads
+from .store import Store
+
+logger = logging.getLogger("imnot_proxy")
+
+
+@dataclass
+class ReloadReport:
+    ok: bool
+    partners: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    at: str = ""
+
+    def view(self) -> dict:
+        return {"status": "ok" if self.ok else "error", "partners": self.partners,
+                "added": self.added, "removed": self.removed, "problems": self.problems,
+                "at": self.at}
+
+
+class Definitions:
+    """Holds the current engine; every change of partner definitions goes through here."""
+
+    def __init__(self, paths: Sequence[str], store: Store,
+                 settings: EngineSettings | None = None):
+        self.paths = list(paths)
+        self.store = store
+        self.settings = settings or EngineSettings()
+        self.engine: Engine | None = None
+        self.last_report: ReloadReport | None = None
+        self._listeners: list[Callable[[Engine], None]] = []
+
+    def on_swap(self, listener: Callable[[Engine], None]) -> None:
+        self._listeners.append(listener)
+
+    def current(self) -> Engine:
+        if self.engine is None:
+            raise RequestError(503, "partner definitions are not loaded yet")
+        return self.engine
+
+    @property
+    def partner_dirs(self) -> list[Path]:
+        return [Path(p) for p in self.paths if Path(p).is_dir()]
+
+    def set_policy(self, policy: Policy) -> None:
+        """New decision options for the current engine and every engine built later."""
+        self.settings = replace(self.settings, policy=policy)
+        if self.engine is not None:
+            self.engine.policy = policy
+
+    # --- changes ------------------------------------------------------------------
+
+    def reload(self, *, initial: bool = False) -> ReloadReport:
+        """Load the partner files and swap the engine, all or nothing.
+
+        At start-up broken files are skipped so the others serve; later, any error
+        keeps the last good engine serving.
+        """
+        result = loader.load_paths(self.paths)
+        for problem in result.problems:
+            logger.warning("imnot_proxy: %s", problem)
+        problems = [str(p) for p in result.errors]
+        if result.errors and not initial:
+            logger.warning("imnot_proxy: reload rejected, the last good definitions keep serving")
+            self.last_report = ReloadReport(False, [s.name for s in result.partners],
+                                            problems=problems, at=now_iso())
+            return self.last_report
+        return self.apply(result.partners, problems=problems)
+
+    def apply(self, partners: list[PartnerSource], *,
+              problems: list[str] | None = None) -> ReloadReport:
+        """Build an engine for these partners and swap it in, in one assignment."""
+        engine = Engine(partners, self.store, self.settings)
+        seeded = seed_payloads(partners, self.store)
+        if seeded:
+            logger.info("imnot_proxy: payload files loaded for %s", ", ".join(seeded))
+        before = self.engine.route_labels() if self.engine is not None else set()
+        after = engine.route_labels()
+        self.engine = engine
+        for listener in self._listeners:
+            listener(engine)
+        logger.info("imnot_proxy: %d partners, %d routes", len(partners), len(engine.router))
+        self.last_report = ReloadReport(True, [s.name for s in partners], sorted(after - before),
+                                        sorted(before - after), problems or [], now_iso())
+        return self.last_report
+
+    def register(self, text: str, *, force: bool = False, dry_run: bool = False
+                 ) -> tuple[registry.Registration, ReloadReport | None]:
+        """Validate a partner file against the others, write it and serve it at once."""
+        folder = self._first_dir()
+        result, partners = registry.register(text, folder, list(self.current().partners),
+                                             force=force, dry_run=dry_run)
+        return result, (None if dry_run else self.apply(partners))
+
+    def unregister(self, name: str) -> ReloadReport:
+        """Delete a partner's file and stop serving its routes at once."""
+        partners = registry.unregister(name, self.partner_dirs, list(self.current().partners))
+        return self.apply(partners)
+
+    def _first_dir(self) -> Path:
+        dirs = self.partner_dirs
+        if not dirs:
+            raise RequestError(400, "No partners directory configured")
+        return dirs[0]

@@ -1,0 +1,77 @@
+"""What the engine decides for one request, and the policy it decides by.
+
+``Engine.handle`` returns exactly one outcome; the addon only turns it back into
+a flow: answer it (``Mocked``, ``Unmatched``, ``Admin``), send it on untouched
+(``Forward``) or send it on and keep a copy (``Record``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..messages import MockResponse
+from ..routing import Miss, Route
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The options that steer the decision (see ``settings.OPTIONS``)."""
+
+    admin_host: str = "imnot.proxy"
+    unmatched: str = "404"  # 404 | passthrough | record
+    mode: str = "mock"  # mock | record (a partner's own ``mode:`` wins)
+    record_hosts: tuple[str, ...] = ()  # exact names or *.suffix
+
+    def records_host(self, host: str) -> bool:
+        return any(host == h or (h.startswith("*.") and host.endswith(h[1:]))
+                   for h in self.record_hosts)
+
+
+@dataclass(frozen=True)
+class Admin:
+    """For the admin API (admin host, or an admin path sent straight to the proxy port)."""
+
+
+@dataclass(frozen=True)
+class Mocked:
+    """A partner route answered; ``route.endpoint`` is the endpoint that answered."""
+
+    route: Route
+    response: MockResponse
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """A partner host (or a direct request) with no route: a 404/405 naming the closest."""
+
+    miss: Miss
+    response: MockResponse
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Sent upstream untouched; ``partner_host`` when a partner names the host (journalled)."""
+
+    partner_host: bool = False
+
+
+@dataclass(frozen=True)
+class Record:
+    """Sent upstream and recorded under ``partner`` (for a record host that no partner
+    file names, a name made from the host)."""
+
+    partner: str
+    host: str
+
+
+def partner_name_for(host: str) -> str:
+    """A partner name for a host recorded before any YAML names it."""
+    return re.sub(r"[^a-z0-9_-]+", "-", host.lower()).strip("-")[:64] or "partner"
+
+
+ADMIN = Admin()
+FORWARD = Forward(False)
+FORWARD_PARTNER = Forward(True)
+Outcome = Admin | Mocked | Unmatched | Forward | Record

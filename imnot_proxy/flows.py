@@ -1,0 +1,117 @@
+"""mitmproxy flows in, engine outcomes out: the translation the addon's hooks use.
+
+``view_of`` turns a flow into the ``RequestView`` the engine decides on;
+``answer``, ``forward`` and ``describe`` turn an outcome back into what mitmproxy
+and mitmweb show: the response, the metadata, the comment and the journal entry.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from typing import Any
+
+from mitmproxy import http
+from mitmproxy.net.http import status_codes
+from mitmproxy.proxy import mode_specs
+
+from .engine import Mocked, Unmatched
+from .journal import JournalEntry
+from .messages import MockResponse, RequestView
+from .sessions import ConnectSessions, strip_ours
+
+REASONS = {code: text.encode() for code, text in status_codes.RESPONSES.items()}
+LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "::",
+                         socket.gethostname().lower(), socket.getfqdn().lower()})
+
+
+def view_of(flow: http.HTTPFlow, sessions: ConnectSessions) -> RequestView:
+    req = flow.request
+    host = req.pretty_host.lower()
+    path, _, query = req.path.partition("?")
+    headers = req.headers
+    return RequestView(
+        method=req.method, path=path, query_string=query, headers=headers,
+        body=(req.raw_content if not headers.get("content-encoding")
+              else req.get_content(strict=False)) or b"",
+        scheme=req.scheme, host=host, port=req.port,
+        session=sessions.session_of(headers, flow.client_conn.id),
+        direct=is_direct(flow, host),
+    )
+
+
+def is_direct(flow: http.HTTPFlow, host: str) -> bool:
+    """An origin-form request sent straight to the proxy port, as to the original server."""
+    client = flow.client_conn
+    if client.tls or client.sockname is None:
+        return False
+    if flow.request.port != client.sockname[1]:
+        return False
+    if host in LOCAL_NAMES or host == str(client.sockname[0]):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or str(client.sockname[0]) in ("0.0.0.0", "::")
+
+
+def answer(flow: http.HTTPFlow, response: MockResponse, meta: dict) -> None:
+    """Answer the flow ourselves; mitmweb shows it as a replayed response."""
+    now = time.time()
+    flow.response = http.Response(b"HTTP/1.1", response.status, REASONS.get(response.status, b""),
+                                  http.Headers(response.wire_headers), response.body, None,
+                                  now, now)
+    flow.metadata["imnot"] = meta
+    flow.is_replay = "response"
+
+
+def forward(flow: http.HTTPFlow, upstream_login: str | None) -> None:
+    """Ready a request to go upstream: our headers out, the upstream proxy's login in
+    (plain HTTP in upstream mode goes to that proxy as an absolute-form request)."""
+    strip_ours(flow.request.headers)
+    if (upstream_login and flow.request.scheme == "http"
+            and isinstance(flow.client_conn.proxy_mode, mode_specs.UpstreamMode)):
+        flow.request.headers["proxy-authorization"] = upstream_login
+
+
+def describe(outcome: Mocked | Unmatched, view: RequestView) -> tuple[dict, str]:
+    """The flow metadata and the mitmweb comment of an answered partner request."""
+    session = view.session
+    if isinstance(outcome, Mocked):
+        route = outcome.route
+        meta = {"kind": "mock", "partner": route.partner, "datapoint": route.datapoint,
+                "pattern": route.pattern, "step": outcome.response.step, "session": session,
+                "route": route.label}
+        comment = f"imnot mock {route.owner}"
+        if outcome.response.step:
+            comment += f" {outcome.response.step}"
+    else:
+        closest = [r.label for r in outcome.miss.closest]
+        meta = {"kind": "miss", "closest": closest, "session": session}
+        comment = (f"imnot miss {view.method} {flow_path(view)} · closest: "
+                   f"{', '.join(closest) or 'none'}")
+    if session:
+        comment += f" · session {session}"
+    return meta, comment
+
+
+def flow_path(view: RequestView) -> str:
+    return f"{view.path}?{view.query_string}" if view.query_string else view.path
+
+
+def journal_entry(flow: http.HTTPFlow, kind: str, note: str | None,
+                  started: float) -> JournalEntry:
+    req = flow.request
+    meta: dict[str, Any] = flow.metadata.get("imnot") or {}
+    closest = meta.get("closest")
+    return JournalEntry(
+        at=time.time(), kind=kind, method=req.method, scheme=req.scheme, host=req.host,
+        port=req.port, path=req.path,
+        status=flow.response.status_code if flow.response else None,
+        seconds=time.perf_counter() - started, partner=meta.get("partner"),
+        datapoint=meta.get("datapoint"), route=meta.get("route"), step=meta.get("step"),
+        session=meta.get("session"), closest=tuple(closest) if closest is not None else None,
+        note=note,
+    )
