@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from imnot_proxy.engine import Engine, EngineSettings, Forward, Mocked, Unmatched, polling
+from imnot_proxy.engine import Engine, EngineSettings, Forward, Mocked, Unmatched
 from imnot_proxy.engine.callback import DeliveryJob, callback_refusal, deliver
 from imnot_proxy.engine.oauth import TOKEN
 from imnot_proxy.messages import CIHeaders, MockResponse, RequestView, encode_json
@@ -282,21 +282,9 @@ POLLING = """
 
 
 @pytest.fixture
-def polling_clock(monkeypatch, clock):
-    """Give every polling flow built in the test the same clock as the store."""
-    original = polling._Flow.__init__
-
-    def init(self, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        self.clock = clock
-
-    monkeypatch.setattr(polling._Flow, "__init__", init)
-    return clock
-
-
-@pytest.fixture
-def flows(make_engine, polling_clock) -> Engine:
-    return make_engine(POLLING)
+def flows(make_engine, clock) -> Engine:
+    """The polling flows on the store's clock, so one ``advance`` moves both."""
+    return make_engine(POLLING, clock=clock)
 
 
 def submit_header(engine: Engine, **kwargs: Any) -> str:
@@ -395,13 +383,13 @@ def test_pending_progresses_per_id_with_ids_interleaved(flows, store):
     assert as_json(report_status(flows, b))["status"] == "COMPLETED"
 
 
-def test_seconds_based_pending_follows_the_clock(flows, store, polling_clock):
+def test_seconds_based_pending_follows_the_clock(flows, store, clock):
     id = submit_body(flows, "/slow", "id")
     first = send(flows, "GET", f"/slow/{id}")
     assert (first.status, as_json(first)) == (202, {"state": "running"})
-    polling_clock.advance(29.5)
+    clock.advance(29.5)
     assert as_json(send(flows, "GET", f"/slow/{id}")) == {"state": "running"}
-    polling_clock.advance(0.5)
+    clock.advance(0.5)
     done = send(flows, "GET", f"/slow/{id}")
     assert (done.status, as_json(done)) == (200, {"state": "done"})
     later = submit_body(flows, "/slow", "id")  # a new id starts its own wait
