@@ -2,14 +2,16 @@
 
 Redaction is applied to a copy on its way to ``recordings/`` and generated
 YAML; the live exchange is never altered, since that would break the client's
-next call. Field names are compared without case, ``-`` or ``_``.
+next call. Field names are compared without case, ``-`` or ``_``. Generated
+YAML gets a second pass: the secret values seen anywhere in the input are
+scrubbed from everything inferred, wherever they were copied to.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -120,3 +122,73 @@ class Redactor:
 
 def _benign(normalized: str) -> bool:
     return any(word in normalized for word in _NOT_SECRET)
+
+
+def secret_values(exchanges: Sequence[Exchange], redactor: Redactor) -> list[str]:
+    """Secret values the redactor finds in the input, longest first, for ``scrub``."""
+    found: set[str] = set()
+
+    def add(value: str) -> None:
+        value = value.strip()
+        if len(value) >= 6 and value != PLACEHOLDER:
+            found.add(value)
+        _, _, rest = value.partition(" ")
+        if rest and len(rest.strip()) >= 6:
+            found.add(rest.strip())
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if redactor.is_secret_field(str(k)) and isinstance(v, str | int | float) \
+                        and not isinstance(v, bool):
+                    add(str(v))
+                else:
+                    walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    for ex in exchanges:
+        for pairs in (ex.request_headers, ex.response_headers):
+            for key, value in pairs:
+                if not redactor.is_secret_header(key):
+                    continue
+                add(value)
+                if key.lower() in ("cookie", "set-cookie"):
+                    for part in value.split(";"):
+                        add(part.partition("=")[2])
+        for key, value in parse_qsl(urlsplit(ex.url).query, keep_blank_values=True):
+            if redactor.is_secret_field(key):
+                add(value)
+        for body, ctype in ((ex.request_body, ex.request_header("content-type")),
+                            (ex.response_body, ex.response_header("content-type"))):
+            if not body:
+                continue
+            if "form-urlencoded" in (ctype or "").lower():
+                try:
+                    form = parse_qsl(body.decode(), keep_blank_values=True)
+                except UnicodeDecodeError:
+                    continue
+                for key, value in form:
+                    if redactor.is_secret_field(key):
+                        add(value)
+            else:
+                try:
+                    walk(json.loads(body))
+                except ValueError:
+                    pass
+    return sorted(found, key=lambda s: (-len(s), s))
+
+
+def scrub(value: Any, secrets: list[str]) -> Any:
+    """``value`` with every secret in its strings (keys too) replaced by the placeholder."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, PLACEHOLDER)
+        return value
+    if isinstance(value, dict):
+        return {scrub(k, secrets): scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v, secrets) for v in value]
+    return value

@@ -1,10 +1,10 @@
-"""``record to-yaml``: inference from hand-built exchanges, the YAML writer, and the CLI on
-HAR files from us, from a browser, cut short, malformed, and on mitmproxy flow files."""
+"""``record to-yaml`` end to end: what the inference skips, names and scrubs, the YAML writer,
+and the CLI on HAR files from us, from a browser, cut short, malformed, and on mitmproxy flow
+files. Each pattern has its own test_infer_<module>.py."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,246 +19,24 @@ from imnot_proxy.messages import CIHeaders, MockResponse, RequestView
 from imnot_proxy.recording import yamlout
 from imnot_proxy.recording.exchange import Exchange
 from imnot_proxy.recording.har import HarWriter, to_entry
-from imnot_proxy.recording.infer import (
-    Inference,
-    flow_ranges,
-    id_kind,
-    infer,
-)
+from imnot_proxy.recording.infer import Inference, flow_ranges, infer
 from imnot_proxy.seeding import seed_payloads
 
+from .infer_support import ex, job_flow, offset_pages
+
 HAR_DATA = Path(__file__).resolve().parents[1] / "data" / "har"
-BASE = "https://api.partner.example"
-JSON = (("Content-Type", "application/json"),)
-
-
-def ex(method: str, path: str, status: int | None = 200, body: Any = b"", *,
-       headers: Sequence[tuple[str, str]] = (), request: Any = b"",
-       request_headers: Sequence[tuple[str, str]] = (), base: str = BASE,
-       error: str | None = None) -> Exchange:
-    """One exchange; a non-bytes body or request is sent as JSON."""
-    response_headers = tuple(headers)
-    if not isinstance(body, bytes):
-        body = json.dumps(body).encode()
-        response_headers = JSON + response_headers
-    request_pairs = tuple(request_headers)
-    if not isinstance(request, bytes):
-        request = json.dumps(request).encode()
-        request_pairs = JSON + request_pairs
-    return Exchange(0.0, method, base + path, request_pairs, request, status, response_headers,
-                    body, error)
-
-
-def job_flow(job: str, *, location: str | None = None, statuses: Sequence[str] = (
-        "PENDING", "PENDING", "COMPLETED")) -> list[Exchange]:
-    flows = [ex("POST", "/jobs", 202, b"", headers=[("Location", location or f"/jobs/{job}")],
-                request={"report": "daily"})]
-    flows += [ex("GET", f"/jobs/{job}/status", 200, {"jobId": job, "status": s})
-              for s in statuses]
-    flows.append(ex("GET", f"/jobs/{job}/result", 200, {"jobId": job, "rows": [1, 2]}))
-    return flows
-
-
-def datapoint(result: Inference, name: str) -> dict[str, Any]:
-    found = [dp for dp in result.datapoints if dp.name == name]
-    assert found, [dp.name for dp in result.datapoints]
-    return found[0].data
-
-
-def endpoint(result: Inference, name: str, index: int = 0) -> dict[str, Any]:
-    return datapoint(result, name)["endpoints"][index]
-
-
-def payload(result: Inference, name: str) -> Any:
-    dp = next(dp for dp in result.datapoints if dp.name == name)
-    assert dp.has_payload
-    return dp.payload
 
 
 def rendered(result: Inference, tmp_path: Path) -> yamlout.Rendered:
     return yamlout.render(result, ["test.har"], tmp_path / result.partner)
 
 
-# --- path templates ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("segment", "kind"), [
-    ("3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e6f", "a UUID"),
-    ("12345", "a number"),
-    ("a1b2c3d4e5f6", "a hex token"),
-    ("Zx81kQ2pLm09TTqa", "a token"),
-    ("ord_1NXWPnCo2eZc7X", "a token"),
-    ("reservations", None),
-    ("v2", None),
-    ("RES-001", None),
-    ("deadbeef", None),
-])
-def test_id_shaped_segments(segment: str, kind: str | None) -> None:
-    assert id_kind(segment) == kind
+# --- the summary, names and hosts -----------------------------------------------------------
 
 
 def test_flow_ranges() -> None:
     assert flow_ranges([9, 4, 5, 6, 11, 12]) == "4–6, 9, 11–12"
     assert flow_ranges([3]) == "3"
-
-
-def test_a_value_from_an_earlier_response_becomes_a_parameter() -> None:
-    result = infer([
-        ex("GET", "/properties", 200, {"properties": [{"code": "P100"}, {"code": "P200"}]}),
-        ex("GET", "/properties/P100", 200, {"code": "P100", "rooms": 3}),
-        ex("GET", "/properties/P300", 200, {"code": "P300", "rooms": 1}),
-    ], "p")
-    assert endpoint(result, "property")["path"] == "/properties/{id}"
-    why = next(r.why for r in result.inferred if r.request == "GET /properties/{id}")
-    assert "'P100' came in the response of flow 1" in why
-    assert [r.flows for r in result.inferred] == ["1", "2–3"]
-
-
-def test_two_parameters_are_named_after_the_preceding_segment() -> None:
-    result = infer([ex("GET", "/v1/properties/17/rooms/a1b2c3d4e5f6", 200, {"bed": 2})], "p")
-    assert endpoint(result, "room")["path"] == "/v1/properties/{propertyId}/rooms/{id}"
-
-
-def test_version_strings_and_earlier_literals_stay_literal() -> None:
-    result = infer([
-        ex("GET", "/api/v2/info", 200, {"apiVersion": "v2", "region": "eu-1"}),
-        ex("GET", "/api/v2/regions/eu-1", 200, {"name": "Europe"}),
-    ], "p")
-    assert endpoint(result, "info")["path"] == "/api/v2/info"
-    assert endpoint(result, "region")["path"] == "/api/v2/regions/{id}"
-
-
-# --- polling --------------------------------------------------------------------------
-
-
-def test_polling_from_location_with_pending_series() -> None:
-    a, b = str(uuid.uuid4()), str(uuid.uuid4())
-    result = infer(job_flow(a) + job_flow(b, statuses=("PENDING", "COMPLETED")), "p")
-    dp = datapoint(result, "jobs")
-    assert dp["pattern"] == "polling"
-    submit, status, fetch = dp["endpoints"]
-    assert submit == {"step": 1, "method": "POST", "path": "/jobs", "response": {
-        "status": 202, "generates_id": True, "id_header": "Location",
-        "id_header_value": "/jobs/{id}"}}
-    assert status["step"] == 2 and status["path"] == "/jobs/{id}/status"
-    assert status["response"] == {
-        "status": 200, "body": {"jobId": "{id}", "status": "COMPLETED"},
-        "pending": [{"polls": 2, "status": 200, "body": {"jobId": "{id}", "status": "PENDING"}}]}
-    assert fetch == {"step": 3, "method": "GET", "path": "/jobs/{id}/result",
-                     "response": {"status": 200, "returns_payload": True}}
-    assert payload(result, "jobs") == {"jobId": b, "rows": [1, 2]}
-    comment = result.datapoints[0].comment
-    assert comment.startswith("polling: POST /jobs → 202 Location, 5 GET status polls, "
-                              "result GET; from flows 1–9")
-
-
-def test_polling_keeps_an_absolute_location_as_recorded() -> None:
-    job = str(uuid.uuid4())
-    result = infer(job_flow(job, location=f"{BASE}/jobs/{job}"), "p")
-    response = endpoint(result, "jobs")["response"]
-    assert response["id_header_value"] == f"{BASE}/jobs/{{id}}"
-
-
-def test_polling_with_the_id_in_a_body_field_and_head_status() -> None:
-    job = "a1b2c3d4e5f60718"
-    flows = [
-        ex("POST", "/reservations", 201, {"reservationId": job, "state": "RECEIVED"},
-           request={"guest": "QA"}),
-        ex("HEAD", f"/reservations/{job}", 200, b"", headers=[("Status", "PENDING")]),
-        ex("HEAD", f"/reservations/{job}", 201, b"", headers=[("Status", "COMPLETED")]),
-        ex("GET", f"/reservations/{job}", 200, {"reservationId": job, "guest": "QA"}),
-    ]
-    result = infer(flows, "p")
-    submit, head, get = datapoint(result, "reservations")["endpoints"]
-    assert submit["response"] == {"status": 201, "generates_id": True,
-                                  "id_body_field": "reservationId",
-                                  "body": {"state": "RECEIVED"}}
-    assert (head["method"], head["path"]) == ("HEAD", "/reservations/{id}")
-    assert head["response"] == {"status": 201, "headers": {"Status": "COMPLETED"},
-                                "pending": [{"polls": 1, "status": 200,
-                                             "headers": {"Status": "PENDING"}}]}
-    assert (get["method"], get["path"], get["response"]) == (
-        "GET", "/reservations/{id}", {"status": 200, "returns_payload": True})
-
-
-def test_one_status_route_whose_answer_changes_is_a_status_step() -> None:
-    job = str(uuid.uuid4())
-    result = infer([
-        ex("POST", "/exports", 202, b"", headers=[("Location", f"/exports/{job}")]),
-        ex("GET", f"/exports/{job}", 200, {"state": "RUNNING"}),
-        ex("GET", f"/exports/{job}", 200, {"state": "DONE", "url": f"/files/{job}.csv"}),
-    ], "p")
-    status = endpoint(result, "exports", 1)["response"]
-    assert status["body"] == {"state": "DONE", "url": "/files/{id}.csv"}
-    assert status["pending"] == [{"polls": 1, "status": 200, "body": {"state": "RUNNING"}}]
-    assert not next(dp for dp in result.datapoints if dp.name == "exports").has_payload
-
-
-def test_requests_on_a_step_route_for_unknown_ids_join_the_step() -> None:
-    job = str(uuid.uuid4())
-    old = str(uuid.uuid4())
-    result = infer(job_flow(job) + [ex("GET", f"/jobs/{old}/status", 404, {"detail": "gone"})],
-                   "p")
-    assert [dp.name for dp in result.datapoints] == ["jobs"]
-    row = next(r for r in result.inferred if r.request == "GET /jobs/{id}/status")
-    assert "1 requests on ids not given out here" in row.why
-
-
-# --- oauth, fetch, static --------------------------------------------------------------------
-
-
-def test_oauth_keeps_token_type_expiry_and_status() -> None:
-    result = infer([ex("POST", "/oauth2/token", 201, {"access_token": "abc.def.ghi",
-                                                       "token_type": "bearer",
-                                                       "expires_in": 900})], "p")
-    assert datapoint(result, "token")["pattern"] == "oauth"
-    assert endpoint(result, "token")["response"] == {"status": 201, "token_type": "bearer",
-                                                     "expires_in": 900}
-
-
-def test_fetch_payload_is_the_last_body_of_the_route() -> None:
-    result = infer([
-        ex("GET", "/charges?propertyId=P1", 200, {"total": 10}),
-        ex("GET", "/charges?propertyId=P2", 200, {"total": 20}),
-    ], "p")
-    assert datapoint(result, "charges")["pattern"] == "fetch"
-    assert endpoint(result, "charges")["response"] == {"status": 200}
-    assert payload(result, "charges") == {"total": 20}
-
-
-def test_static_text_body_with_headers_that_matter() -> None:
-    xml = "<rates><rate code='BAR'/></rates>"
-    result = infer([ex("GET", "/rates.xml", 200, xml.encode(), headers=[
-        ("Content-Type", "application/xml"), ("Date", "Mon, 01 Jun 2026 10:00:00 GMT"),
-        ("Server", "nginx"), ("Content-Length", "33"), ("Connection", "keep-alive"),
-        ("Set-Cookie", "a=b"), ("X-Request-Id", "r-1"), ("X-Rate-Plan", "BAR"),
-        ("Retry-After", "5"), ("X-Api-Key", "k")])], "p")
-    assert endpoint(result, "rates")["response"] == {
-        "status": 200,
-        "headers": {"Content-Type": "application/xml", "X-Rate-Plan": "BAR", "Retry-After": "5"},
-        "body": xml}
-
-
-def test_static_for_writes_and_errors_and_empty_bodies() -> None:
-    result = infer([
-        ex("DELETE", "/sessions/current", 204, b""),
-        ex("POST", "/orders", 409, {"detail": "duplicate"}),
-        ex("PUT", "/flags/beta", 200, b""),
-    ], "p")
-    assert endpoint(result, "current")["response"] == {"status": 204}
-    assert endpoint(result, "orders")["response"] == {"status": 409,
-                                                      "body": {"detail": "duplicate"}}
-    assert endpoint(result, "beta")["response"] == {
-        "status": 200, "headers": {"Content-Type": "text/plain"}, "body": ""}
-
-
-def test_binary_body_is_listed_not_dropped() -> None:
-    result = infer([ex("GET", "/logo.png", 200, b"\x89PNG\x00\x01",
-                       headers=[("Content-Type", "image/png")]),
-                    ex("GET", "/ping", 200, {"ok": True})], "p")
-    assert [dp.name for dp in result.datapoints] == ["ping"]
-    assert result.skipped[0].request == "GET api.partner.example/logo.png"
-    assert "binary body (6 bytes, image/png)" in result.skipped[0].why
 
 
 def test_failed_exchanges_are_skipped_and_listed() -> None:
@@ -273,103 +51,6 @@ def test_same_last_segment_gets_distinct_names() -> None:
                     ex("POST", "/orders", 200, {"ok": True}),
                     ex("GET", "/archive/orders", 200, {"orders": []})], "p")
     assert [dp.name for dp in result.datapoints] == ["orders", "post_orders", "archive_orders"]
-
-
-# --- paginated ---------------------------------------------------------------------------
-
-
-def offset_pages(items: list[Any], limit: int = 2, order: Sequence[int] = ()) -> list[Exchange]:
-    offsets = list(order) or list(range(0, len(items), limit))
-    out = []
-    for offset in offsets:
-        more = offset + limit < len(items)
-        out.append(ex("GET", f"/items?offset={offset}&limit={limit}", 200, {
-            "items": items[offset:offset + limit], "total": len(items), "hasMore": more,
-            "nextOffset": offset + limit if more else None, "offset": offset, "limit": limit}))
-    return out
-
-
-def test_offset_limit_pages_deduplicated_in_order() -> None:
-    items = [{"n": i} for i in range(5)]
-    result = infer(offset_pages(items, order=(0, 2, 0, 4)), "p")
-    assert datapoint(result, "items")["pagination"] == {
-        "style": "offset_limit", "items_field": "items", "total_field": "total",
-        "has_more_field": "hasMore", "next_offset_field": "nextOffset",
-        "offset_echo_field": "offset", "limit_echo_field": "limit"}
-    assert payload(result, "items") == items
-
-
-def test_page_and_per_page() -> None:
-    rooms = [{"id": f"R{i}"} for i in range(3)]
-    result = infer([
-        ex("GET", "/rooms?page=1&per_page=2", 200, {"results": rooms[:2], "count": 3}),
-        ex("GET", "/rooms?page=2&per_page=2", 200, {"results": rooms[2:], "count": 3}),
-    ], "p")
-    assert datapoint(result, "rooms")["pagination"] == {
-        "style": "page_number", "items_field": "results", "total_field": "count",
-        "size_param": "per_page"}
-    assert payload(result, "rooms") == rooms
-
-
-def test_page_number_with_next_and_previous_urls() -> None:
-    result = infer([
-        ex("GET", "/guests?pageNumber=1&pageSize=1", 200, {
-            "entries": [{"g": 1}], "next": f"{BASE}/guests?pageNumber=2&pageSize=1",
-            "previous": None, "totalItems": 2}),
-        ex("GET", "/guests?pageNumber=2&pageSize=1", 200, {
-            "entries": [{"g": 2}], "next": None,
-            "previous": f"{BASE}/guests?pageNumber=1&pageSize=1", "totalItems": 2}),
-    ], "p")
-    assert datapoint(result, "guests")["pagination"] == {
-        "style": "page_number_url", "items_field": "entries", "total_field": "totalItems",
-        "page_param": "pageNumber", "size_param": "pageSize", "next_url_field": "next",
-        "previous_url_field": "previous"}
-    assert payload(result, "guests") == [{"g": 1}, {"g": 2}]
-
-
-def test_cursor_from_a_response_field_that_comes_back_as_a_query_param() -> None:
-    result = infer([
-        ex("GET", "/events?limit=2", 200, {"data": [1, 2], "nextCursor": "c-2", "hasMore": True}),
-        ex("GET", "/events?limit=2&cursor=c-2", 200, {"data": [3], "nextCursor": None,
-                                                      "hasMore": False}),
-    ], "p")
-    assert datapoint(result, "events")["pagination"] == {
-        "style": "cursor", "items_field": "data", "cursor_field": "nextCursor",
-        "has_more_field": "hasMore"}
-    assert payload(result, "events") == [1, 2, 3]
-
-
-def test_a_list_without_paging_params_is_a_fetch() -> None:
-    result = infer([ex("GET", "/countries", 200, {"items": ["NL", "DE"]})], "p")
-    assert datapoint(result, "countries")["pattern"] == "fetch"
-
-
-# --- callback ----------------------------------------------------------------------------
-
-
-def test_callback_url_field_with_the_partners_call_recorded() -> None:
-    hook = "http://staging.client.example/hooks/42"
-    result = infer([
-        ex("POST", "/reports", 202, {"accepted": True},
-           request={"range": "2026-06", "callbackUrl": hook}),
-        Exchange(1.0, "PUT", hook, JSON, b'{"report": {"lines": 3}}', 200, (), b""),
-    ], "p")
-    assert endpoint(result, "reports")["response"] == {
-        "status": 202, "callback_url_field": "callbackUrl", "callback_method": "PUT"}
-    assert payload(result, "reports") == {"report": {"lines": 3}}
-    assert result.hosts == ["api.partner.example"]
-
-
-def test_callback_url_header_without_delivery() -> None:
-    result = infer([ex("POST", "/notify", 202, b"", request={"a": 1},
-                       request_headers=[("X-Callback-Url", "https://client.example/cb")])], "p")
-    assert endpoint(result, "notify")["response"] == {
-        "status": 202, "callback_url_header": "X-Callback-Url"}
-    row = result.inferred[0]
-    assert "not in the recording" in row.why
-
-
-# --- hosts ----------------------------------------------------------------------------------
 
 
 def test_hosts_from_the_recording_and_the_host_filter() -> None:

@@ -1,0 +1,38 @@
+"""A route that answered ``access_token`` becomes an ``oauth`` datapoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..answers import answer
+from ..draft import Draft
+from ..flows import Flow
+from ..ids import path
+
+
+def detect(draft: Draft, flows: list[Flow]) -> bool:
+    tokens = [f for f in flows if 200 <= f.status < 300
+              and isinstance(f.json, dict)
+              and "access_token" in f.json]
+    if not tokens:
+        return False
+    last = tokens[-1]
+    body = last.json
+    response: dict[str, Any] = {"status": last.status}
+    if isinstance(body.get("token_type"), str):
+        response["token_type"] = body["token_type"]
+    expires = body.get("expires_in")
+    if isinstance(expires, int) and not isinstance(expires, bool):
+        response["expires_in"] = expires
+    headers = answer(last.ex, json_type_header=False).headers
+    if headers:
+        response["headers"] = headers
+    extra = sorted(set(body) - {"access_token", "token_type", "expires_in"})
+    why = "the JSON response has access_token"
+    if extra:
+        why += f"; fields not reproduced by the oauth pattern: {', '.join(extra)}"
+    draft.single(flows, last, "oauth", response,
+                 f"oauth: {last.method} {path(last, {})} answered access_token "
+                 f"({response.get('token_type', 'Bearer')}, expires_in "
+                 f"{response.get('expires_in', 3600)})", why)
+    return True

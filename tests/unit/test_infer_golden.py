@@ -1,0 +1,71 @@
+"""``record to-yaml`` output pinned byte for byte: each recording under ``tests/data/infer``
+must infer and render to exactly the files stored beside it.
+
+A case is a folder: ``recording.har`` (or, when it is missing, ``tests/data/har/<case>.har``),
+an optional ``hosts`` file with one ``--host`` filter a line, and ``expected/`` holding
+``partner.yaml``, ``payloads/*.json`` and ``report.txt`` (the summary table and notes).
+After a deliberate change to the inference, rewrite the expected files with
+``IMNOT_UPDATE_GOLDEN=1 python -m pytest tests/unit/test_infer_golden.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from imnot_proxy.recording import yamlout
+from imnot_proxy.recording.har import read_any
+from imnot_proxy.recording.infer import Inference, infer
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+GOLDEN = DATA / "infer"
+UPDATE = os.environ.get("IMNOT_UPDATE_GOLDEN") == "1"
+
+
+def recording(case: Path) -> Path:
+    own = case / "recording.har"
+    return own if own.exists() else DATA / "har" / f"{case.name}.har"
+
+
+def host_filter(case: Path) -> list[str]:
+    file = case / "hosts"
+    return file.read_text("utf-8").split() if file.exists() else []
+
+
+def report(result: Inference) -> str:
+    lines = [f"flows: {result.flow_count}", f"hosts: {', '.join(result.hosts)}"]
+    for title, rows in (("inferred", result.inferred), ("skipped", result.skipped)):
+        lines.append(f"{title}:")
+        lines += [f"  {r.flows} | {r.request} | {r.outcome} | {r.why}" for r in rows]
+    lines.append("notes:")
+    lines += [f"  {note}" for note in result.notes]
+    return "\n".join(lines) + "\n"
+
+
+def produced(case: Path) -> dict[str, str]:
+    har = recording(case)
+    result = infer(read_any(har), case.name, hosts=host_filter(case))
+    rendered = yamlout.render(result, [har.name], case / case.name)
+    return {**rendered.files(), "report.txt": report(result)}
+
+
+def stored(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes().decode("utf-8")
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("case", sorted(p for p in GOLDEN.iterdir() if p.is_dir()),
+                         ids=lambda p: p.name)
+def test_inference_matches_the_stored_output(case: Path) -> None:
+    files = produced(case)
+    expected = case / "expected"
+    if UPDATE:
+        shutil.rmtree(expected, ignore_errors=True)
+        for relative, text in files.items():
+            path = expected / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(text.encode("utf-8"))
+    assert files == stored(expected)
