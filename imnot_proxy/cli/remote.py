@@ -1,67 +1,181 @@
 """The commands that act on a proxy's state: ``payload``, ``sessions`` and ``status``.
 
-They talk to a running proxy through its admin API, or, with ``--db``, work on the store
-file and the partner files directly.
+They go through one ``Remote`` interface with two implementations: ``HttpRemote`` talks to a
+running proxy's admin API, ``LocalRemote`` works on a store file and the partner files
+directly (``--db``). Both return the admin API's JSON views and raise ``RemoteError``, so a
+command only chooses which one to open.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-
-from rich.table import Table
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import loader
-from .output import console, fail, print_json
+from .output import console, fail, format_sessions, print_json
 from .paths import default_partners
 
-
-def _client(args: argparse.Namespace):
+if TYPE_CHECKING:
+    from ..admin import AdminService
     from ..client import AdminClient
 
-    return AdminClient.from_env(getattr(args, "url", None), getattr(args, "key", None))
+ADMIN = "/imnot/admin"
 
 
-def _offline_service(args: argparse.Namespace):
-    """Admin actions on the store file and the partner files, without a running proxy."""
+class RemoteError(Exception):
+    """An admin action that failed; ``detail`` is what the command prints."""
+
+    def __init__(self, status: int | None, detail: Any):
+        self.status = status  # the HTTP status, None when the proxy could not be reached
+        self.detail = detail
+        super().__init__(str(detail))
+
+
+class Remote(Protocol):
+    """The admin actions the CLI needs, as JSON views; every failure is a ``RemoteError``."""
+
+    def set_payload(self, partner: str, datapoint: str, body: bytes,
+                    outcome: str | None = None) -> dict: ...
+    def get_payload(self, partner: str, datapoint: str) -> dict: ...
+    def new_session(self, partner: str, datapoint: str, body: bytes,
+                    outcome: str | None = None) -> dict: ...
+    def get_session(self, partner: str, datapoint: str, session_id: str) -> dict: ...
+    def list_sessions(self) -> list[dict]: ...
+    def delete_session(self, session_id: str) -> dict: ...
+    def clear_sessions(self) -> dict: ...
+    def status(self) -> dict: ...
+
+
+class HttpRemote:
+    """A running proxy, through its admin API."""
+
+    def __init__(self, client: AdminClient):
+        self.client = client
+
+    def set_payload(self, partner: str, datapoint: str, body: bytes,
+                    outcome: str | None = None) -> dict:
+        return self._call("POST", _payload_path(partner, datapoint) + _query(outcome), body)
+
+    def get_payload(self, partner: str, datapoint: str) -> dict:
+        return self._call("GET", _payload_path(partner, datapoint))
+
+    def new_session(self, partner: str, datapoint: str, body: bytes,
+                    outcome: str | None = None) -> dict:
+        path = f"{_payload_path(partner, datapoint)}/session{_query(outcome)}"
+        return self._call("POST", path, body)
+
+    def get_session(self, partner: str, datapoint: str, session_id: str) -> dict:
+        return self._call("GET", f"{_payload_path(partner, datapoint)}/session/{session_id}")
+
+    def list_sessions(self) -> list[dict]:
+        return self._call("GET", f"{ADMIN}/sessions")
+
+    def delete_session(self, session_id: str) -> dict:
+        return self._call("DELETE", f"{ADMIN}/sessions/{session_id}")
+
+    def clear_sessions(self) -> dict:
+        return self._call("DELETE", f"{ADMIN}/sessions")
+
+    def status(self) -> dict:
+        return self._call("GET", f"{ADMIN}/status")
+
+    def _call(self, method: str, path: str, body: bytes | None = None) -> Any:
+        from ..client import AdminCallError
+
+        try:
+            return self.client.call(method, path, body)
+        except AdminCallError as exc:
+            raise RemoteError(exc.status, exc.detail) from None
+
+
+def _payload_path(partner: str, datapoint: str) -> str:
+    return f"{ADMIN}/{partner}/{datapoint}/payload"
+
+
+def _query(outcome: str | None) -> str:
+    return f"?outcome={outcome}" if outcome else ""
+
+
+class LocalRemote:
+    """A store file and the partner files, without a proxy (``--db``)."""
+
+    def __init__(self, service: AdminService):
+        self.service = service
+
+    def set_payload(self, partner: str, datapoint: str, body: bytes,
+                    outcome: str | None = None) -> dict:
+        return self._call(self.service.set_payload, partner, datapoint, body, outcome)
+
+    def get_payload(self, partner: str, datapoint: str) -> dict:
+        return self._call(self.service.get_payload, partner, datapoint)
+
+    def new_session(self, partner: str, datapoint: str, body: bytes,
+                    outcome: str | None = None) -> dict:
+        return self._call(self.service.new_session, partner, datapoint, body, outcome)
+
+    def get_session(self, partner: str, datapoint: str, session_id: str) -> dict:
+        return self._call(self.service.get_session, partner, datapoint, session_id)
+
+    def list_sessions(self) -> list[dict]:
+        return self._call(self.service.list_sessions)
+
+    def delete_session(self, session_id: str) -> dict:
+        return self._call(self.service.delete_session, session_id)
+
+    def clear_sessions(self) -> dict:
+        return self._call(self.service.clear_sessions)
+
+    def status(self) -> dict:
+        return self._call(self.service.status)
+
+    @staticmethod
+    def _call(action: Callable[..., Any], *args: Any) -> Any:
+        from ..errors import RequestError
+
+        try:
+            return action(*args)
+        except RequestError as exc:
+            raise RemoteError(exc.status, exc.detail) from None
+
+
+def local_service(partners: str | Path, db: str | Path) -> AdminService:
+    """The admin service over a store file and a partners directory, with no proxy running."""
     from ..admin import AdminService, ReloadReport
     from ..engine import Engine
     from ..store import open_store
 
-    partners = loader.load_paths([args.partners or str(default_partners())]).partners
-    store = open_store(args.db)
-    engine = Engine(partners, store)
+    sources = loader.load_paths([partners]).partners
+    store = open_store(db)
+    engine = Engine(sources, store)
 
     class Offline:
         def current_engine(self):
             return engine
 
         def last_report(self):
-            return ReloadReport(True, [s.name for s in partners])
+            return ReloadReport(True, [s.name for s in sources])
 
     return AdminService(Offline(), store)  # type: ignore[arg-type]
 
 
-def _admin_call(args: argparse.Namespace, method: str, path: str,
-                body: bytes | None = None) -> object:
-    return _client(args).call(method, path, body)
+def open_remote(args: argparse.Namespace) -> Remote:
+    """``--db``: the store file (and ``--partners``); otherwise the proxy at ``--url``."""
+    if getattr(args, "db", None):
+        return LocalRemote(local_service(args.partners or str(default_partners()), args.db))
+    from ..client import AdminClient
+
+    return HttpRemote(AdminClient.from_env(getattr(args, "url", None), getattr(args, "key", None)))
 
 
 def cmd_payload(args: argparse.Namespace) -> int:
-    from ..client import AdminCallError
-    from ..errors import RequestError
-
-    base = f"/imnot/admin/{args.partner}/{args.datapoint}/payload"
     try:
         if args.action == "get":
-            if args.db:
-                svc = _offline_service(args)
-                result = (svc.get_session(args.partner, args.datapoint, args.session)
-                          if args.session else svc.get_payload(args.partner, args.datapoint))
-            else:
-                path = f"{base}/session/{args.session}" if args.session else base
-                result = _admin_call(args, "GET", path)
+            remote = open_remote(args)
+            result = (remote.get_session(args.partner, args.datapoint, args.session)
+                      if args.session else remote.get_payload(args.partner, args.datapoint))
             if args.json:
                 print_json(result)
             else:
@@ -70,15 +184,9 @@ def cmd_payload(args: argparse.Namespace) -> int:
             return 0
         source = args.file
         body = sys.stdin.buffer.read() if source in (None, "-") else Path(source).read_bytes()
-        query = f"?outcome={args.outcome}" if args.outcome else ""
-        if args.db:
-            svc = _offline_service(args)
-            result = (svc.new_session(args.partner, args.datapoint, body, args.outcome)
-                      if args.session else svc.set_payload(args.partner, args.datapoint, body,
-                                                           args.outcome))
-        else:
-            path = (f"{base}/session" if args.session else base) + query
-            result = _admin_call(args, "POST", path, body)
+        remote = open_remote(args)
+        set_action = remote.new_session if args.session else remote.set_payload
+        result = set_action(args.partner, args.datapoint, body, args.outcome)
         if args.json:
             print_json(result)
         elif args.session:
@@ -86,57 +194,43 @@ def cmd_payload(args: argparse.Namespace) -> int:
         else:
             console.print(f"[green]payload set for {args.partner}/{args.datapoint}[/]")
         return 0
-    except (AdminCallError, RequestError) as exc:
-        return fail(str(getattr(exc, "detail", exc)))
+    except RemoteError as exc:
+        return fail(str(exc.detail))
     except OSError as exc:
         return fail(f"cannot read {args.file}: {exc}")
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
-    from ..client import AdminCallError
-    from ..errors import RequestError
-
     try:
-        svc = _offline_service(args) if args.db else None
+        remote = open_remote(args)
         if args.action == "list":
-            rows = svc.list_sessions() if svc else _admin_call(args, "GET", "/imnot/admin/sessions")
+            rows = remote.list_sessions()
             if args.json:
                 print_json(rows)
-                return 0
-            table = Table(title="Sessions")
-            for column in ("session_id", "partner/datapoint", "created_at", "last_used"):
-                table.add_column(column)
-            for row in rows:  # type: ignore[union-attr]
-                table.add_row(row["session_id"], f"{row['partner']}/{row['datapoint']}",
-                              row["created_at"], row["last_used"] or "-")
-            console.print(table if rows else "No sessions.")
+            else:
+                console.print(format_sessions(rows) if rows else "No sessions.")
             return 0
         if args.action == "delete":
-            result = (svc.delete_session(args.session_id) if svc else
-                      _admin_call(args, "DELETE", f"/imnot/admin/sessions/{args.session_id}"))
+            result = remote.delete_session(args.session_id)
         else:
-            result = svc.clear_sessions() if svc else _admin_call(args, "DELETE",
-                                                                  "/imnot/admin/sessions")
-        if args.json:
-            print_json(result)
-        else:
-            console.print(f"[green]{result}[/]")
-        return 0
-    except (AdminCallError, RequestError) as exc:
-        return fail(str(getattr(exc, "detail", exc)))
+            result = remote.clear_sessions()
+    except RemoteError as exc:
+        return fail(str(exc.detail))
+    if args.json:
+        print_json(result)
+    else:
+        console.print(f"[green]{result}[/]")
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from ..client import AdminCallError
-
     try:
-        status = _admin_call(args, "GET", "/imnot/admin/status")
-    except AdminCallError as exc:
+        status = open_remote(args).status()
+    except RemoteError as exc:
         return fail(str(exc.detail))
     if args.json:
         print_json(status)
         return 0
-    assert isinstance(status, dict)
     console.print(f"imnot-proxy {status['version']}: {len(status['partners'])} partners "
                   f"({', '.join(status['partners'])}), {status['routes']} routes, "
                   f"{status['sessions']} sessions", highlight=False)
