@@ -607,14 +607,14 @@ def test_upstream_credentials_on_plain_http_are_neither_a_session_nor_dropped(
 
 
 def test_upstream_flag_becomes_mitmproxy_upstream_mode() -> None:
-    from imnot_proxy import cli
+    from imnot_proxy.cli.start import upstream_argv
 
-    assert cli.upstream_argv("http://corp:3128") == ["--mode", "upstream:http://corp:3128"]
-    assert cli.upstream_argv("corp:3128") == ["--mode", "upstream:http://corp:3128"]
-    assert cli.upstream_argv("https://u:p%40ss@corp") == [
+    assert upstream_argv("http://corp:3128") == ["--mode", "upstream:http://corp:3128"]
+    assert upstream_argv("corp:3128") == ["--mode", "upstream:http://corp:3128"]
+    assert upstream_argv("https://u:p%40ss@corp") == [
         "--mode", "upstream:https://corp:443", "--set", "imnot_upstream_auth=u:p@ss"]
     with pytest.raises(SystemExit):
-        cli.upstream_argv("socks5://corp:1080")
+        upstream_argv("socks5://corp:1080")
 
 
 def test_logs_show_one_line_per_partner_request(staging: Staging) -> None:

@@ -1,147 +1,24 @@
-"""``imnot-proxy`` sub-commands through ``main(argv)``, without starting a proxy."""
+"""``imnot-proxy`` as a whole (``cli/__init__.py``): the command table, ``--version`` and
+``python -m imnot_proxy.cli``, which must not import mitmproxy for the partner-file commands."""
 
 from __future__ import annotations
 
-import json
+import argparse
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from imnot_proxy import cli, loader
+from imnot_proxy import cli
 
-TESTS = Path(__file__).resolve().parents[1]
-REPO = TESTS.parent
-BROKEN = TESTS / "data" / "broken"
-
-UNKNOWN_KEY = """\
-partner: lenient
-datapoints:
-  - name: d
-    pattern: static
-    endpoints:
-      - {method: GET, path: /x, response: {staus: 201}}
-"""
+REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def lenient(tmp_path: Path) -> Path:
-    folder = tmp_path / "lenient"
-    folder.mkdir()
-    (folder / "partner.yaml").write_text(UNKNOWN_KEY, encoding="utf-8")
-    return folder
-
-
-def flat(text: str) -> str:
-    """Console output with rich's line wrapping undone."""
-    return " ".join(text.split())
-
-
-def test_validate_good_partners_exits_0(capsys):
-    assert cli.main(["validate", str(REPO / "partners")]) == 0
-    out = capsys.readouterr().out
-    assert "partners loaded: bookingco, staylink" in out
-    assert "0 errors, 0 warnings" in out
-
-
-def test_validate_broken_partners_exits_1_and_names_file_and_line(capsys, monkeypatch):
-    monkeypatch.chdir(BROKEN)
-    assert cli.main(["validate", "."]) == 1
-    out = capsys.readouterr().out
-    assert "error wrong_type.yaml:9 datapoints.0.endpoints.0.response.status:" in out
-    assert "warning unknown_key.yaml:17" in out
-
-
-def test_validate_prints_one_line_per_problem(tmp_path, capsys):
-    deep = tmp_path / ("a-rather-long-folder-name-" * 4) / "lenient"
-    deep.mkdir(parents=True)
-    (deep / "partner.yaml").write_text(UNKNOWN_KEY, encoding="utf-8")
-    cli.main(["validate", str(deep)])
-    lines = capsys.readouterr().out.splitlines()
-    assert any(line.startswith("warning ") and line.endswith("(did you mean 'status'?)")
-               for line in lines), lines
-
-
-def test_validate_missing_path_exits_1(tmp_path):
-    assert cli.main(["validate", str(tmp_path / "nowhere")]) == 1
-
-
-def test_unknown_keys_are_warnings_unless_strict(lenient, capsys):
-    assert cli.main(["validate", str(lenient)]) == 0
-    assert "unknown key 'staus' (did you mean 'status'?)" in flat(capsys.readouterr().out)
-    assert cli.main(["validate", "--strict", str(lenient)]) == 1
-    assert "error" in capsys.readouterr().out
-
-
-def test_validate_json(lenient, capsys):
-    assert cli.main(["validate", "--json", str(lenient)]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["ok"] is True
-    assert report["partners"] == ["lenient"]
-    [problem] = report["problems"]
-    assert (problem["severity"], problem["loc"]) == (
-        "warning", "datapoints.0.endpoints.0.response.staus")
-    assert problem["line"] == 6
-
-
-def test_validate_json_strict_reports_errors(lenient, capsys):
-    assert cli.main(["validate", "--json", "--strict", str(lenient)]) == 1
-    report = json.loads(capsys.readouterr().out)
-    assert (report["ok"], report["partners"]) == (False, [])
-    assert [p["severity"] for p in report["problems"]] == ["error"]
-
-
-def test_init_writes_the_examples_once(tmp_path, capsys):
-    assert cli.main(["init", "--dir", str(tmp_path)]) == 0
-    partners = tmp_path / "partners"
-    assert (partners / "staylink" / "partner.yaml").is_file()
-    assert (partners / "bookingco" / "partner.yaml").is_file()
-    result = loader.load_paths([partners])
-    assert result.errors == []
-    assert sorted(s.name for s in result.partners) == ["bookingco", "staylink"]
-    before = (partners / "staylink" / "partner.yaml").read_text()
-    assert cli.main(["init", "--dir", str(tmp_path)]) == 1
-    assert "already exists" in capsys.readouterr().err
-    assert (partners / "staylink" / "partner.yaml").read_text() == before
-
-
-def test_routes_json(capsys):
-    assert cli.main(["routes", "--json", str(REPO / "partners")]) == 0
-    rows = json.loads(capsys.readouterr().out)
-    assert {"host": "api.staylink.example", "method": "POST", "path": "/oauth/token",
-            "owner": "staylink/token", "pattern": "oauth", "step": None} in rows
-    polling = [r for r in rows if r["owner"] == "staylink/reservation" and r["pattern"] != "admin"]
-    assert [r["step"] for r in polling] == [1, 2, 3]
-    admin = {(r["method"], r["path"]) for r in rows if r["pattern"] == "admin"}
-    assert ("POST", "/imnot/admin/bookingco/charges/payload") in admin
-    assert not any("/bookingco/reservation/" in path for _, path in admin)  # static: none
-
-
-def test_routes_of_broken_partners_exits_1(monkeypatch, capsys):
-    monkeypatch.chdir(BROKEN)
-    assert cli.main(["routes", "--json", "."]) == 1
-    rows = json.loads(capsys.readouterr().out)
-    assert {r["owner"] for r in rows if r["pattern"] != "admin"} == {"first/orders",
-                                                                       "unknownkey/job"}
-
-
-def test_addon_path_prints_the_entry_script(capsys):
-    assert cli.main(["addon-path"]) == 0
-    path = Path(capsys.readouterr().out.strip())
-    assert path.is_file()
-    assert path.name == "entry.py"
-    assert "ImnotProxy" in path.read_text()
-
-
-def test_schema_prints_json_schema(capsys):
-    assert cli.main(["schema"]) == 0
-    schema = json.loads(capsys.readouterr().out)
-    assert {"partner", "hosts", "datapoints", "description"} <= set(schema["properties"])
-
-
-def test_schema_out_file(tmp_path):
-    out = tmp_path / "schema.json"
-    assert cli.main(["schema", "--out", str(out)]) == 0
-    assert "datapoints" in json.loads(out.read_text())["properties"]
+def test_every_sub_command_has_a_handler():
+    parser = cli.build_parser()
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(sub.choices) == set(cli.COMMANDS) | {"start"}
 
 
 def test_version(capsys):
@@ -151,20 +28,12 @@ def test_version(capsys):
     assert capsys.readouterr().out.startswith("imnot-proxy ")
 
 
-def test_payload_set_and_get_offline(tmp_path, capsys):
-    payload = tmp_path / "charges.json"
-    payload.write_text('{"total": 150}')
-    common = ["--db", str(tmp_path / "imnot.db"), "--partners", str(REPO / "partners")]
-    assert cli.main(["payload", "set", "bookingco", "charges", str(payload), *common]) == 0
-    capsys.readouterr()
-    assert cli.main(["payload", "get", "bookingco", "charges", "--json", *common]) == 0
-    assert json.loads(capsys.readouterr().out)["payload"] == {"total": 150}
-
-
-def test_payload_set_offline_rejects_a_static_datapoint(tmp_path, capsys):
-    payload = tmp_path / "x.json"
-    payload.write_text("[1]")
-    assert cli.main(["payload", "set", "bookingco", "reservation", str(payload),
-                     "--db", str(tmp_path / "imnot.db"),
-                     "--partners", str(REPO / "partners")]) == 1
-    assert "No payload datapoint bookingco/reservation" in capsys.readouterr().err
+def test_module_entry_validates_without_importing_mitmproxy():
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "imnot_proxy.cli", "validate",
+         str(REPO / "partners")], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "partners loaded: bookingco, staylink" in done.stdout
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()]
+    assert "imnot_proxy.cli.files" in imported
+    assert not [name for name in imported if name.startswith("mitmproxy")]

@@ -1,17 +1,19 @@
-"""``imnot-proxy start`` turns its flags into the proxy's command line."""
+"""``imnot-proxy start`` (``cli/start.py``) turns its flags into the proxy's command line."""
 
 from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 from imnot_proxy import cli
+from imnot_proxy.cli.start import start_argv
 from imnot_proxy.jsonlog import FLOW_FIELD, JsonFormatter
 
 
 def argv(*flags: str) -> list[str]:
     args = cli.build_parser().parse_args(["start", "--partners", "partners", *flags])
-    return cli.start_argv(args, [])
+    return start_argv(args, [])
 
 
 def sets(line: list[str]) -> list[str]:
@@ -54,3 +56,11 @@ def test_json_log_lines_carry_the_flow_fields():
     assert line["message"] == "imnot mock p/d"
     assert (line["kind"], line["partner"], line["status"]) == ("mock", "p", 200)
     assert "session" not in line
+
+
+def test_addon_path_prints_the_entry_script(capsys):
+    assert cli.main(["addon-path"]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path.is_file()
+    assert path.name == "entry.py"
+    assert "ImnotProxy" in path.read_text()

@@ -1,0 +1,234 @@
+"""The commands that act on a proxy's state: ``payload``, ``sessions`` and ``status``.
+
+They go through one ``Remote`` interface with two implementations: ``HttpRemote`` talks to a
+running proxy's admin API, ``LocalRemote`` works on a store file and the partner files
+directly (``--db``). Both return the admin API's JSON views and raise ``RemoteError``, so a
+command only chooses which one to open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .output import console, fail, format_sessions, print_json
+from .paths import default_partners
+
+if TYPE_CHECKING:
+    from ..admin import AdminService
+    from ..client import AdminClient
+
+ADMIN = "/imnot/admin"
+
+
+class RemoteError(Exception):
+    """An admin action that failed; ``detail`` is what the command prints."""
+
+    def __init__(self, status: int | None, detail: Any):
+        self.status = status  # the HTTP status, None when the proxy could not be reached
+        self.detail = detail
+        super().__init__(str(detail))
+
+
+class Remote(Protocol):
+    """The admin actions the CLI needs, as JSON views; every failure is a ``RemoteError``."""
+
+    def set_payload(self, partner: str, datapoint: str, body: bytes,
+                    outcome: str | None = None) -> dict: ...
+    def get_payload(self, partner: str, datapoint: str) -> dict: ...
+    def new_session(self, partner: str, datapoint: str, body: bytes,
+                    outcome: str | None = None) -> dict: ...
+    def get_session(self, partner: str, datapoint: str, session_id: str) -> dict: ...
+    def list_sessions(self) -> list[dict]: ...
+    def delete_session(self, session_id: str) -> dict: ...
+    def clear_sessions(self) -> dict: ...
+    def status(self) -> dict: ...
+
+
+class HttpRemote:
+    """A running proxy, through its admin API."""
+
+    def __init__(self, client: AdminClient):
+        self.client = client
+
+    def set_payload(self, partner: str, datapoint: str, body: bytes,
+                    outcome: str | None = None) -> dict:
+        return self._call("POST", _payload_path(partner, datapoint) + _query(outcome), body)
+
+    def get_payload(self, partner: str, datapoint: str) -> dict:
+        return self._call("GET", _payload_path(partner, datapoint))
+
+    def new_session(self, partner: str, datapoint: str, body: bytes,
+                    outcome: str | None = None) -> dict:
+        path = f"{_payload_path(partner, datapoint)}/session{_query(outcome)}"
+        return self._call("POST", path, body)
+
+    def get_session(self, partner: str, datapoint: str, session_id: str) -> dict:
+        return self._call("GET", f"{_payload_path(partner, datapoint)}/session/{session_id}")
+
+    def list_sessions(self) -> list[dict]:
+        return self._call("GET", f"{ADMIN}/sessions")
+
+    def delete_session(self, session_id: str) -> dict:
+        return self._call("DELETE", f"{ADMIN}/sessions/{session_id}")
+
+    def clear_sessions(self) -> dict:
+        return self._call("DELETE", f"{ADMIN}/sessions")
+
+    def status(self) -> dict:
+        return self._call("GET", f"{ADMIN}/status")
+
+    def _call(self, method: str, path: str, body: bytes | None = None) -> Any:
+        from ..client import AdminCallError
+
+        try:
+            return self.client.call(method, path, body)
+        except AdminCallError as exc:
+            raise RemoteError(exc.status, exc.detail) from None
+
+
+def _payload_path(partner: str, datapoint: str) -> str:
+    return f"{ADMIN}/{partner}/{datapoint}/payload"
+
+
+def _query(outcome: str | None) -> str:
+    return f"?outcome={outcome}" if outcome else ""
+
+
+class LocalRemote:
+    """A store file and the partner files, without a proxy (``--db``)."""
+
+    def __init__(self, service: AdminService):
+        self.service = service
+
+    def set_payload(self, partner: str, datapoint: str, body: bytes,
+                    outcome: str | None = None) -> dict:
+        return self._call(self.service.set_payload, partner, datapoint, body, outcome)
+
+    def get_payload(self, partner: str, datapoint: str) -> dict:
+        return self._call(self.service.get_payload, partner, datapoint)
+
+    def new_session(self, partner: str, datapoint: str, body: bytes,
+                    outcome: str | None = None) -> dict:
+        return self._call(self.service.new_session, partner, datapoint, body, outcome)
+
+    def get_session(self, partner: str, datapoint: str, session_id: str) -> dict:
+        return self._call(self.service.get_session, partner, datapoint, session_id)
+
+    def list_sessions(self) -> list[dict]:
+        return self._call(self.service.list_sessions)
+
+    def delete_session(self, session_id: str) -> dict:
+        return self._call(self.service.delete_session, session_id)
+
+    def clear_sessions(self) -> dict:
+        return self._call(self.service.clear_sessions)
+
+    def status(self) -> dict:
+        return self._call(self.service.status)
+
+    @staticmethod
+    def _call(action: Callable[..., Any], *args: Any) -> Any:
+        from ..errors import RequestError
+
+        try:
+            return action(*args)
+        except RequestError as exc:
+            raise RemoteError(exc.status, exc.detail) from None
+
+
+def local_service(partners: str | Path, db: str | Path) -> AdminService:
+    """The admin service over a store file and a partners directory, with no proxy running."""
+    from ..admin import AdminService
+    from ..definitions import Definitions
+    from ..store import open_store
+
+    store = open_store(db)
+    definitions = Definitions([str(partners)], store)
+    definitions.reload(initial=True)
+    return AdminService(definitions, store)
+
+
+def open_remote(args: argparse.Namespace) -> Remote:
+    """``--db``: the store file (and ``--partners``); otherwise the proxy at ``--url``."""
+    if getattr(args, "db", None):
+        return LocalRemote(local_service(args.partners or str(default_partners()), args.db))
+    from ..client import AdminClient
+
+    return HttpRemote(AdminClient.from_env(getattr(args, "url", None), getattr(args, "key", None)))
+
+
+def cmd_payload(args: argparse.Namespace) -> int:
+    try:
+        if args.action == "get":
+            remote = open_remote(args)
+            result = (remote.get_session(args.partner, args.datapoint, args.session)
+                      if args.session else remote.get_payload(args.partner, args.datapoint))
+            if args.json:
+                print_json(result)
+            else:
+                console.print(f"updated: {result.get('updated_at') or result.get('created_at')}")
+                print_json(result["payload"])
+            return 0
+        source = args.file
+        body = sys.stdin.buffer.read() if source in (None, "-") else Path(source).read_bytes()
+        remote = open_remote(args)
+        set_action = remote.new_session if args.session else remote.set_payload
+        result = set_action(args.partner, args.datapoint, body, args.outcome)
+        if args.json:
+            print_json(result)
+        elif args.session:
+            print(result["session_id"])
+        else:
+            console.print(f"[green]payload set for {args.partner}/{args.datapoint}[/]")
+        return 0
+    except RemoteError as exc:
+        return fail(str(exc.detail))
+    except OSError as exc:
+        return fail(f"cannot read {args.file}: {exc}")
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    try:
+        remote = open_remote(args)
+        if args.action == "list":
+            rows = remote.list_sessions()
+            if args.json:
+                print_json(rows)
+            else:
+                console.print(format_sessions(rows) if rows else "No sessions.")
+            return 0
+        if args.action == "delete":
+            result = remote.delete_session(args.session_id)
+        else:
+            result = remote.clear_sessions()
+    except RemoteError as exc:
+        return fail(str(exc.detail))
+    if args.json:
+        print_json(result)
+    else:
+        console.print(f"[green]{result}[/]")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    try:
+        status = open_remote(args).status()
+    except RemoteError as exc:
+        return fail(str(exc.detail))
+    if args.json:
+        print_json(status)
+        return 0
+    console.print(f"imnot-proxy {status['version']}: {len(status['partners'])} partners "
+                  f"({', '.join(status['partners'])}), {status['routes']} routes, "
+                  f"{status['sessions']} sessions", highlight=False)
+    report = status.get("last_reload")
+    if report:
+        colour = "green" if report["status"] == "ok" else "red"
+        console.print(f"last reload at {report['at']}: [{colour}]{report['status']}[/]")
+        for problem in report["problems"]:
+            console.print(f"  [red]{problem}[/]", highlight=False)
+    return 0
