@@ -21,9 +21,7 @@ import yaml
 
 from . import rules, schema
 from .errors import Problem
-
-# libyaml's loader keeps node marks (line numbers) and parses ten times faster.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from .yamlsafe import DEFAULT_LIMITS, Limits, LocatedError, compose, decode, too_big
 
 # Sections where the original already rejected unknown keys: always errors there.
 _ALWAYS_STRICT = {"pagination", "validate", "rate_limit", "pending", "failed", "strict_order"}
@@ -91,17 +89,13 @@ def find_partner_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Pr
     return files, problems
 
 
-def load_paths(paths: Sequence[str | Path], *, strict: bool = False) -> LoadResult:
+def load_paths(paths: Sequence[str | Path], *, strict: bool = False,
+               limits: Limits = DEFAULT_LIMITS) -> LoadResult:
     """Load every partner file under ``paths`` and check rules across them."""
     files, problems = find_partner_files(paths)
     sources: list[PartnerSource] = []
     for file in files:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(str(file), 0, "", f"cannot read file: {exc}"))
-            continue
-        source, found = parse_partner(text, file, strict=strict)
+        source, found = load_file(file, strict=strict, limits=limits)
         problems.extend(found)
         if source is not None:
             sources.append(source)
@@ -110,29 +104,55 @@ def load_paths(paths: Sequence[str | Path], *, strict: bool = False) -> LoadResu
     return LoadResult(accepted, problems, files)
 
 
+def load_file(file: Path, *, strict: bool = False, limits: Limits = DEFAULT_LIMITS
+              ) -> tuple[PartnerSource | None, list[Problem]]:
+    """Read (bounded) and parse one partner file."""
+    try:
+        size = file.stat().st_size
+        if too_big(size, str(file), limits):
+            return None, too_big(size, str(file), limits)
+        data = file.read_bytes()
+    except OSError as exc:
+        return None, [Problem(str(file), 0, "", f"cannot read file: {exc.strerror or exc}")]
+    text, problems = decode(data, str(file))
+    if text is None:
+        return None, problems
+    return parse_partner(text, file, strict=strict, limits=limits)
+
+
 def check_across(sources: list[PartnerSource]) -> tuple[list[PartnerSource], list[Problem]]:
     """The partners that collide with none loaded before them, and the collisions found."""
     accepted, findings = rules.check_across(sources)
     return accepted, [problem_at(source, loc, message) for source, loc, message in findings]
 
 
-def parse_partner(
-    text: str, file: str | Path, *, strict: bool = False
-) -> tuple[PartnerSource | None, list[Problem]]:
-    """Parse and validate one partner file; the source is None when it has errors."""
+def parse_partner(text: str, file: str | Path, *, strict: bool = False,
+                  limits: Limits = DEFAULT_LIMITS) -> tuple[PartnerSource | None, list[Problem]]:
+    """Parse and validate one partner file; the source is None when it has errors.
+
+    Whatever goes wrong, the answer is a list of located problems, never an exception.
+    """
     name = str(file)
     try:
-        loader = _Loader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        reason = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(name, line, "", f"invalid YAML: {reason}")]
+        return _parse(text, name, strict, limits)
+    except Exception as exc:  # noqa: BLE001 - a crafted file must not crash the caller
+        return None, [Problem(name, 1, "", f"cannot load: {type(exc).__name__}: {exc}")]
+
+
+def _parse(text: str, name: str, strict: bool, limits: Limits
+           ) -> tuple[PartnerSource | None, list[Problem]]:
+    loader, node, problems = compose(text, name, limits)
+    if loader is None:
+        return None, problems
+    try:
+        data = loader.construct_document(node) if node is not None else None
+    except LocatedError as exc:
+        cause = str(exc.cause)
+        if "integer string conversion" in cause:
+            cause = "an integer with more digits than Python reads (4,300)"
+        return None, [Problem(name, exc.node.start_mark.line + 1, "", f"invalid value: {cause}")]
+    finally:
+        loader.dispose()
     if node is None or data is None:
         return None, [Problem(name, 1, "", "file is empty; expected a partner mapping")]
     if not isinstance(data, dict):
@@ -194,11 +214,19 @@ def _validate(data: dict) -> tuple[schema.Partner | None, list[dict]]:
 
 
 def _line_index(node: yaml.Node) -> dict[tuple, int]:
-    """Map every data location (tuple of keys/indexes) to its 1-based line."""
+    """Map every data location (tuple of keys/indexes) to its 1-based line.
+
+    A node reached again through an alias is not walked again: locations under it
+    fall back to the line of the alias's key (``line_for``).
+    """
     index: dict[tuple, int] = {}
+    walked: set[int] = set()
 
     def walk(n: yaml.Node, loc: tuple) -> None:
         index.setdefault(loc, n.start_mark.line + 1)
+        if id(n) in walked:
+            return
+        walked.add(id(n))
         if isinstance(n, yaml.MappingNode):
             for key, value in n.value:
                 k = key.value if isinstance(key, yaml.ScalarNode) else str(key)

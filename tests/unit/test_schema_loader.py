@@ -355,7 +355,8 @@ def test_unreadable_file_is_a_problem_and_the_others_load(tmp_path):
     result = loader.load_paths([tmp_path])
     assert [s.name for s in result.partners] == ["good"]
     assert result.errors[0].file == str(tmp_path / "latin1.yaml")
-    assert result.errors[0].message.startswith("cannot read file")
+    assert str(result.errors[0]) == (f"{tmp_path / 'latin1.yaml'}:1 not UTF-8: byte 0xe9 at "
+                                     "offset 12; save the file as UTF-8")
 
 
 def test_partner_source_knows_lines(tmp_path, load_text):
