@@ -8,16 +8,18 @@ partner definitions are loaded and swapped by ``definitions``.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gc
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 from mitmproxy import command, ctx, exceptions, http
 from mitmproxy import types as mtypes
+from mitmproxy.proxy import server as proxy_server
 
 from . import flows, watch
 from .admin import AdminApi, AdminService
@@ -35,8 +37,11 @@ from .sessions import ConnectSessions
 from .settings import ENGINE_OPTIONS, OPTIONS, Settings, is_loopback
 from .store import Store, open_store
 from .tasks import Tasks, loop_running
+from .yamlsafe import Limits
 
 logger = logging.getLogger("imnot_proxy")
+
+ADMIN_TIMEOUT = 30.0  # seconds an admin change may take before its client gets a 503
 
 
 class ImnotProxy:
@@ -80,7 +85,12 @@ class ImnotProxy:
         self._flow_log = settings.json_logs or verbosity in ("info", "debug")
         if updated & {"imnot_db", "imnot_partners"} or self.store is None:
             self._open_store(settings)
-        assert self.definitions is not None
+        assert self.definitions is not None and self.admin is not None
+        self.definitions.limits = Limits(max_bytes=settings.max_partner_bytes)
+        self.admin.service.max_payload_bytes = settings.max_payload_bytes
+        if settings.journal_size != self.journal.size:
+            self.journal.resize(settings.journal_size)
+        _set_idle_timeout(settings.idle_timeout)
         policy = Policy(settings.admin_host, settings.unmatched, settings.mode,
                         settings.record_hosts)
         if updated & ENGINE_OPTIONS or self.definitions.engine is None:
@@ -99,6 +109,7 @@ class ImnotProxy:
         self._follow_watch_option(settings)
 
     def running(self) -> None:
+        self.tasks.bind()
         if not self._frozen:
             # Start-up objects (mitmproxy, partner models) never die; left in the collected
             # generations, every full collection walks all of them and stalls the proxy.
@@ -129,11 +140,13 @@ class ImnotProxy:
         if self.store is not None:
             self.store.close()
         self.store = store
-        self.definitions = Definitions(settings.partners, store)
-        self.definitions.on_swap(lambda engine: self._sync_hosts())
+        self.definitions = Definitions(settings.partners, store,
+                                       limits=Limits(max_bytes=settings.max_partner_bytes))
+        self.definitions.on_swap(lambda engine: self.tasks.on_loop(self._sync_hosts))
         self.admin = AdminApi(AdminService(
             self.definitions, store, journal=self.journal, dispatch=self.tasks.dispatch,
-            admin_key=lambda: self.settings.admin_key if self.settings else None))
+            admin_key=lambda: self.settings.admin_key if self.settings else None,
+            max_payload_bytes=settings.max_payload_bytes))
 
     def _engine_settings(self, settings: Settings, policy: Policy) -> EngineSettings:
         return EngineSettings(
@@ -155,6 +168,7 @@ class ImnotProxy:
             self._watcher = self.tasks.spawn(watch.watch_files(
                 lambda: self.settings.partners if self.settings else (),
                 lambda: self.settings.watch_interval if self.settings else 1.0,
+                lambda: self.settings.watch_settle if self.settings else 1.0,
                 self._reload), "imnot watch")
 
     def _reload(self) -> None:
@@ -186,13 +200,16 @@ class ImnotProxy:
     def client_disconnected(self, client: Any) -> None:
         self.sessions.forget(client.id)
 
-    def request(self, flow: http.HTTPFlow) -> None:
+    def request(self, flow: http.HTTPFlow) -> Coroutine[Any, Any, None] | None:
+        """Decide and answer. Most requests are done when this returns; the few that must
+        wait (admin changes, parsed off the event loop) return a coroutine, which mitmproxy
+        awaits for this flow alone, as it would an ``async def`` hook."""
         if flow.response or flow.error or not flow.live:
-            return
+            return None
         definitions = self.definitions
         engine = definitions.engine if definitions is not None else None
         if engine is None:
-            return
+            return None
         started = time.perf_counter()
         try:
             view = flows.view_of(flow, self.sessions)
@@ -200,6 +217,8 @@ class ImnotProxy:
             if isinstance(outcome, Forward):
                 self._forward(flow, outcome.partner_host, started)
             elif isinstance(outcome, Admin):
+                if view.method not in ("GET", "HEAD"):
+                    return self._admin_in_thread(flow, view)
                 flows.answer(flow, self.admin.handle(view), {"admin": True})  # type: ignore[union-attr]
             elif isinstance(outcome, Record):
                 flows.forward(flow, self.settings.upstream_login)  # type: ignore[union-attr]
@@ -213,10 +232,31 @@ class ImnotProxy:
                 flow.comment = comment
                 self._journal(flow, meta["kind"], comment, started)
         except Exception as exc:  # noqa: BLE001 - fail closed: never fall through to the partner
-            logger.exception("imnot_proxy error on %s %s", flow.request.method,
-                             flow.request.pretty_url)
-            flows.answer(flow, error_response(500, f"imnot_proxy error: {exc}"), {"kind": "error", "error": str(exc)})
-            flow.comment = f"imnot error: {exc}"
+            self._fail_closed(flow, exc)
+        return None
+
+    async def _admin_in_thread(self, flow: http.HTTPFlow, view: Any) -> None:
+        """An admin call that may parse a large file or build a new engine: in a worker
+        thread with a time limit, so that serving never waits for it."""
+        assert self.admin is not None
+        try:
+            response = await asyncio.wait_for(asyncio.to_thread(self.admin.handle, view),
+                                              ADMIN_TIMEOUT)
+        except TimeoutError:
+            response = error_response(503, f"the admin request took longer than "
+                                           f"{ADMIN_TIMEOUT:g} s; it may still complete")
+        except Exception as exc:  # noqa: BLE001 - fail closed, as in request()
+            self._fail_closed(flow, exc)
+            return
+        flows.answer(flow, response, {"admin": True})
+
+    @staticmethod
+    def _fail_closed(flow: http.HTTPFlow, exc: Exception) -> None:
+        logger.exception("imnot_proxy error on %s %s", flow.request.method,
+                         flow.request.pretty_url, exc_info=exc)
+        flows.answer(flow, error_response(500, f"imnot_proxy error: {exc}"),
+                     {"kind": "error", "error": str(exc)})
+        flow.comment = f"imnot error: {exc}"
 
     def response(self, flow: http.HTTPFlow) -> None:
         self._finish_recording(flow)
@@ -298,3 +338,9 @@ class ImnotProxy:
             raise exceptions.CommandError(str(exc.detail)) from exc
         return f"payload set for {partner}/{datapoint}"
 
+
+def _set_idle_timeout(seconds: int) -> None:
+    """mitmproxy closes client connections idle this long (its own default is ten minutes,
+    read when each connection starts; there is no option for it)."""
+    if hasattr(proxy_server, "TCP_TIMEOUT"):
+        proxy_server.TCP_TIMEOUT = seconds

@@ -10,6 +10,7 @@ needs to follow the swap (the TLS allow list of the proxy) subscribes with
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from .errors import RequestError
 from .loader import PartnerSource
 from .seeding import seed_payloads
 from .store import Store
+from .yamlsafe import DEFAULT_LIMITS, Limits
 
 logger = logging.getLogger("imnot_proxy")
 
@@ -44,11 +46,15 @@ class Definitions:
     """Holds the current engine; every change of partner definitions goes through here."""
 
     def __init__(self, paths: Sequence[str], store: Store,
-                 settings: EngineSettings | None = None):
+                 settings: EngineSettings | None = None, limits: Limits = DEFAULT_LIMITS):
         self.paths = list(paths)
         self.store = store
         self.settings = settings or EngineSettings()
+        self.limits = limits
         self.engine: Engine | None = None
+        # Changes may come from the event loop, the watcher and admin worker threads at once;
+        # each is computed from the engine it replaces, so they take turns.
+        self._changing = threading.RLock()
         self.last_report: ReloadReport | None = None
         self._listeners: list[Callable[[Engine], None]] = []
 
@@ -78,7 +84,11 @@ class Definitions:
         At start-up broken files are skipped so the others serve; later, any error
         keeps the last good engine serving.
         """
-        result = loader.load_paths(self.paths)
+        with self._changing:
+            return self._reload(initial)
+
+    def _reload(self, initial: bool) -> ReloadReport:
+        result = loader.load_paths(self.paths, limits=self.limits)
         for problem in result.problems:
             logger.warning("imnot_proxy: %s", problem)
         problems = [str(p) for p in result.errors]
@@ -92,6 +102,11 @@ class Definitions:
     def apply(self, partners: list[PartnerSource], *,
               problems: list[str] | None = None) -> ReloadReport:
         """Build an engine for these partners and swap it in, in one assignment."""
+        with self._changing:
+            return self._apply(partners, problems)
+
+    def _apply(self, partners: list[PartnerSource], problems: list[str] | None
+               ) -> ReloadReport:
         engine = Engine(partners, self.store, self.settings)
         seeded = seed_payloads(partners, self.store)
         if seeded:
@@ -110,14 +125,18 @@ class Definitions:
                  ) -> tuple[registry.Registration, ReloadReport | None]:
         """Validate a partner file against the others, write it and serve it at once."""
         folder = self._first_dir()
-        result, partners = registry.register(text, folder, list(self.current().partners),
-                                             force=force, dry_run=dry_run)
-        return result, (None if dry_run else self.apply(partners))
+        with self._changing:
+            result, partners = registry.register(text, folder, list(self.current().partners),
+                                                 force=force, dry_run=dry_run,
+                                                 limits=self.limits)
+            return result, (None if dry_run else self._apply(partners, None))
 
     def unregister(self, name: str) -> ReloadReport:
         """Delete a partner's file and stop serving its routes at once."""
-        partners = registry.unregister(name, self.partner_dirs, list(self.current().partners))
-        return self.apply(partners)
+        with self._changing:
+            partners = registry.unregister(name, self.partner_dirs,
+                                           list(self.current().partners))
+            return self._apply(partners, None)
 
     def _first_dir(self) -> Path:
         dirs = self.partner_dirs

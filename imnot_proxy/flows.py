@@ -21,6 +21,7 @@ from .journal import JournalEntry
 from .messages import MockResponse, RequestView
 from .sessions import ConnectSessions, strip_ours
 
+MAX_FIELD = 2048  # characters of a method, host or path kept in a journal entry
 REASONS = {code: text.encode() for code, text in status_codes.RESPONSES.items()}
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "::",
                          socket.gethostname().lower(), socket.getfqdn().lower()})
@@ -107,8 +108,8 @@ def journal_entry(flow: http.HTTPFlow, kind: str, note: str | None,
     meta: dict[str, Any] = flow.metadata.get("imnot") or {}
     closest = meta.get("closest")
     return JournalEntry(
-        at=time.time(), kind=kind, method=req.method, scheme=req.scheme, host=req.host,
-        port=req.port, path=req.path,
+        at=time.time(), kind=kind, method=req.method[:MAX_FIELD], scheme=req.scheme,
+        host=req.host[:MAX_FIELD], port=req.port, path=req.path[:MAX_FIELD],
         status=flow.response.status_code if flow.response else None,
         seconds=time.perf_counter() - started, partner=meta.get("partner"),
         datapoint=meta.get("datapoint"), route=meta.get("route"), step=meta.get("step"),

@@ -67,6 +67,14 @@ class MemoryJournal:
     def __init__(self, size: int = DEFAULT_SIZE):
         self._entries: deque[JournalEntry] = deque(maxlen=size)
 
+    @property
+    def size(self) -> int:
+        return self._entries.maxlen or 0
+
+    def resize(self, size: int) -> None:
+        """Keep at most ``size`` entries from now on (the newest are kept)."""
+        self._entries = deque(self._entries, maxlen=size)
+
     def add(self, entry: JournalEntry) -> None:
         self._entries.append(entry)
 

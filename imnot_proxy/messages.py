@@ -58,7 +58,7 @@ class RequestView:
 
     def json_body(self) -> Any:
         """The body as JSON; raises ValueError when it is not JSON."""
-        return json.loads(self.body) if self.body else None
+        return loads_json(self.body) if self.body else None
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,20 @@ class MockResponse:
         if not any(k.lower() == b"content-length" for k, _ in fields):
             fields += ((b"content-length", str(len(self.body)).encode()),)
         return fields
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_json(data: bytes | str) -> Any:
+    """Strict JSON from untrusted bytes: ValueError for anything that is not plain JSON,
+    including ``NaN``/``Infinity`` (strict parsers refuse them) and nesting deep enough to
+    exhaust the stack."""
+    try:
+        return json.loads(data, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def encode_json(value: Any) -> bytes:

@@ -19,6 +19,7 @@ from pathlib import Path
 from .errors import RequestError
 from .loader import PartnerSource, check_across, parse_partner
 from .schema import PARTNER_NAME_RE
+from .yamlsafe import DEFAULT_LIMITS, Limits
 
 REFUSED = {"status": "error"}  # the original's body for a refused registration
 
@@ -33,8 +34,8 @@ class Registration:
 
 
 def check_name(name: str) -> None:
-    if not PARTNER_NAME_RE.match(name):
-        raise RequestError(400, f"Invalid partner name '{name}': use ^[a-zA-Z0-9_-]{{1,64}}$")
+    if not PARTNER_NAME_RE.fullmatch(name):
+        raise RequestError(400, f"Invalid partner name {name!r}: use ^[a-zA-Z0-9_-]{{1,64}}$")
 
 
 def _inside(base: Path, target: Path) -> Path:
@@ -52,9 +53,10 @@ def _symlinks(folder: Path) -> list[str]:
 
 def register(text: str, partners_dir: Path, current: list[PartnerSource], *,
              force: bool = False, dry_run: bool = False, strict: bool = False,
-             label: str = "<request body>") -> tuple[Registration, list[PartnerSource]]:
+             label: str = "<request body>", limits: Limits = DEFAULT_LIMITS
+             ) -> tuple[Registration, list[PartnerSource]]:
     """Validate a partner file against the others and write it; returns the new partner list."""
-    source, problems = parse_partner(text, label, strict=strict)
+    source, problems = parse_partner(text, label, strict=strict, limits=limits)
     errors = [p for p in problems if p.is_error]
     if source is None or errors:
         raise RequestError(422, [str(p) for p in errors] or ["invalid partner file"],

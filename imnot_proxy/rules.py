@@ -20,7 +20,9 @@ Finding = tuple[tuple, str, str]  # (location, message, severity)
 
 def check_partner(partner: schema.Partner) -> list[Finding]:
     findings: list[Finding] = []
-    if not schema.PARTNER_NAME_RE.match(partner.partner):
+    if _has_control(partner.partner):
+        findings.append((("partner",), "control characters are not allowed in a name", "error"))
+    elif not schema.PARTNER_NAME_RE.fullmatch(partner.partner):
         findings.append(
             (("partner",), "name should match ^[a-zA-Z0-9_-]{1,64}$ to be usable in admin URLs",
              "warning")
@@ -29,6 +31,9 @@ def check_partner(partner: schema.Partner) -> list[Finding]:
     routes: dict[tuple[str, str], tuple[str, tuple]] = {}
     for i, dp in enumerate(partner.datapoints):
         where = ("datapoints", i)
+        if _has_control(dp.name):
+            findings.append((where + ("name",), "control characters are not allowed in a name",
+                             "error"))
         if dp.name in seen_names:
             findings.append((where + ("name",),
                              f"datapoint name '{dp.name}' is also used by datapoints."
@@ -126,6 +131,10 @@ def _check_polling(dp: schema.PollingDatapoint, where: tuple) -> Iterator[Findin
                        "'pending' belongs on a status step, not on the result step", "error")
     if dp.strict_order and not has_submit:
         yield (where + ("strict_order",), "needs a step with 'generates_id'", "error")
+
+
+def _has_control(name: str) -> bool:
+    return not name.isprintable()
 
 
 def _params(path: str) -> set[str]:

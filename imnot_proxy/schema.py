@@ -29,7 +29,7 @@ from pydantic import (
 PATTERNS = ("oauth", "static", "fetch", "polling", "callback", "paginated")
 # Patterns that answer from an uploaded payload (and get admin payload routes).
 PAYLOAD_PATTERNS = frozenset({"fetch", "polling", "callback", "paginated"})
-PARTNER_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+PARTNER_NAME_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")  # use fullmatch: "$" lets a "\n" through
 HOST_RE = re.compile(
     r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 )

@@ -76,15 +76,38 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "Reload the partner files when they change on disk."),
     OptionSpec("imnot_watch_interval", float, 1.0,
                "Seconds between two looks at the partner files when imnot_watch is on."),
+    OptionSpec("imnot_watch_settle", float, 1.0,
+               "Seconds a changed partner file must stay unchanged before it is loaded (a file "
+               "still being written is not loaded half-way; renaming a finished file into "
+               "place is the safe way to deploy)."),
+    OptionSpec("imnot_max_partner_bytes", int, 5 * 1024 * 1024,
+               "Largest partner file loaded or registered, in bytes."),
+    OptionSpec("imnot_max_payload_bytes", int, 32 * 1024 * 1024,
+               "Largest payload uploaded through the admin API, in bytes."),
+    OptionSpec("imnot_journal_size", int, 500,
+               "How many partner requests the journal keeps."),
+    OptionSpec("imnot_idle_timeout", int, 120,
+               "Seconds after which an idle client connection is closed."),
     OptionSpec("imnot_callback_allow", Sequence[str], [],
                "Hosts (or *.suffix) that callbacks may be sent to, besides loopback addresses."),
     OptionSpec("imnot_default_limit", int, 50,
                "Page size of paginated datapoints when the request gives none."),
 )
 
+# Numeric options and the values they may take.
+BOUNDS: tuple[tuple[str, float, float], ...] = (
+    ("imnot_watch_interval", 0.05, 3600),
+    ("imnot_watch_settle", 0, 3600),
+    ("imnot_default_limit", 1, 1_000_000),
+    ("imnot_max_partner_bytes", 1024, 1024 ** 3),
+    ("imnot_max_payload_bytes", 1024, 4 * 1024 ** 3),
+    ("imnot_journal_size", 1, 1_000_000),
+    ("imnot_idle_timeout", 1, 86_400),
+)
+
 # Options whose change means the partner files are loaded and the engine built again.
 ENGINE_OPTIONS = frozenset({"imnot_partners", "imnot_db", "imnot_default_limit",
-                            "imnot_callback_allow"})
+                            "imnot_callback_allow", "imnot_max_partner_bytes"})
 RECORDING_OPTIONS = frozenset({"imnot_recordings", "imnot_redact_headers",
                                "imnot_redact_fields", "imnot_partners"})
 POLICY_OPTIONS = frozenset({"imnot_admin_host", "imnot_unmatched", "imnot_mode",
@@ -113,6 +136,11 @@ class Settings:
     watch_interval: float
     callback_allow: tuple[str, ...]
     default_limit: int
+    watch_settle: float = 1.0
+    max_partner_bytes: int = 5 * 1024 * 1024
+    max_payload_bytes: int = 32 * 1024 * 1024
+    journal_size: int = 500
+    idle_timeout: int = 120
 
     @classmethod
     def from_options(cls, options: Any, environ: dict[str, str] | None = None) -> Settings:
@@ -123,13 +151,11 @@ class Settings:
             if spec.choices and value not in spec.choices:
                 raise ValueError(f"Cannot parse {spec.name} option {value}: must be one of "
                                  f"{', '.join(spec.choices)}")
-        interval = float(options.imnot_watch_interval)
-        if not 0.05 <= interval <= 3600:
-            raise ValueError(f"Cannot parse imnot_watch_interval option {interval}: "
-                             "must be between 0.05 and 3600 seconds")
-        if options.imnot_default_limit < 1:
-            raise ValueError(f"Cannot parse imnot_default_limit option "
-                             f"{options.imnot_default_limit}: must be at least 1")
+        for name, low, high in BOUNDS:
+            value = getattr(options, name)
+            if not low <= value <= high:
+                raise ValueError(f"Cannot parse {name} option {value}: must be between "
+                                 f"{low:g} and {high:g}")
         partners = tuple(options.imnot_partners)
         return cls(
             partners=partners,
@@ -148,9 +174,14 @@ class Settings:
             json_logs=options.imnot_json_logs,
             log_passthrough=options.imnot_log_passthrough,
             watch=options.imnot_watch,
-            watch_interval=interval,
+            watch_interval=float(options.imnot_watch_interval),
             callback_allow=tuple(options.imnot_callback_allow),
             default_limit=options.imnot_default_limit,
+            watch_settle=float(options.imnot_watch_settle),
+            max_partner_bytes=options.imnot_max_partner_bytes,
+            max_payload_bytes=options.imnot_max_payload_bytes,
+            journal_size=options.imnot_journal_size,
+            idle_timeout=options.imnot_idle_timeout,
         )
 
     @property

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 logger = logging.getLogger("imnot_proxy")
 
 SUFFIXES = (".yaml", ".yml", ".json")
+MAX_SETTLE_WAIT = 60.0
 
 
 def signature(paths: Iterable[str | Path]) -> frozenset[tuple[str, int, int]]:
@@ -60,11 +62,13 @@ def _scan(found: set, folder: str, depth: int) -> None:
 
 
 async def watch_files(paths: Callable[[], Iterable[str | Path]], interval: Callable[[], float],
-                      on_change: Callable[[], object]) -> None:
-    """Call ``on_change`` after the files under ``paths()`` change, until cancelled.
+                      settle: Callable[[], float], on_change: Callable[[], object]) -> None:
+    """Call ``on_change`` (in a worker thread) after the files under ``paths()`` change,
+    until cancelled.
 
-    A change is acted on once the signature has been seen changed and then given half
-    an interval more, so that an editor can finish writing.
+    A change is acted on only once the files have stayed the same for ``settle()``
+    seconds, so a file that is still being written is not loaded half-way (at most
+    ``MAX_SETTLE_WAIT`` seconds are given to a file that keeps changing).
     """
     previous = signature(paths())
     while True:
@@ -72,9 +76,15 @@ async def watch_files(paths: Callable[[], Iterable[str | Path]], interval: Calla
         current = signature(paths())
         if current == previous:
             continue
-        await asyncio.sleep(interval() / 2)
-        previous = signature(paths())
+        deadline = time.monotonic() + MAX_SETTLE_WAIT
+        while True:
+            await asyncio.sleep(settle())
+            latest = signature(paths())
+            if latest == current or time.monotonic() > deadline:
+                break
+            current = latest
+        previous = latest
         try:
-            on_change()
+            await asyncio.to_thread(on_change)
         except Exception:  # noqa: BLE001 - the watcher must survive anything
             logger.exception("imnot_proxy: reload after a file change failed")

@@ -111,6 +111,22 @@ class StoreContract:
         assert store.list_sessions() == []
         assert store.clear_sessions() == 0
 
+    def test_sessions_are_counted_and_listed_a_page_at_a_time(self, store: Store):
+        made = [store.create_session(P, DP, body(i)) for i in range(7)]
+        assert store.count_sessions() == 7
+        pages, after = [], None
+        while True:
+            page = store.list_sessions(limit=3, after=after)
+            if not page:
+                break
+            pages.append([r.session_id for r in page])
+            after = page[-1].session_id
+        assert [len(p) for p in pages] == [3, 3, 1]
+        listed = [sid for page in pages for sid in page]
+        assert listed == [r.session_id for r in store.list_sessions()]
+        assert sorted(listed) == sorted(made)
+        assert store.list_sessions(limit=3, after="no-such-session") == []
+
     # --- polling ids ---------------------------------------------------------------
 
     def test_issue_id_records_session_outcome_and_time(self, store: Store, clock):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from .. import __version__
 from ..errors import RequestError
@@ -17,8 +18,10 @@ from ..messages import MockResponse, RequestView, error_response, json_response
 from ..postman import collection
 from ..routing import ANY_HOST, Match, Route, Router
 from .service import AdminService
+from .views import check_size
 
 OPEN_PATHS = frozenset({"/healthz"})
+SESSIONS_PAGE = 100
 
 # --- HTTP dispatch -------------------------------------------------------------
 
@@ -49,7 +52,17 @@ def _partners(svc, request, params):
 
 @route("GET", "/imnot/admin/sessions")
 def _sessions(svc, request, params):
-    return svc.list_sessions()
+    """A JSON list, newest first, a page at a time: ``?limit=`` (default 100, at most 1000)
+    and ``?after=<session id>``; ``Link: <...>; rel="next"`` names the next page and
+    ``X-Total-Count`` the number of sessions."""
+    limit = _int_param(request, "limit", SESSIONS_PAGE, 1, 1000)
+    after = request.query.get("after") or None
+    page = svc.list_sessions(limit, after)
+    headers = {"X-Total-Count": str(svc.count_sessions())}
+    if len(page) == limit:
+        query = urlencode({"limit": limit, "after": page[-1]["session_id"]})
+        headers["Link"] = f'</imnot/admin/sessions?{query}>; rel="next"'
+    return json_response(200, page, headers)
 
 
 @route("DELETE", "/imnot/admin/sessions")
@@ -90,10 +103,15 @@ def _status(svc, request, params):
 
 @route("POST", "/imnot/admin/partners")
 def _register(svc, request, params):
+    check_size(request.body, svc.definitions.limits.max_bytes, "partner file",
+               "imnot_max_partner_bytes")
     try:
         text = request.body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RequestError(400, "Partner file must be UTF-8 YAML") from None
+    except UnicodeDecodeError as exc:
+        line = request.body[:exc.start].count(b"\n") + 1
+        raise RequestError(400, f"Partner file must be UTF-8 YAML: byte "
+                                f"0x{request.body[exc.start]:02x} at offset {exc.start} "
+                                f"(line {line})") from None
     force = request.query.get("force", "").lower() == "true"
     dry_run = request.query.get("dry_run", "").lower() == "true"
     status, view = svc.register(text, force=force, dry_run=dry_run)
@@ -113,11 +131,16 @@ def _reload(svc, request, params):
 
 @route("GET", "/imnot/admin/journal")
 def _journal(svc, request, params):
-    try:
-        limit = max(1, min(1000, int(request.query.get("limit", "100"))))
-    except ValueError:
-        raise RequestError(400, "limit must be an integer") from None
-    return svc.journal_entries(limit)
+    return svc.journal_entries(_int_param(request, "limit", 100, 1, 1000))
+
+
+def _int_param(request: RequestView, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or len(raw) > 9:
+        raise RequestError(400, f"{name} must be an integer from {low} to {high}")
+    return max(low, min(high, int(raw)))
 
 
 @route("GET", "/imnot/admin/postman")
@@ -165,8 +188,12 @@ class AdminApi:
         return json_response(200, result)
 
     def _authorized(self, request: RequestView) -> bool:
+        """``Authorization: Bearer <key>``: the scheme in any case (RFC 7235), the key
+        exact and compared in constant time; header bytes that are not UTF-8 never match."""
         key = self.service.admin_key()
         if not key:
             return True
-        given = request.headers.get("authorization") or ""
-        return hmac.compare_digest(given.encode(), f"Bearer {key}".encode())
+        scheme, _, token = (request.headers.get("authorization") or "").strip().partition(" ")
+        given = token.strip().encode("utf-8", "surrogateescape")
+        expected = key.encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(given, expected) and scheme.lower() == "bearer"

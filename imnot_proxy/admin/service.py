@@ -20,16 +20,18 @@ from ..errors import RequestError
 from ..journal import Journal, MemoryJournal
 from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
-from .views import parse_payload, partner_view, session_view
+from .views import check_size, parse_payload, partner_view, session_view
 
 
 class AdminService:
     def __init__(self, definitions: Definitions, store: Store, *,
                  journal: Journal | None = None,
                  dispatch: Callable[[Any], None] = lambda job: None,
-                 admin_key: Callable[[], str | None] = lambda: None):
+                 admin_key: Callable[[], str | None] = lambda: None,
+                 max_payload_bytes: int | None = None):
         self.definitions = definitions
         self.store = store
+        self.max_payload_bytes = max_payload_bytes
         self.journal = journal if journal is not None else MemoryJournal()
         self.dispatch = dispatch
         self.admin_key = admin_key
@@ -48,7 +50,8 @@ class AdminService:
     def set_payload(self, partner: str, datapoint: str, body: bytes,
                     outcome: str | None = None) -> dict:
         self._datapoint(partner, datapoint)
-        self.store.put_global(partner, datapoint, parse_payload(body), outcome)
+        self.store.put_global(partner, datapoint, parse_payload(body, self.max_payload_bytes),
+                              outcome)
         return {"status": "ok", "partner": partner, "datapoint": datapoint}
 
     def get_payload(self, partner: str, datapoint: str) -> dict:
@@ -64,7 +67,8 @@ class AdminService:
     def new_session(self, partner: str, datapoint: str, body: bytes,
                     outcome: str | None = None) -> dict:
         self._datapoint(partner, datapoint)
-        session_id = self.store.create_session(partner, datapoint, parse_payload(body), outcome)
+        session_id = self.store.create_session(partner, datapoint,
+                                               parse_payload(body, self.max_payload_bytes), outcome)
         return {"session_id": session_id}
 
     def get_session(self, partner: str, datapoint: str, session_id: str) -> dict:
@@ -73,8 +77,12 @@ class AdminService:
             raise RequestError(404, f"Session '{session_id}' not found")
         return {**session_view(record), "payload": json.loads(record.body)}
 
-    def list_sessions(self) -> list[dict]:
-        return [session_view(r) for r in self.store.list_sessions()]
+    def list_sessions(self, limit: int | None = None, after: str | None = None) -> list[dict]:
+        """Newest first; a page of ``limit`` after the session ``after`` (all when no limit)."""
+        return [session_view(r) for r in self.store.list_sessions(limit, after)]
+
+    def count_sessions(self) -> int:
+        return self.store.count_sessions()
 
     def delete_session(self, session_id: str) -> dict:
         if not self.store.delete_session(session_id):
@@ -113,6 +121,8 @@ class AdminService:
         return [partner_view(source.model) for source in self.engine().partners]
 
     def register(self, text: str, *, force: bool = False, dry_run: bool = False) -> tuple[int, dict]:
+        check_size(text.encode("utf-8", "surrogatepass"), self.definitions.limits.max_bytes,
+                   "partner file", "imnot_max_partner_bytes")
         result, report = self.definitions.register(text, force=force, dry_run=dry_run)
         model = result.source.model
         base = self.definitions.partner_dirs[0].absolute().parent
@@ -150,5 +160,5 @@ class AdminService:
         engine = self.engine()
         report = self.definitions.last_report
         return {"version": __version__, "partners": [s.name for s in engine.partners],
-                "routes": len(engine.router), "sessions": len(self.store.list_sessions()),
+                "routes": len(engine.router), "sessions": self.store.count_sessions(),
                 "last_reload": report.view() if report else None}

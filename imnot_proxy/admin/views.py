@@ -7,19 +7,39 @@ import json
 from typing import Any
 
 from ..errors import RequestError
-from ..messages import encode_json
+from ..messages import encode_json, loads_json
 from ..store import SessionRecord
 
 
-def parse_payload(body: bytes) -> bytes:
-    """Validate an uploaded payload and encode it once, compactly (B7: no null)."""
+def parse_payload(body: bytes, limit: int | None = None) -> bytes:
+    """Validate an uploaded payload and encode it once, compactly (B7: no null).
+
+    Refused: more than ``limit`` bytes (413), anything strict JSON parsers would refuse
+    when it is served again (``NaN``, lone surrogates, stack-deep nesting), and null.
+    """
+    check_size(body, limit, "payload", "imnot_max_payload_bytes")
     try:
-        value = json.loads(body) if body.strip() else None
-    except ValueError:
+        value = loads_json(body) if body.strip() else None
+    except json.JSONDecodeError:
         raise RequestError(400, "Invalid JSON body") from None
+    except ValueError as exc:  # NaN, Infinity, nesting
+        raise RequestError(400, f"Invalid JSON body: {exc}") from None
     if value is None:
         raise RequestError(422, "Payload must not be null or empty")
-    return encode_json(value)
+    try:
+        return encode_json(value)
+    except UnicodeEncodeError:
+        raise RequestError(400, "Invalid JSON body: a lone surrogate (\\ud800-\\udfff) is not "
+                                "Unicode text") from None
+    except RecursionError:
+        raise RequestError(400, "Invalid JSON body: JSON nested too deeply") from None
+
+
+def check_size(body: bytes, limit: int | None, what: str, option: str) -> None:
+    """413 with the limit named, when ``body`` is over it."""
+    if limit is not None and len(body) > limit:
+        raise RequestError(413, f"{what} is {len(body):,} bytes; the limit is {limit:,} "
+                                f"(option {option})", extra={"limit": limit})
 
 
 def session_view(record: SessionRecord) -> dict:

@@ -35,7 +35,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     from ..recording.infer import infer
     from ..schema import PARTNER_NAME_RE
 
-    if not PARTNER_NAME_RE.match(args.partner):
+    if not PARTNER_NAME_RE.fullmatch(args.partner):
         return fail(f"partner name {args.partner!r} must match {PARTNER_NAME_RE.pattern}")
     exchanges = []
     for name in args.files:

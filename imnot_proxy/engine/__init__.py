@@ -147,6 +147,9 @@ class Engine:
         return None
 
     def call(self, match: Match, request: RequestView) -> MockResponse:
+        if request.session is not None and not request.session.isprintable():
+            return error_response(400, "the session (X-Imnot-Session or the proxy user name) "
+                                       "must be printable UTF-8 text")
         try:
             response = match.route.target(request, match.params)
         except RequestError as exc:

@@ -6,14 +6,13 @@ Order and messages follow the original (§3.2, §4.7, §4.8), with B11 fixed:
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import RequestError
-from ..messages import MockResponse, RequestView
+from ..messages import MockResponse, RequestView, loads_json
 from ..schema import RateLimit, Rule, ValidateBlock
 from ..store import Store
 
@@ -54,7 +53,7 @@ def check(sections: list[tuple[str, dict[str, Rule]]], request: RequestView) -> 
     for section, rules in sections:
         if section == "body":
             try:
-                source = json.loads(request.body) if request.body else {}
+                source = loads_json(request.body) if request.body else {}
             except ValueError:
                 source = {}
             get = source.get if isinstance(source, dict) else (lambda k, d=None: d)
@@ -99,7 +98,7 @@ def _coerce(kind: str, value: Any) -> tuple[bool, Any]:
             return True, value
         if isinstance(value, float):
             return (value.is_integer() and math.isfinite(value)), value
-        if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,4000}", value.strip()):
             return True, int(value)
         return False, value
     if kind == "number":
@@ -109,9 +108,10 @@ def _coerce(kind: str, value: Any) -> tuple[bool, Any]:
             return True, value
         if isinstance(value, str):
             try:
-                return True, float(value)
+                number = float(value)
             except ValueError:
                 return False, value
+            return math.isfinite(number), number
         return False, value
     if kind == "boolean":
         if isinstance(value, bool):

@@ -51,6 +51,10 @@ MIGRATIONS: list[str] = [
         session_id TEXT, offset_val INTEGER NOT NULL, expires REAL);
     CREATE TABLE buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL);
     """,
+    # 2: sessions listed a page at a time, newest first
+    """
+    CREATE INDEX sessions_by_age ON sessions (created_at, session_id);
+    """,
 ]
 
 
@@ -172,12 +176,26 @@ class SqliteStore:
         row = self._one("SELECT * FROM sessions WHERE session_id=?", (session_id,))
         return _session(row) if row else None
 
-    def list_sessions(self) -> list[SessionRecord]:
+    def list_sessions(self, limit: int | None = None,
+                      after: str | None = None) -> list[SessionRecord]:
+        """Newest first (ties by id), a page at a time: keyset paging, so a page costs the
+        same however deep it is."""
+        where, args = "", []
         with self._lock:
+            if after is not None:
+                row = self._db.execute("SELECT created_at FROM sessions WHERE session_id=?",
+                                       (after,)).fetchone()
+                if row is None:
+                    return []
+                where, args = "WHERE (created_at, session_id) < (?, ?)", [row[0], after]
             rows = self._db.execute(
-                "SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC"
-            ).fetchall()
+                f"SELECT * FROM sessions {where} ORDER BY created_at DESC, session_id DESC "
+                "LIMIT ?", (*args, -1 if limit is None else limit)).fetchall()
         return [_session(r) for r in rows]
+
+    def count_sessions(self) -> int:
+        row = self._one("SELECT count(*) FROM sessions")
+        return int(row[0]) if row else 0
 
     def delete_session(self, session_id: str) -> bool:
         self._session_cache.pop(session_id, None)
