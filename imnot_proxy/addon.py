@@ -19,15 +19,13 @@ from typing import Any
 
 from mitmproxy import command, ctx, exceptions, http
 from mitmproxy import types as mtypes
-from mitmproxy.proxy import server as proxy_server
 
-from . import flows, watch
+from . import errorpages, flows, proxyoptions, watch
 from .admin import AdminApi, AdminService
 from .definitions import Definitions
 from .engine import Admin, Engine, EngineSettings, Forward, Policy, Record
 from .engine.callback import callback_refusal
 from .errors import RequestError, StoreError
-from .interception import allow_patterns
 from .journal import MemoryJournal
 from .jsonlog import FLOW_FIELD, use_json_logs
 from .messages import error_response
@@ -59,6 +57,7 @@ class ImnotProxy:
         self._watcher: Any = None
         self._flow_log = True
         self._frozen = False
+        self._idle_applied: int | None = None
 
     @property
     def engine(self) -> Engine | None:
@@ -68,6 +67,7 @@ class ImnotProxy:
     # --- lifecycle --------------------------------------------------------------
 
     def load(self, loader: Any) -> None:
+        errorpages.install()
         for spec in OPTIONS:
             loader.add_option(spec.name, spec.type, spec.default, spec.help,
                               choices=list(spec.choices) if spec.choices else None)
@@ -90,7 +90,8 @@ class ImnotProxy:
         self.admin.service.max_payload_bytes = settings.max_payload_bytes
         if settings.journal_size != self.journal.size:
             self.journal.resize(settings.journal_size)
-        _set_idle_timeout(settings.idle_timeout)
+        self._idle_applied = proxyoptions.apply_idle_timeout(ctx.options, settings.idle_timeout,
+                                                             self._idle_applied)
         policy = Policy(settings.admin_host, settings.unmatched, settings.mode,
                         settings.record_hosts)
         if updated & ENGINE_OPTIONS or self.definitions.engine is None:
@@ -105,7 +106,7 @@ class ImnotProxy:
                 ctx.options.update(allow_hosts=[])
             self._sync_hosts()
         if "connection_strategy" in updated and self._frozen:
-            self._warn_connection_strategy()
+            proxyoptions.warn_if_eager(ctx.options)
         self._follow_watch_option(settings)
 
     def running(self) -> None:
@@ -115,7 +116,7 @@ class ImnotProxy:
             # generations, every full collection walks all of them and stalls the proxy.
             gc.freeze()
             self._frozen = True
-        self._warn_connection_strategy()
+        proxyoptions.warn_if_eager(ctx.options)
         settings = self.settings
         if settings is not None and not is_loopback(ctx.options.listen_host) \
                 and not settings.admin_key:
@@ -154,12 +155,6 @@ class ImnotProxy:
             callback_allowed=functools.partial(callback_refusal, allow=settings.callback_allow),
             policy=policy)
 
-    def _warn_connection_strategy(self) -> None:
-        if ctx.options.connection_strategy != "lazy":
-            logger.warning(
-                "imnot_proxy: connection_strategy is %r; use 'lazy' so that mocking never "
-                "contacts (or needs) the real partner host", ctx.options.connection_strategy)
-
     def _follow_watch_option(self, settings: Settings) -> None:
         if not settings.watch and self._watcher is not None:
             self._watcher.cancel()
@@ -176,15 +171,10 @@ class ImnotProxy:
             self.definitions.reload()
 
     def _sync_hosts(self) -> None:
-        """Keep mitmproxy's TLS interception in step with the partner hosts (interception.py)."""
-        settings, definitions = self.settings, self.definitions
-        if settings is None or definitions is None or definitions.engine is None \
-                or settings.intercept != "partners":
-            return
-        hosts = [*definitions.engine.hosts(), settings.admin_host, *settings.record_hosts]
-        patterns = allow_patterns(hosts)
-        if list(ctx.options.allow_hosts) != patterns:
-            ctx.options.update(allow_hosts=patterns)
+        settings, engine = self.settings, self.engine
+        if settings is not None and engine is not None and settings.intercept == "partners":
+            proxyoptions.sync_allow_hosts(
+                ctx.options, [*engine.hosts(), settings.admin_host, *settings.record_hosts])
 
     # --- hooks --------------------------------------------------------------------
 
@@ -338,9 +328,3 @@ class ImnotProxy:
             raise exceptions.CommandError(str(exc.detail)) from exc
         return f"payload set for {partner}/{datapoint}"
 
-
-def _set_idle_timeout(seconds: int) -> None:
-    """mitmproxy closes client connections idle this long (its own default is ten minutes,
-    read when each connection starts; there is no option for it)."""
-    if hasattr(proxy_server, "TCP_TIMEOUT"):
-        proxy_server.TCP_TIMEOUT = seconds

@@ -18,7 +18,7 @@ from mitmproxy.proxy import mode_specs
 
 from .engine import Mocked, Unmatched
 from .journal import JournalEntry
-from .messages import MockResponse, RequestView
+from .messages import MockResponse, RequestView, clean_text
 from .sessions import ConnectSessions, strip_ours
 
 MAX_FIELD = 2048  # characters of a method, host or path kept in a journal entry
@@ -30,7 +30,7 @@ LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "::",
 def view_of(flow: http.HTTPFlow, sessions: ConnectSessions) -> RequestView:
     req = flow.request
     host = req.pretty_host.lower()
-    path, _, query = req.path.partition("?")
+    path, _, query = clean_text(req.path).partition("?")
     headers = req.headers
     return RequestView(
         method=req.method, path=path, query_string=query, headers=headers,

@@ -38,6 +38,18 @@ class CIHeaders(dict):
         super().__delitem__(key.lower())
 
 
+def clean_text(text: str) -> str:
+    """Text that encodes as UTF-8: mitmproxy hands on bytes that are not UTF-8 as lone
+    surrogates, which would raise wherever the text is encoded (a store, a URL, a reply)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 @dataclass(frozen=True)
 class RequestView:
     method: str
@@ -54,7 +66,7 @@ class RequestView:
     @property
     def query(self) -> dict[str, str]:
         """Query parameters; the last value wins when a name repeats."""
-        return dict(parse_qsl(self.query_string, keep_blank_values=True))
+        return dict(parse_qsl(clean_text(self.query_string), keep_blank_values=True))
 
     def json_body(self) -> Any:
         """The body as JSON; raises ValueError when it is not JSON."""

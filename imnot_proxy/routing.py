@@ -16,12 +16,14 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import unquote
 
+from .messages import clean_text
+
 ANY_HOST = "*"
 
 
 def split_path(path: str) -> list[str]:
     """Path (no query) to segments; ``/`` is no segment, a trailing slash is ignored."""
-    path = unquote(path)
+    path = clean_text(unquote(path))
     if len(path) > 1 and path.endswith("/"):
         path = path[:-1]
     return path.split("/")[1:] if path != "/" else []

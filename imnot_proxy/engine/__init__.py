@@ -17,7 +17,7 @@ from typing import Any
 from ..clock import Clock
 from ..errors import RequestError
 from ..loader import PartnerSource
-from ..messages import MockResponse, RequestView, error_response, json_response
+from ..messages import MockResponse, RequestView, clean_text, error_response, json_response
 from ..routing import Match, Miss, Router
 from ..rules import route_entries
 from ..schema import PAYLOAD_PATTERNS
@@ -184,7 +184,7 @@ class Engine:
 def miss_response(miss: Miss, request: RequestView) -> MockResponse:
     if miss.allowed:
         return error_response(405, "Method Not Allowed", {"Allow": ", ".join(miss.allowed)})
-    detail = f"No imnot route for {request.method} {request.path}"
+    detail = clean_text(f"No imnot route for {request.method} {request.path}")
     closest = [f"{r.label} ({r.owner})" for r in miss.closest]
     if closest:
         return json_response(404, {"detail": detail, "closest": closest})

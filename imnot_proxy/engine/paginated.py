@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from ..errors import RequestError
-from ..messages import MockResponse, RequestView, json_response
+from ..messages import MockResponse, RequestView, clean_text, json_response
 from ..schema import PaginatedDatapoint, PaginatedEndpoint, Pagination
 from .common import BuildContext, resolve_payload
 
@@ -111,12 +111,12 @@ def _endpoint(ctx: BuildContext, dp: PaginatedDatapoint, ep: PaginatedEndpoint):
         return body
 
     def _link(request: RequestView, page: int, size: int) -> str:
-        params = dict(parse_qsl(request.query_string, keep_blank_values=True))
+        params = dict(request.query)
         params[cfg.page_param] = str(page)
         params.setdefault(cfg.size_param, str(size))
         default_port = 443 if request.scheme == "https" else 80
         host = request.host if request.port == default_port else f"{request.host}:{request.port}"
-        return f"{request.scheme}://{host}{request.path}?{urlencode(params)}"
+        return f"{request.scheme}://{host}{clean_text(request.path)}?{urlencode(params)}"
 
     shape = {"offset_limit": offset_limit, "cursor": cursor, "page_number": page_number,
              "page_number_url": page_number_url}[cfg.style]
