@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -30,20 +29,6 @@ EXPECTED_ADDONS = {
     "TermLog", "Core", "Block", "DisableH2C", "Proxyserver", "NextLayer", "TlsConfig",
     "UpstreamAuth", "ErrorCheck", "ImnotProxy",
 }
-
-PARTNER = textwrap.dedent("""\
-    partner: leanmock
-    hosts: [lean.test]
-    datapoints:
-      - name: hello
-        pattern: static
-        endpoints:
-          - method: GET
-            path: /lean/hello
-            response:
-              status: 200
-              body: {hello: lean}
-""")
 
 
 def _names(print_flows: bool) -> list[str]:
@@ -98,17 +83,15 @@ async def test_hook_index_calls_implementers_in_order_and_follows_the_chain(
     assert "Addon error: boom" in caplog.text
 
 
-def _start_args(tmp_path: Path) -> list[str | Path]:
-    partners = tmp_path / "partners"
-    (partners / "leanmock").mkdir(parents=True, exist_ok=True)
-    (partners / "leanmock" / "partner.yaml").write_text(PARTNER, encoding="utf-8")
-    return ["--host", LOCALHOST, "--partners", partners, "--db", tmp_path / "lean.db",
+def _start_args(tmp_path: Path, write_partner: Callable[..., Path]) -> list[str | Path]:
+    write_partner(tmp_path / "partners")
+    return ["--host", LOCALHOST, "--partners", tmp_path / "partners", "--db", tmp_path / "lean.db",
             "--confdir", tmp_path / "conf"]
 
 
 @pytest.fixture
-def lean_proxy(tmp_path: Path) -> Iterator[Launcher]:
-    with Launcher.imnot_start(tmp_path, *_start_args(tmp_path)) as proxy:
+def lean_proxy(tmp_path: Path, write_hello_partner: Callable[..., Path]) -> Iterator[Launcher]:
+    with Launcher.imnot_start(tmp_path, *_start_args(tmp_path, write_hello_partner)) as proxy:
         yield proxy
 
 
@@ -117,10 +100,10 @@ def test_start_serves_http_https_and_passes_others_through(lean_proxy: Launcher,
     proxy = lean_proxy.url
     ca = tmp_path / "conf" / "mitmproxy-ca-cert.pem"
 
-    reply = proxied_request(proxy, "GET", "http://lean.test/lean/hello")
-    assert (reply.status, reply.json()) == (200, {"hello": "lean"})
-    reply = proxied_request(proxy, "GET", "https://lean.test/lean/hello", cafile=ca)
-    assert (reply.status, reply.json()) == (200, {"hello": "lean"})
+    reply = proxied_request(proxy, "GET", "http://api.acme.test/hello")
+    assert (reply.status, reply.json()) == (200, {"hello": "acme"})
+    reply = proxied_request(proxy, "GET", "https://api.acme.test/hello", cafile=ca)
+    assert (reply.status, reply.json()) == (200, {"hello": "acme"})
 
     with UpstreamServer(lambda m, p, h, b: (200, {}, {"upstream": p})) as upstream:
         reply = proxied_request(proxy, "GET", f"{upstream.url}/elsewhere?x=1",
@@ -134,8 +117,9 @@ def test_start_serves_http_https_and_passes_others_through(lean_proxy: Launcher,
     assert not (tmp_path / "lean.db-wal").exists()
 
 
-def test_unknown_option_is_refused_with_a_pointer_to_full(tmp_path: Path) -> None:
-    done = run([*IMNOT_CLI, "start", *_start_args(tmp_path),
+def test_unknown_option_is_refused_with_a_pointer_to_full(
+        tmp_path: Path, write_hello_partner: Callable[..., Path]) -> None:
+    done = run([*IMNOT_CLI, "start", *_start_args(tmp_path, write_hello_partner),
                 "--port", str(free_port()), "--", "--set", "map_local=x"])
     assert done.returncode == 1
     assert "map_local" in done.stderr and "--full" in done.stderr

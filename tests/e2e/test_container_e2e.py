@@ -17,7 +17,7 @@ import shutil
 import sys
 import tempfile
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,17 +31,6 @@ DOCKERFILE = REPO / "Dockerfile"
 COMPOSE = REPO / "docker-compose.yml"
 NOBODY = 65534
 ADMIN_KEY = "container-secret"
-PARTNER = """\
-partner: boxed
-hosts: [api.boxed.test]
-datapoints:
-  - name: hello
-    pattern: static
-    endpoints:
-      - method: GET
-        path: /hello
-        response: {status: 200, body: {hello: boxed}}
-"""
 
 
 @dataclass
@@ -140,7 +129,7 @@ Container = tuple[Launcher, Path, list[str], str]
 
 
 @pytest.fixture
-def container() -> Iterator[Container]:
+def container(write_hello_partner: Callable[..., Path]) -> Iterator[Container]:
     """The image's command as ``nobody``: ``/app`` and ``/app/partners`` read-only,
     ``/app/data`` owned by that user, the environment exactly the image's plus the key.
     Yields the proxy, the data folder, the ``setpriv`` prefix and the entrypoint.
@@ -155,9 +144,7 @@ def container() -> Iterator[Container]:
     root = tmp_path / "root"
     app = root / "app"
     partners, data = app / "partners", app / "data"
-    partners.mkdir(parents=True)
-    (partners / "boxed.yaml").write_text(PARTNER, encoding="utf-8")
-    (partners / "boxed.yaml").chmod(0o444)
+    write_hello_partner(partners).chmod(0o444)
     data.mkdir()
     os.chown(data, NOBODY, NOBODY)
     data.chmod(0o700)
@@ -194,11 +181,11 @@ def test_entrypoint_serves_as_nobody_with_only_data_writable(container: Containe
                  inherit_env=False, cwd="/", timeout=30)
     assert health.returncode == 0, health.stderr
 
-    reply = proxied_request(proxy.url, "GET", "http://api.boxed.test/hello")
-    assert (reply.status, reply.json()) == (200, {"hello": "boxed"})
+    reply = proxied_request(proxy.url, "GET", "http://api.acme.test/hello")
+    assert (reply.status, reply.json()) == (200, {"hello": "acme"})
     ca = data / "mitmproxy" / "mitmproxy-ca-cert.pem"
-    answer = tls_get(proxy.port, "api.boxed.test", 443, "/hello", ca)
-    assert answer.reply.json() == {"hello": "boxed"}
+    answer = tls_get(proxy.port, "api.acme.test", 443, "/hello", ca)
+    assert answer.reply.json() == {"hello": "acme"}
 
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with pytest.raises(urllib.error.HTTPError) as refused:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -26,17 +26,6 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 WEB_TOKEN = "imnot-web-test-token"
 COLUMNS = ("tls", "icon", "path", "method", "status", "size", "time", "comment")
-PARTNER = """\
-partner: acme
-hosts: [api.acme.test]
-datapoints:
-  - name: hello
-    pattern: static
-    endpoints:
-      - method: GET
-        path: /hello
-        response: {status: 200, body: {hello: acme}}
-"""
 
 
 def has_web_password() -> bool:
@@ -47,10 +36,10 @@ def has_web_password() -> bool:
 
 
 @pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Launcher, int, dict]]:
+def web(tmp_path_factory: pytest.TempPathFactory,
+        write_hello_partner: Callable[..., Path]) -> Iterator[tuple[Launcher, int, dict]]:
     work = tmp_path_factory.mktemp("web")
-    (work / "partners").mkdir()
-    (work / "partners" / "acme.yaml").write_text(PARTNER, encoding="utf-8")
+    write_hello_partner(work / "partners")
     web_port = free_port()
     extra: list[str] = []
     for column in COLUMNS:

@@ -15,7 +15,7 @@ import ssl
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,38 +40,12 @@ PARTNER_HOST = "api.acme.test"
 ADMIN_KEY = "staging-secret"
 NODE_MODULES = Path(os.environ.get("IMNOT_NODE_MODULES", REPO / ".ci" / "node" / "node_modules"))
 
-ACME = """\
-partner: acme
-hosts: [{hosts}]
-datapoints:
-  - name: hello
-    pattern: static
-    endpoints:
-      - method: GET
-        path: /hello
-        response: {{status: 200, body: {{hello: acme}}}}
-  - name: items
-    pattern: fetch
-    endpoints:
-      - method: GET
-        path: /items
-        response: {{status: 200}}
-{extra}"""
-
-LOCAL_DATAPOINT = """\
-  - name: local
-    pattern: static
-    endpoints:
-      - method: GET
-        path: /local
-        response: {status: 200, body: {mocked: localhost}}
-"""
-
-
-def write_partner(partners: Path, hosts: list[str], extra: str = "") -> None:
-    partners.mkdir(parents=True, exist_ok=True)
-    text = ACME.format(hosts=", ".join(hosts), extra=extra)
-    (partners / "acme.yaml").write_text(text, encoding="utf-8")
+LOCAL_DATAPOINT = {
+    "name": "local", "pattern": "static",
+    "endpoints": [{"method": "GET", "path": "/local",
+                   "response": {"status": 200, "body": {"mocked": "localhost"}}}],
+}
+WritePartner = Callable[..., Path]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -135,10 +109,10 @@ def tls_server() -> Iterator[TlsUpstreamServer]:
 
 
 @pytest.fixture(scope="module")
-def staging(tmp_path_factory: pytest.TempPathFactory,
-            tls_server: TlsUpstreamServer) -> Iterator[Staging]:
+def staging(tmp_path_factory: pytest.TempPathFactory, tls_server: TlsUpstreamServer,
+            write_hello_partner: WritePartner) -> Iterator[Staging]:
     work = tmp_path_factory.mktemp("staging")
-    write_partner(work / "partners", [PARTNER_HOST])
+    write_hello_partner(work / "partners")
     conf = work / "conf"
     exported = imnot("ca", "--confdir", str(conf), "--out", str(work / "imnot-ca.pem"))
     assert exported.returncode == 0, exported.stderr
@@ -201,9 +175,9 @@ def test_partner_https_is_mocked_and_other_https_passes_through_untouched(
 
 
 def test_reload_adding_a_host_to_hosts_starts_intercepting_it(
-        tmp_path: Path, tls_server: TlsUpstreamServer) -> None:
+        tmp_path: Path, tls_server: TlsUpstreamServer, write_hello_partner: WritePartner) -> None:
     partners = tmp_path / "partners"
-    write_partner(partners, [PARTNER_HOST])
+    write_hello_partner(partners)
     conf = tmp_path / "conf"
     assert imnot("ca", "--confdir", str(conf), "--bundle", str(tmp_path / "bundle.pem"),
                  "--base", str(tls_server.cert_path)).returncode == 0
@@ -213,7 +187,8 @@ def test_reload_adding_a_host_to_hosts_starts_intercepting_it(
         assert before.peer_der == leaf_der(tls_server)
         seen = len(tls_server.requests)
 
-        write_partner(partners, [PARTNER_HOST, "localhost"], LOCAL_DATAPOINT)
+        write_hello_partner(partners, hosts=[PARTNER_HOST, "localhost"],
+                            datapoints=[LOCAL_DATAPOINT])
         reload = proxied_request(proxy.url, "POST", "http://imnot.proxy/imnot/admin/reload")
         assert reload.status == 200, reload.text
 
@@ -516,9 +491,10 @@ def test_debian_system_store_recipe(staging: Staging, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def chained(tmp_path: Path, tls_server: TlsUpstreamServer) -> Iterator[
+def chained(tmp_path: Path, tls_server: TlsUpstreamServer,
+            write_hello_partner: WritePartner) -> Iterator[
         tuple[Launcher, ForwardProxy, UpstreamServer, Path]]:
-    write_partner(tmp_path / "partners", [PARTNER_HOST])
+    write_hello_partner(tmp_path / "partners")
     with ForwardProxy() as corp, UpstreamServer() as plain:
         proxy = Launcher.imnot_start(
             tmp_path, "--partners", tmp_path / "partners", "--upstream", corp.url,
@@ -572,8 +548,9 @@ def test_upstream_proxy_carries_passthrough_and_record_traffic_never_mocks(
 
 
 @pytest.fixture
-def corp_with_login(tmp_path: Path) -> Iterator[tuple[Launcher, ForwardProxy, UpstreamServer]]:
-    write_partner(tmp_path / "partners", [PARTNER_HOST])
+def corp_with_login(tmp_path: Path, write_hello_partner: WritePartner) -> Iterator[
+        tuple[Launcher, ForwardProxy, UpstreamServer]]:
+    write_hello_partner(tmp_path / "partners")
     with ForwardProxy() as corp, UpstreamServer() as plain:
         upstream = f"http://corp%40user:p%3Ass@{LOCALHOST}:{corp.port}"
         proxy = Launcher.imnot_start(tmp_path, "--partners", tmp_path / "partners",
