@@ -79,17 +79,18 @@ def basic(user: str, password: str = "") -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-@pytest.fixture
-def addon(tmp_path: Path) -> Path:
-    path = tmp_path / "mock_addon.py"
+@pytest.fixture(scope="module")
+def addon(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("addon") / "mock_addon.py"
     path.write_text(MOCK_ADDON)
     return path
 
 
-@pytest.fixture
-def proxy(addon: Path, tmp_path: Path) -> Iterator[Launcher]:
+@pytest.fixture(scope="module")
+def proxy(addon: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
+    """One mitmdump for the tests that only send requests (the addon keeps no state)."""
     with Launcher.mitmdump(
-        addon, tmp_path / "conf", options={"mock_greeting": "hi there"}
+        addon, tmp_path_factory.mktemp("proxy") / "conf", options={"mock_greeting": "hi there"}
     ) as running:
         yield running
 
