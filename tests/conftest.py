@@ -1,15 +1,18 @@
-"""Shared fixtures: a settable clock, a temporary store, partner text loading, and
-``addon_context``, the one wrapper around mitmproxy's unstable ``taddons`` helpers."""
+"""Shared fixtures: a settable clock, a temporary store, partner text loading, the small
+partner of the process-level tests, and ``addon_context``, the one wrapper around
+mitmproxy's unstable ``taddons`` helpers."""
 
 from __future__ import annotations
 
 import contextlib
 import shutil
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from mitmproxy.test import taddons
 
 from imnot_proxy import loader
@@ -17,6 +20,7 @@ from imnot_proxy.store import SqliteStore
 
 REPO = Path(__file__).resolve().parents[1]
 PARTNERS = REPO / "partners"
+HELLO_PARTNER = REPO / "tests" / "e2e" / "partners" / "hello" / "acme.yaml"
 
 
 class Clock:
@@ -65,6 +69,30 @@ def partners_dir(tmp_path: Path) -> Path:
     target = tmp_path / "partners"
     shutil.copytree(PARTNERS, target)
     return target
+
+
+def write_hello_partner(folder: Path, *, hosts: Sequence[str] | None = None,
+                        datapoints: Sequence[Mapping[str, Any]] = ()) -> Path:
+    """Write the partner ``acme`` (``tests/e2e/partners/hello/acme.yaml``) into ``folder``.
+
+    ``GET /hello`` answers ``{"hello": "acme"}``; ``GET /items`` serves an uploaded
+    payload. ``hosts`` replaces its host list (``api.acme.test``); ``datapoints`` are
+    added after its own. Returns the file written, ``folder / "acme.yaml"``.
+    """
+    partner = yaml.safe_load(HELLO_PARTNER.read_text(encoding="utf-8"))
+    if hosts is not None:
+        partner["hosts"] = list(hosts)
+    partner["datapoints"] += [dict(datapoint) for datapoint in datapoints]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "acme.yaml"
+    path.write_text(yaml.safe_dump(partner, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(name="write_hello_partner", scope="session")
+def write_hello_partner_fixture() -> Callable[..., Path]:
+    """``write_hello_partner(folder, hosts=..., datapoints=...)``, for any fixture scope."""
+    return write_hello_partner
 
 
 @contextlib.contextmanager

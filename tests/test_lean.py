@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from e2e.harness import LOCALHOST, UpstreamServer, free_port, proxied_request, wait_until
+from e2e.harness import (
+    IMNOT_CLI,
+    LOCALHOST,
+    Launcher,
+    UpstreamServer,
+    free_port,
+    proxied_request,
+    run,
+)
 from mitmproxy import exceptions
 from mitmproxy.options import Options
 from mitmproxy.proxy.layers.http import HttpRequestHook
@@ -25,20 +29,6 @@ EXPECTED_ADDONS = {
     "TermLog", "Core", "Block", "DisableH2C", "Proxyserver", "NextLayer", "TlsConfig",
     "UpstreamAuth", "ErrorCheck", "ImnotProxy",
 }
-
-PARTNER = textwrap.dedent("""\
-    partner: leanmock
-    hosts: [lean.test]
-    datapoints:
-      - name: hello
-        pattern: static
-        endpoints:
-          - method: GET
-            path: /lean/hello
-            response:
-              status: 200
-              body: {hello: lean}
-""")
 
 
 def _names(print_flows: bool) -> list[str]:
@@ -93,45 +83,27 @@ async def test_hook_index_calls_implementers_in_order_and_follows_the_chain(
     assert "Addon error: boom" in caplog.text
 
 
-def _start_cmd(tmp_path: Path, port: int, *extra: str) -> list[str]:
-    partners = tmp_path / "partners"
-    (partners / "leanmock").mkdir(parents=True, exist_ok=True)
-    (partners / "leanmock" / "partner.yaml").write_text(PARTNER, encoding="utf-8")
-    return [sys.executable, "-m", "imnot_proxy.cli", "start", "--host", LOCALHOST,
-            "--port", str(port), "--partners", str(partners), "--db", str(tmp_path / "lean.db"),
-            "--confdir", str(tmp_path / "conf"), *extra]
+def _start_args(tmp_path: Path, write_partner: Callable[..., Path]) -> list[str | Path]:
+    write_partner(tmp_path / "partners")
+    return ["--host", LOCALHOST, "--partners", tmp_path / "partners", "--db", tmp_path / "lean.db",
+            "--confdir", tmp_path / "conf"]
 
 
 @pytest.fixture
-def lean_proxy(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
-    port = free_port()
-    log = (tmp_path / "lean.log").open("wb")
-    proc = subprocess.Popen(_start_cmd(tmp_path, port), stdin=subprocess.DEVNULL, stdout=log,
-                            stderr=subprocess.STDOUT)
-    try:
-        def listening() -> bool:
-            assert proc.poll() is None, (tmp_path / "lean.log").read_text()
-            return b"proxy listening at" in (tmp_path / "lean.log").read_bytes()
-
-        wait_until(listening, timeout=20, message="lean proxy did not start")
-        yield proc, port, tmp_path
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-        log.close()
+def lean_proxy(tmp_path: Path, write_hello_partner: Callable[..., Path]) -> Iterator[Launcher]:
+    with Launcher.imnot_start(tmp_path, *_start_args(tmp_path, write_hello_partner)) as proxy:
+        yield proxy
 
 
-def test_start_serves_http_https_and_passes_others_through(
-        lean_proxy: tuple[subprocess.Popen[bytes], int, Path]) -> None:
-    proc, port, tmp_path = lean_proxy
-    proxy = f"http://{LOCALHOST}:{port}"
+def test_start_serves_http_https_and_passes_others_through(lean_proxy: Launcher,
+                                                           tmp_path: Path) -> None:
+    proxy = lean_proxy.url
     ca = tmp_path / "conf" / "mitmproxy-ca-cert.pem"
 
-    reply = proxied_request(proxy, "GET", "http://lean.test/lean/hello")
-    assert (reply.status, reply.json()) == (200, {"hello": "lean"})
-    reply = proxied_request(proxy, "GET", "https://lean.test/lean/hello", cafile=ca)
-    assert (reply.status, reply.json()) == (200, {"hello": "lean"})
+    reply = proxied_request(proxy, "GET", "http://api.acme.test/hello")
+    assert (reply.status, reply.json()) == (200, {"hello": "acme"})
+    reply = proxied_request(proxy, "GET", "https://api.acme.test/hello", cafile=ca)
+    assert (reply.status, reply.json()) == (200, {"hello": "acme"})
 
     with UpstreamServer(lambda m, p, h, b: (200, {}, {"upstream": p})) as upstream:
         reply = proxied_request(proxy, "GET", f"{upstream.url}/elsewhere?x=1",
@@ -140,14 +112,14 @@ def test_start_serves_http_https_and_passes_others_through(
         (seen,) = upstream.requests
         assert seen.headers.get("X-Imnot-Session") is None
 
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=15) == 0
+    assert lean_proxy.stop() == 0  # SIGTERM
     # A clean close checkpoints SQLite's write-ahead log and removes it.
     assert not (tmp_path / "lean.db-wal").exists()
 
 
-def test_unknown_option_is_refused_with_a_pointer_to_full(tmp_path: Path) -> None:
-    done = subprocess.run(_start_cmd(tmp_path, free_port(), "--", "--set", "map_local=x"),
-                          capture_output=True, text=True, timeout=60)
+def test_unknown_option_is_refused_with_a_pointer_to_full(
+        tmp_path: Path, write_hello_partner: Callable[..., Path]) -> None:
+    done = run([*IMNOT_CLI, "start", *_start_args(tmp_path, write_hello_partner),
+                "--port", str(free_port()), "--", "--set", "map_local=x"])
     assert done.returncode == 1
     assert "map_local" in done.stderr and "--full" in done.stderr

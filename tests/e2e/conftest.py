@@ -20,7 +20,7 @@ import pytest
 from .harness import (
     CallbackReceiver,
     Handler,
-    ProxyProcess,
+    Launcher,
     Reply,
     UpstreamServer,
     direct_request,
@@ -49,9 +49,8 @@ def encode(body: Body) -> bytes | None:
 class Imnot:
     """One running imnot_proxy and the ways a client talks to it."""
 
-    def __init__(self, proc: ProxyProcess) -> None:
+    def __init__(self, proc: Launcher) -> None:
         self.proc = proc
-        self.logs: list[Path] = []
         # Set by a test that provokes a known addon bug on a proxy of its own.
         self.expect_tracebacks = False
 
@@ -137,8 +136,6 @@ class Imnot:
 
     def start(self) -> Imnot:
         self.proc.start()
-        if self.proc.log_path is not None:
-            self.logs.append(self.proc.log_path)
         return self
 
     def stop(self) -> int | None:
@@ -148,18 +145,13 @@ class Imnot:
         return self.proc.kill9()
 
     def restart(self) -> Imnot:
-        """Start a new process on the same port, confdir (CA), options and database."""
-        self.proc.stop()
-        old = self.proc
-        self.proc = ProxyProcess(
-            old.script, old.confdir, options=old.options, extra_args=old.extra_args, port=old.port
-        )
-        return self.start()
+        """Stop, then start again on the same port, confdir (CA), options and database."""
+        self.proc.restart()
+        return self
 
     def log_text(self) -> str:
         """Output of every process this proxy ran, oldest first."""
-        return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in self.logs
-                         if p.exists())
+        return self.proc.log_text()
 
     def tracebacks(self) -> list[str]:
         """Unhandled errors the addon logged: each one would be a 500 or a lost callback."""
@@ -186,7 +178,7 @@ def start_imnot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartImnot
         extra: list[str] = []
         for partner in partners:
             extra += ["--set", f"imnot_partners={partner}"]
-        proc = ProxyProcess(ENTRY_SCRIPT, base / "conf", options=opts, extra_args=extra)
+        proc = Launcher.mitmdump(ENTRY_SCRIPT, base / "conf", options=opts, extra_args=extra)
         imnot = Imnot(proc)
         started.append(imnot)
         return imnot.start()

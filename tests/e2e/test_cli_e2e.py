@@ -9,7 +9,6 @@ payload and session commands also in ``--db`` mode, on a store file with no prox
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import pytest
 from imnot_proxy import __version__
 
 from .conftest import ENTRY_SCRIPT, Imnot
-from .harness import ProxyProcess, Reply, free_port
+from .harness import Launcher, Reply, free_port, run
 
 # Warnings are errors; a socket closed late by the interpreter (unraisable) is not.
 pytestmark = pytest.mark.filterwarnings("error", "ignore::pytest.PytestUnraisableExceptionWarning")
@@ -58,9 +57,10 @@ def partners_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def imnot(tmp_path_factory: pytest.TempPathFactory, partners_dir: Path) -> Iterator[Imnot]:
     """A proxy whose admin key comes from the environment, as in a container."""
     base = tmp_path_factory.mktemp("cli-proxy")
-    proc = ProxyProcess(ENTRY_SCRIPT, base / "conf", options={"imnot_db": str(base / "imnot.db")},
-                        extra_args=["--set", f"imnot_partners={partners_dir}"],
-                        env={"IMNOT_ADMIN_KEY": KEY, "IMNOT_URL": None})
+    proc = Launcher.mitmdump(ENTRY_SCRIPT, base / "conf",
+                             options={"imnot_db": str(base / "imnot.db")},
+                             extra_args=["--set", f"imnot_partners={partners_dir}"],
+                             env={"IMNOT_ADMIN_KEY": KEY, "IMNOT_URL": None})
     proxy = Imnot(proc).start()
     try:
         yield proxy
@@ -71,7 +71,7 @@ def imnot(tmp_path_factory: pytest.TempPathFactory, partners_dir: Path) -> Itera
 
 
 class Cli:
-    """Runs ``imnot-proxy`` with a clean environment in ``workdir``."""
+    """Runs ``imnot-proxy`` in ``workdir``, without the ``IMNOT_*`` variables of the tests."""
 
     def __init__(self, workdir: Path, imnot: Imnot) -> None:
         self.workdir = workdir
@@ -79,10 +79,8 @@ class Cli:
 
     def run(self, *args: str, stdin: str | None = None,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("IMNOT_")}
-        return subprocess.run([imnot_proxy_cli(), *args], input=stdin, capture_output=True,
-                              text=True, timeout=60, env={**clean, **(env or {})},
-                              cwd=self.workdir, check=False)
+        return run([imnot_proxy_cli(), *args], stdin=stdin, env=env, drop_imnot=True,
+                   cwd=self.workdir)
 
     def remote(self, *args: str, key: str | None = KEY,
                stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -400,9 +398,9 @@ def test_offline_db_mode_then_a_proxy_serves_that_store(cli: Cli, tmp_path: Path
     unknown = offline("payload", "set", "adminco", "greeting", source)
     assert unknown.returncode == 1 and "No payload datapoint" in flat(unknown.stderr)
 
-    proc = ProxyProcess(ENTRY_SCRIPT, tmp_path / "conf",
-                        options={"imnot_db": str(db), "imnot_partners": str(DATA / "partners")},
-                        env={"IMNOT_ADMIN_KEY": None})
+    proc = Launcher.mitmdump(ENTRY_SCRIPT, tmp_path / "conf",
+                             options={"imnot_db": str(db), "imnot_partners": str(DATA / "partners")},
+                             env={"IMNOT_ADMIN_KEY": None})
     with proc:
         proxy = Imnot(proc)
         assert proxy.request("GET", f"{ADMINCO}/adminco/orders").json() == {"offline": True}

@@ -14,36 +14,23 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .harness import UpstreamServer, free_port, proxied_request
-from .staging import CliProxy, tls_get
+from .harness import Launcher, UpstreamServer, free_port, proxied_request, run, tls_get
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
 COMPOSE = REPO / "docker-compose.yml"
 NOBODY = 65534
 ADMIN_KEY = "container-secret"
-PARTNER = """\
-partner: boxed
-hosts: [api.boxed.test]
-datapoints:
-  - name: hello
-    pattern: static
-    endpoints:
-      - method: GET
-        path: /hello
-        response: {status: 200, body: {hello: boxed}}
-"""
 
 
 @dataclass
@@ -133,16 +120,19 @@ def _as_image_path(value: str, root: Path) -> str:
 
 
 def _can_run_as_nobody() -> bool:
-    done = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
-                           "--clear-groups", sys.executable, "-c", "import imnot_proxy"],
-                          capture_output=True, timeout=60, cwd="/")
+    done = run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                sys.executable, "-c", "import imnot_proxy"], cwd="/")
     return done.returncode == 0
 
 
+Container = tuple[Launcher, Path, list[str], str]
+
+
 @pytest.fixture
-def container() -> Iterator[tuple[CliProxy, Path, list[str]]]:
+def container(write_hello_partner: Callable[..., Path]) -> Iterator[Container]:
     """The image's command as ``nobody``: ``/app`` and ``/app/partners`` read-only,
     ``/app/data`` owned by that user, the environment exactly the image's plus the key.
+    Yields the proxy, the data folder, the ``setpriv`` prefix and the entrypoint.
 
     The tree is made outside pytest's private (0700) temporary folder so that the
     unprivileged user can reach it.
@@ -154,9 +144,7 @@ def container() -> Iterator[tuple[CliProxy, Path, list[str]]]:
     root = tmp_path / "root"
     app = root / "app"
     partners, data = app / "partners", app / "data"
-    partners.mkdir(parents=True)
-    (partners / "boxed.yaml").write_text(PARTNER, encoding="utf-8")
-    (partners / "boxed.yaml").chmod(0o444)
+    write_hello_partner(partners).chmod(0o444)
     data.mkdir()
     os.chown(data, NOBODY, NOBODY)
     data.chmod(0o700)
@@ -173,11 +161,11 @@ def container() -> Iterator[tuple[CliProxy, Path, list[str]]]:
     cmd = [_as_image_path(a.replace(PORT, str(port)), root) for a in IMAGE.cmd]
     env = {"PATH": f"{bindir}:/usr/bin:/bin", "IMNOT_ADMIN_KEY": ADMIN_KEY,
            **{k: _as_image_path(v, root) for k, v in IMAGE.env.items()}}
-    proxy = CliProxy([*cmd, "--set", "imnot_record_hosts=localhost"], tmp_path, port=port,
-                     env=env, inherit_env=False, program=[entry], prefix=user,
+    proxy = Launcher([*user, entry, *cmd, "--set", "imnot_record_hosts=localhost"], port=port,
+                     workdir=tmp_path, env=env, inherit_env=False, name="imnot",
                      cwd=Path(_as_image_path(IMAGE.workdir, root)))
     try:
-        yield proxy.start(), data, user
+        yield proxy.start(), data, user, entry
     finally:
         proxy.stop()
         for folder in (root, app, partners):
@@ -185,20 +173,19 @@ def container() -> Iterator[tuple[CliProxy, Path, list[str]]]:
         shutil.rmtree(tmp_path)
 
 
-def test_entrypoint_serves_as_nobody_with_only_data_writable(
-        container: tuple[CliProxy, Path, list[str]]) -> None:
-    proxy, data, user = container
+def test_entrypoint_serves_as_nobody_with_only_data_writable(container: Container) -> None:
+    proxy, data, user, entry = container
     port = str(proxy.port)
     check = [a.replace(PORT, port) for a in IMAGE.healthcheck]
-    health = subprocess.run([*user, *check], capture_output=True, text=True, timeout=30,
-                            cwd="/", env={"PATH": f"{Path(sys.executable).parent}:/usr/bin"})
+    health = run([*user, *check], env={"PATH": f"{Path(sys.executable).parent}:/usr/bin"},
+                 inherit_env=False, cwd="/", timeout=30)
     assert health.returncode == 0, health.stderr
 
-    reply = proxied_request(proxy.url, "GET", "http://api.boxed.test/hello")
-    assert (reply.status, reply.json()) == (200, {"hello": "boxed"})
+    reply = proxied_request(proxy.url, "GET", "http://api.acme.test/hello")
+    assert (reply.status, reply.json()) == (200, {"hello": "acme"})
     ca = data / "mitmproxy" / "mitmproxy-ca-cert.pem"
-    answer = tls_get(proxy.port, "api.boxed.test", 443, "/hello", ca)
-    assert answer.reply.json() == {"hello": "boxed"}
+    answer = tls_get(proxy.port, "api.acme.test", 443, "/hello", ca)
+    assert answer.reply.json() == {"hello": "acme"}
 
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with pytest.raises(urllib.error.HTTPError) as refused:
@@ -221,11 +208,9 @@ def test_entrypoint_serves_as_nobody_with_only_data_writable(
     assert any(p.startswith("recordings/") and p.endswith(".har") for p in written), written
     assert all(p.stat().st_uid == NOBODY for p in data.rglob("*"))
 
-    confdir = next(a for a in proxy.args if a.endswith("/app/data/mitmproxy"))
-    recipes = subprocess.run([*user, *proxy.program, "ca", "--confdir", confdir],
-                             capture_output=True, text=True, timeout=60, cwd=proxy.cwd,
-                             env={"PATH": f"{Path(sys.executable).parent}:/usr/bin",
-                                  "HOME": str(data)})
+    confdir = next(a for a in proxy.argv if a.endswith("/app/data/mitmproxy"))
+    recipes = run([*user, entry, "ca", "--confdir", confdir], cwd=proxy.cwd, inherit_env=False,
+                  env={"PATH": f"{Path(sys.executable).parent}:/usr/bin", "HOME": str(data)})
     assert recipes.returncode == 0, recipes.stderr
     assert f"CA certificate: {ca}" in recipes.stdout and "keytool -importcert" in recipes.stdout
     assert "created" not in recipes.stderr  # the proxy's CA, not a new one

@@ -1,4 +1,5 @@
-"""Self-tests for the e2e harness: servers, clients and a real mitmdump subprocess."""
+"""Self-tests for the e2e harness: servers, clients, the environment builder and the launcher
+with real mitmdump and mitmweb processes."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ import pytest
 from .harness import (
     CallbackReceiver,
     HandlerResult,
-    ProxyProcess,
+    Launcher,
     ProxyStartError,
     TlsUpstreamServer,
     UpstreamServer,
     direct_request,
+    environment,
     free_port,
     proxied_request,
     wait_until,
@@ -77,17 +79,18 @@ def basic(user: str, password: str = "") -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-@pytest.fixture
-def addon(tmp_path: Path) -> Path:
-    path = tmp_path / "mock_addon.py"
+@pytest.fixture(scope="module")
+def addon(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("addon") / "mock_addon.py"
     path.write_text(MOCK_ADDON)
     return path
 
 
-@pytest.fixture
-def proxy(addon: Path, tmp_path: Path) -> Iterator[ProxyProcess]:
-    with ProxyProcess(
-        addon, confdir=tmp_path / "conf", options={"mock_greeting": "hi there"}
+@pytest.fixture(scope="module")
+def proxy(addon: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
+    """One mitmdump for the tests that only send requests (the addon keeps no state)."""
+    with Launcher.mitmdump(
+        addon, tmp_path_factory.mktemp("proxy") / "conf", options={"mock_greeting": "hi there"}
     ) as running:
         yield running
 
@@ -112,6 +115,22 @@ def test_wait_until_returns_value_and_times_out() -> None:
     assert wait_until(lambda: next(calls) >= 3, timeout=5) is True
     with pytest.raises(AssertionError, match="never true"):
         wait_until(lambda: False, timeout=0.1, message="never true")
+
+
+def test_environment_inherits_drops_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMNOT_ADMIN_KEY", "inherited")
+    monkeypatch.setenv("https_proxy", "http://corp.test:3128")
+    monkeypatch.setenv("SSL_CERT_FILE", "/elsewhere.pem")
+    monkeypatch.setenv("HARNESS_KEEP", "1")
+    env = environment({"HARNESS_EXTRA": "x", "HARNESS_KEEP": None})
+    assert (env["IMNOT_ADMIN_KEY"], env["https_proxy"], env["HARNESS_EXTRA"]) == (
+        "inherited", "http://corp.test:3128", "x")
+    assert "HARNESS_KEEP" not in env
+
+    clean = environment({"IMNOT_URL": "http://x"}, drop_imnot=True, drop_proxy_settings=True)
+    assert clean["HARNESS_KEEP"] == "1" and clean["IMNOT_URL"] == "http://x"
+    assert not {"IMNOT_ADMIN_KEY", "https_proxy", "SSL_CERT_FILE"} & set(clean)
+    assert environment({"PATH": "/bin", "GONE": None}, inherit=False) == {"PATH": "/bin"}
 
 
 # --------------------------------------------------------------------------- upstream servers
@@ -199,7 +218,7 @@ def test_callback_receiver_fails_first_n() -> None:
 # --------------------------------------------------------------------------- mitmdump
 
 
-def test_proxy_answers_mock_host(proxy: ProxyProcess) -> None:
+def test_proxy_answers_mock_host(proxy: Launcher) -> None:
     reply = proxied_request(proxy.url, "POST", "http://mock.test/x", body=b"payload")
     assert reply.status == 200
     assert reply.json() | {"connect_auth": None} == {
@@ -214,7 +233,7 @@ def test_proxy_answers_mock_host(proxy: ProxyProcess) -> None:
     }
 
 
-def test_proxy_error_status_and_head(proxy: ProxyProcess) -> None:
+def test_proxy_error_status_and_head(proxy: Launcher) -> None:
     missing = proxied_request(proxy.url, "GET", "http://mock.test/missing")
     assert missing.status == 404
     assert missing.json()["path"] == "/missing"
@@ -222,7 +241,7 @@ def test_proxy_error_status_and_head(proxy: ProxyProcess) -> None:
     assert (head.status, head.body) == (200, b"")
 
 
-def test_proxy_passes_through_to_upstream(proxy: ProxyProcess, upstream: UpstreamServer) -> None:
+def test_proxy_passes_through_to_upstream(proxy: Launcher, upstream: UpstreamServer) -> None:
     reply = proxied_request(
         proxy.url, "PUT", f"{upstream.url}/thing?a=b", body=b"abc", headers={"X-K": "v"}
     )
@@ -236,7 +255,7 @@ def test_proxy_passes_through_to_upstream(proxy: ProxyProcess, upstream: Upstrea
     )
 
 
-def test_proxy_https_mock_host_trusting_ca(proxy: ProxyProcess) -> None:
+def test_proxy_https_mock_host_trusting_ca(proxy: Launcher) -> None:
     reply = proxied_request(proxy.url, "GET", "https://mock.test/x?y=1", cafile=proxy.ca_cert)
     assert reply.status == 200
     assert reply.json()["scheme"] == "https"
@@ -248,13 +267,13 @@ def test_proxy_https_mock_host_trusting_ca(proxy: ProxyProcess) -> None:
 def test_proxy_https_to_tls_upstream(addon: Path, tmp_path: Path) -> None:
     with TlsUpstreamServer() as server:
         options = {"ssl_verify_upstream_trusted_ca": str(server.cert_path)}
-        with ProxyProcess(addon, confdir=tmp_path / "conf", options=options) as proxy:
+        with Launcher.mitmdump(addon, tmp_path / "conf", options=options) as proxy:
             reply = proxied_request(proxy.url, "GET", f"{server.url}/tls", cafile=proxy.ca_cert)
         assert reply.json() == {"upstream": True, "path": "/tls"}
         assert server.wait_for_requests(1)[0].path == "/tls"
 
 
-def test_proxy_authorization_sent_for_http_and_connect(proxy: ProxyProcess) -> None:
+def test_proxy_authorization_sent_for_http_and_connect(proxy: Launcher) -> None:
     assert proxy.proxy_url("mysession") == f"http://mysession@127.0.0.1:{proxy.port}"
 
     plain = proxied_request(proxy.proxy_url("mysession"), "GET", "http://mock.test/x")
@@ -275,7 +294,7 @@ def test_proxy_authorization_sent_for_http_and_connect(proxy: ProxyProcess) -> N
 
 def test_connect_rejection_is_returned_as_reply(addon: Path, tmp_path: Path) -> None:
     options = {"proxyauth": "user:secret"}
-    with ProxyProcess(addon, confdir=tmp_path / "conf", options=options) as proxy:
+    with Launcher.mitmdump(addon, tmp_path / "conf", options=options) as proxy:
         rejected = proxied_request(proxy.url, "GET", "https://mock.test/x", cafile=proxy.ca_cert)
         assert rejected.status == 407
         accepted = proxied_request(
@@ -284,14 +303,14 @@ def test_connect_rejection_is_returned_as_reply(addon: Path, tmp_path: Path) -> 
         assert accepted.status == 200
 
 
-def test_direct_request_to_proxy_port(proxy: ProxyProcess) -> None:
+def test_direct_request_to_proxy_port(proxy: Launcher) -> None:
     reply = direct_request(proxy.url, "GET", "/")
     assert reply.status >= 400
 
 
 def test_kill9_and_restart_on_same_port(addon: Path, tmp_path: Path) -> None:
     confdir = tmp_path / "conf"
-    first = ProxyProcess(addon, confdir=confdir).start()
+    first = Launcher.mitmdump(addon, confdir).start()
     try:
         ca_before = first.ca_cert.read_bytes()
         assert proxied_request(first.url, "GET", "http://mock.test/x").status == 200
@@ -302,7 +321,7 @@ def test_kill9_and_restart_on_same_port(addon: Path, tmp_path: Path) -> None:
     finally:
         first.stop()
 
-    with ProxyProcess(addon, confdir=confdir, port=first.port) as second:
+    with Launcher.mitmdump(addon, confdir, port=first.port) as second:
         assert second.url == first.url
         assert second.ca_cert.read_bytes() == ca_before
         reply = proxied_request(second.url, "GET", "https://mock.test/again", cafile=first.ca_cert)
@@ -312,9 +331,19 @@ def test_kill9_and_restart_on_same_port(addon: Path, tmp_path: Path) -> None:
 
 
 def test_early_exit_raises_with_output(addon: Path, tmp_path: Path) -> None:
-    proxy = ProxyProcess(addon, confdir=tmp_path / "conf", extra_args=["--mode", "no-such-mode"])
+    proxy = Launcher.mitmdump(addon, tmp_path / "conf", extra_args=["--mode", "no-such-mode"])
     with pytest.raises(ProxyStartError, match="exited with code") as excinfo:
         proxy.start()
     assert "no-such-mode" in str(excinfo.value)
     assert not proxy.alive
     assert "no-such-mode" in proxy.log_text()
+
+
+def test_mitmweb_serves_the_addon_and_its_ui(addon: Path, tmp_path: Path) -> None:
+    with Launcher.mitmweb(addon, tmp_path / "conf", options={"mock_greeting": "web"}) as web:
+        assert web.web_port is not None and web.web_port != web.port
+        reply = proxied_request(web.url, "GET", "https://mock.test/w", cafile=web.ca_cert)
+        assert (reply.status, reply.json()["greeting"]) == (200, "web")
+        assert direct_request(web.web_url, "GET", "/").status in (200, 403)
+    assert web.returncode == 0
+    assert "mock.test" not in web.log_text()  # -q: no flow lines

@@ -6,17 +6,15 @@ import json
 from pathlib import Path
 
 from .conftest import REPO_PARTNERS
-from .harness import direct_request, free_port, proxied_request, wait_until
-from .staging import CliProxy
+from .harness import Launcher, direct_request, free_port, proxied_request, wait_until
 
 
 def test_admin_listener_serves_the_admin_api_without_a_proxy_and_logs_are_json(
         tmp_path: Path) -> None:
-    port, admin_port = free_port(), free_port()
-    args = ["start", "--port", str(port), "--partners", str(REPO_PARTNERS),
-            "--db", str(tmp_path / "imnot.db"), "--confdir", str(tmp_path / "conf"),
-            "--admin-port", str(admin_port), "--json-logs"]
-    with CliProxy(args, tmp_path, port=port) as proxy:
+    admin_port = free_port()
+    with Launcher.imnot_start(tmp_path, "--partners", REPO_PARTNERS, "--db", tmp_path / "imnot.db",
+                              "--admin-port", str(admin_port), "--json-logs",
+                              confdir=tmp_path / "conf", ready_ports=[admin_port]) as proxy:
         admin = f"http://127.0.0.1:{admin_port}"
         assert direct_request(admin, "GET", "/healthz").status == 200
         uploaded = direct_request(admin, "POST", "/imnot/admin/bookingco/charges/payload",

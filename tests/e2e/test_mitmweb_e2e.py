@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -20,24 +20,12 @@ import pytest
 from mitmproxy import io as mitm_io
 
 from .cdp import Browser, find_chromium
-from .harness import LOCALHOST, UpstreamServer, free_port, proxied_request, wait_until
-from .staging import CliProxy
+from .harness import LOCALHOST, Launcher, UpstreamServer, free_port, proxied_request, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 WEB_TOKEN = "imnot-web-test-token"
 COLUMNS = ("tls", "icon", "path", "method", "status", "size", "time", "comment")
-PARTNER = """\
-partner: acme
-hosts: [api.acme.test]
-datapoints:
-  - name: hello
-    pattern: static
-    endpoints:
-      - method: GET
-        path: /hello
-        response: {status: 200, body: {hello: acme}}
-"""
 
 
 def has_web_password() -> bool:
@@ -48,19 +36,18 @@ def has_web_password() -> bool:
 
 
 @pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CliProxy, int, dict]]:
+def web(tmp_path_factory: pytest.TempPathFactory,
+        write_hello_partner: Callable[..., Path]) -> Iterator[tuple[Launcher, int, dict]]:
     work = tmp_path_factory.mktemp("web")
-    (work / "partners").mkdir()
-    (work / "partners" / "acme.yaml").write_text(PARTNER, encoding="utf-8")
+    write_hello_partner(work / "partners")
     web_port = free_port()
-    extra = ["--set", f"web_port={web_port}", "--set", "web_open_browser=false"]
+    extra: list[str] = []
     for column in COLUMNS:
         extra += ["--set", f"web_columns={column}"]
     if has_web_password():
         extra += ["--set", f"web_password={WEB_TOKEN}"]
-    proxy = CliProxy(["start", "--web", "--partners", "partners", "--confdir", "conf"], work,
-                     ready=[b"Web server listening at"])
-    proxy.args += ["--port", str(proxy.port), "--", *extra]
+    proxy = Launcher.imnot_start(work, "--partners", "partners", confdir=work / "conf",
+                                 web_port=web_port, mitmproxy_args=extra)
     with proxy, UpstreamServer() as upstream:
         flows = {
             "mock": proxied_request(proxy.url, "GET", "http://api.acme.test/hello"),
@@ -91,7 +78,7 @@ def paths(flows: list[Any]) -> list[str]:
 
 
 def test_flows_api_shows_the_comment_and_dump_keeps_the_metadata(
-        web: tuple[CliProxy, int, dict]) -> None:
+        web: tuple[Launcher, int, dict]) -> None:
     _, web_port, _ = web
 
     def mocked() -> dict | None:
@@ -115,14 +102,14 @@ def test_flows_api_shows_the_comment_and_dump_keeps_the_metadata(
     ('~comment "^imnot"', ["api.acme.test/hello", "api.acme.test/nope"]),
     ("~meta \"'kind': 'mock'\"", ["api.acme.test/hello"]),
 ])
-def test_documented_filter_expressions(web: tuple[CliProxy, int, dict], expression: str,
+def test_documented_filter_expressions(web: tuple[Launcher, int, dict], expression: str,
                                        expected: list[str]) -> None:
     _, web_port, _ = web
     wait_until(lambda: len(dump(web_port, "")) >= 3, message="flows missing in mitmweb")
     assert paths(dump(web_port, expression)) == expected
 
 
-def test_not_imnot_filter_leaves_only_other_traffic(web: tuple[CliProxy, int, dict]) -> None:
+def test_not_imnot_filter_leaves_only_other_traffic(web: tuple[Launcher, int, dict]) -> None:
     _, web_port, _ = web
     wait_until(lambda: len(dump(web_port, "")) >= 3, message="flows missing in mitmweb")
     others = dump(web_port, '!~comment "^imnot"')
@@ -134,7 +121,7 @@ ROWS = "Array.from(document.querySelectorAll('.flow-table tbody tr.has-request')
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
-def test_mocked_flow_and_its_comment_in_the_mitmweb_ui(web: tuple[CliProxy, int, dict]) -> None:
+def test_mocked_flow_and_its_comment_in_the_mitmweb_ui(web: tuple[Launcher, int, dict]) -> None:
     _, web_port, _ = web
     assert CHROMIUM is not None
     with Browser(CHROMIUM) as browser:

@@ -15,72 +15,52 @@ import ssl
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from .harness import LOCALHOST, TlsUpstreamServer, UpstreamServer, free_port, proxied_request
-from .staging import CliProxy, ForwardProxy, tls_get
+from .harness import (
+    IMNOT_CLI,
+    LOCALHOST,
+    ForwardProxy,
+    Launcher,
+    TlsUpstreamServer,
+    UpstreamServer,
+    environment,
+    free_port,
+    proxied_request,
+    tls_get,
+)
+from .harness import run as run_process
 
 REPO = Path(__file__).resolve().parents[2]
 PARTNER_HOST = "api.acme.test"
 ADMIN_KEY = "staging-secret"
 NODE_MODULES = Path(os.environ.get("IMNOT_NODE_MODULES", REPO / ".ci" / "node" / "node_modules"))
 
-ACME = """\
-partner: acme
-hosts: [{hosts}]
-datapoints:
-  - name: hello
-    pattern: static
-    endpoints:
-      - method: GET
-        path: /hello
-        response: {{status: 200, body: {{hello: acme}}}}
-  - name: items
-    pattern: fetch
-    endpoints:
-      - method: GET
-        path: /items
-        response: {{status: 200}}
-{extra}"""
-
-LOCAL_DATAPOINT = """\
-  - name: local
-    pattern: static
-    endpoints:
-      - method: GET
-        path: /local
-        response: {status: 200, body: {mocked: localhost}}
-"""
-
-
-def write_partner(partners: Path, hosts: list[str], extra: str = "") -> None:
-    partners.mkdir(parents=True, exist_ok=True)
-    text = ACME.format(hosts=", ".join(hosts), extra=extra)
-    (partners / "acme.yaml").write_text(text, encoding="utf-8")
+LOCAL_DATAPOINT = {
+    "name": "local", "pattern": "static",
+    "endpoints": [{"method": "GET", "path": "/local",
+                   "response": {"status": 200, "body": {"mocked": "localhost"}}}],
+}
+WritePartner = Callable[..., Path]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without any proxy or CA setting, plus ``extra``."""
-    dropped = {"http_proxy", "https_proxy", "no_proxy", "all_proxy", "ssl_cert_file",
-               "ssl_cert_dir", "requests_ca_bundle", "curl_ca_bundle", "node_extra_ca_certs",
-               "node_use_env_proxy"}
-    env = {k: v for k, v in os.environ.items() if k.lower() not in dropped}
-    env.update(extra)
-    return env
+    return environment(extra, drop_proxy_settings=True)
 
 
 def run(cmd: list[str], env: Mapping[str, str] | None = None, cwd: Path | None = None,
         timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, env=dict(env or clean_env()),
-                          cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
+    """``cmd`` to completion in exactly ``env`` (default: ``clean_env()``)."""
+    return run_process(cmd, env=env or clean_env(), inherit_env=False, cwd=cwd, timeout=timeout)
 
 
 def imnot(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return run([sys.executable, "-m", "imnot_proxy.cli", *args], env=env)
+    return run([*IMNOT_CLI, *args], env=env)
 
 
 def leaf_der(server: TlsUpstreamServer) -> bytes:
@@ -94,7 +74,7 @@ def leaf_der(server: TlsUpstreamServer) -> bytes:
 class Staging:
     """One proxy started as docs/staging.md says, and the files a staging system gets."""
 
-    proxy: CliProxy
+    proxy: Launcher
     ca: Path          # exported with `imnot-proxy ca --out` before the first start
     bundle: Path      # `imnot-proxy ca --bundle --base <the TLS server's CA>`
     tls: TlsUpstreamServer
@@ -129,19 +109,18 @@ def tls_server() -> Iterator[TlsUpstreamServer]:
 
 
 @pytest.fixture(scope="module")
-def staging(tmp_path_factory: pytest.TempPathFactory,
-            tls_server: TlsUpstreamServer) -> Iterator[Staging]:
+def staging(tmp_path_factory: pytest.TempPathFactory, tls_server: TlsUpstreamServer,
+            write_hello_partner: WritePartner) -> Iterator[Staging]:
     work = tmp_path_factory.mktemp("staging")
-    write_partner(work / "partners", [PARTNER_HOST])
+    write_hello_partner(work / "partners")
     conf = work / "conf"
     exported = imnot("ca", "--confdir", str(conf), "--out", str(work / "imnot-ca.pem"))
     assert exported.returncode == 0, exported.stderr
     bundled = imnot("ca", "--confdir", str(conf), "--bundle", str(work / "bundle.pem"),
                     "--base", str(tls_server.cert_path))
     assert bundled.returncode == 0, bundled.stderr
-    proxy = CliProxy(["start", "--host", "0.0.0.0", "--partners", "partners",
-                      "--confdir", str(conf)], work, env={"IMNOT_ADMIN_KEY": ADMIN_KEY})
-    proxy.args += ["--port", str(proxy.port)]
+    proxy = Launcher.imnot_start(work, "--host", "0.0.0.0", "--partners", "partners",
+                                 confdir=conf, env={"IMNOT_ADMIN_KEY": ADMIN_KEY})
     with proxy:
         yield Staging(proxy, work / "imnot-ca.pem", work / "bundle.pem", tls_server,
                       exported.stdout + exported.stderr)
@@ -196,21 +175,20 @@ def test_partner_https_is_mocked_and_other_https_passes_through_untouched(
 
 
 def test_reload_adding_a_host_to_hosts_starts_intercepting_it(
-        tmp_path: Path, tls_server: TlsUpstreamServer) -> None:
+        tmp_path: Path, tls_server: TlsUpstreamServer, write_hello_partner: WritePartner) -> None:
     partners = tmp_path / "partners"
-    write_partner(partners, [PARTNER_HOST])
+    write_hello_partner(partners)
     conf = tmp_path / "conf"
     assert imnot("ca", "--confdir", str(conf), "--bundle", str(tmp_path / "bundle.pem"),
                  "--base", str(tls_server.cert_path)).returncode == 0
-    proxy = CliProxy(["start", "--partners", str(partners), "--confdir", str(conf)], tmp_path)
-    proxy.args += ["--port", str(proxy.port)]
-    with proxy:
+    with Launcher.imnot_start(tmp_path, "--partners", partners, confdir=conf) as proxy:
         before = tls_get(proxy.port, "localhost", tls_server.port, "/local", tls_server.cert_path)
         assert before.reply.json() == {"real": "tls", "path": "/local"}
         assert before.peer_der == leaf_der(tls_server)
         seen = len(tls_server.requests)
 
-        write_partner(partners, [PARTNER_HOST, "localhost"], LOCAL_DATAPOINT)
+        write_hello_partner(partners, hosts=[PARTNER_HOST, "localhost"],
+                            datapoints=[LOCAL_DATAPOINT])
         reload = proxied_request(proxy.url, "POST", "http://imnot.proxy/imnot/admin/reload")
         assert reload.status == 200, reload.text
 
@@ -513,24 +491,24 @@ def test_debian_system_store_recipe(staging: Staging, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def chained(tmp_path: Path, tls_server: TlsUpstreamServer) -> Iterator[
-        tuple[CliProxy, ForwardProxy, UpstreamServer, Path]]:
-    write_partner(tmp_path / "partners", [PARTNER_HOST])
+def chained(tmp_path: Path, tls_server: TlsUpstreamServer,
+            write_hello_partner: WritePartner) -> Iterator[
+        tuple[Launcher, ForwardProxy, UpstreamServer, Path]]:
+    write_hello_partner(tmp_path / "partners")
     with ForwardProxy() as corp, UpstreamServer() as plain:
-        proxy = CliProxy(["start", "--partners", str(tmp_path / "partners"),
-                          "--confdir", str(tmp_path / "conf"), "--upstream", corp.url],
-                         tmp_path)
-        proxy.args += ["--port", str(proxy.port), "--",
-                       "--set", "imnot_record_hosts=localhost",
-                       "--set", f"imnot_recordings={tmp_path / 'recordings'}",
-                       "--set", f"ssl_verify_upstream_trusted_ca={tls_server.cert_path}"]
+        proxy = Launcher.imnot_start(
+            tmp_path, "--partners", tmp_path / "partners", "--upstream", corp.url,
+            confdir=tmp_path / "conf",
+            mitmproxy_args=["--set", "imnot_record_hosts=localhost",
+                            "--set", f"imnot_recordings={tmp_path / 'recordings'}",
+                            "--set", f"ssl_verify_upstream_trusted_ca={tls_server.cert_path}"])
         with proxy:
             yield proxy, corp, plain, tmp_path
             assert "Traceback" not in proxy.log_text(), proxy.log_text()
 
 
 def test_upstream_proxy_carries_passthrough_and_record_traffic_never_mocks(
-        chained: tuple[CliProxy, ForwardProxy, UpstreamServer, Path],
+        chained: tuple[Launcher, ForwardProxy, UpstreamServer, Path],
         tls_server: TlsUpstreamServer) -> None:
     proxy, corp, plain, tmp_path = chained
     ca = tmp_path / "conf" / "mitmproxy-ca-cert.pem"
@@ -570,13 +548,13 @@ def test_upstream_proxy_carries_passthrough_and_record_traffic_never_mocks(
 
 
 @pytest.fixture
-def corp_with_login(tmp_path: Path) -> Iterator[tuple[CliProxy, ForwardProxy, UpstreamServer]]:
-    write_partner(tmp_path / "partners", [PARTNER_HOST])
+def corp_with_login(tmp_path: Path, write_hello_partner: WritePartner) -> Iterator[
+        tuple[Launcher, ForwardProxy, UpstreamServer]]:
+    write_hello_partner(tmp_path / "partners")
     with ForwardProxy() as corp, UpstreamServer() as plain:
         upstream = f"http://corp%40user:p%3Ass@{LOCALHOST}:{corp.port}"
-        proxy = CliProxy(["start", "--partners", str(tmp_path / "partners"),
-                          "--confdir", str(tmp_path / "conf"), "--upstream", upstream], tmp_path)
-        proxy.args += ["--port", str(proxy.port)]
+        proxy = Launcher.imnot_start(tmp_path, "--partners", tmp_path / "partners",
+                                     "--upstream", upstream, confdir=tmp_path / "conf")
         with proxy:
             yield proxy, corp, plain
 
@@ -585,7 +563,7 @@ CORP_LOGIN = "Basic Y29ycEB1c2VyOnA6c3M="  # corp@user:p:ss
 
 
 def test_upstream_credentials_go_on_the_connect(
-        corp_with_login: tuple[CliProxy, ForwardProxy, UpstreamServer],
+        corp_with_login: tuple[Launcher, ForwardProxy, UpstreamServer],
         tls_server: TlsUpstreamServer) -> None:
     proxy, corp, _ = corp_with_login
     passed = tls_get(proxy.port, LOCALHOST, tls_server.port, "/x", tls_server.cert_path,
@@ -595,7 +573,7 @@ def test_upstream_credentials_go_on_the_connect(
 
 
 def test_upstream_credentials_on_plain_http_are_neither_a_session_nor_dropped(
-        corp_with_login: tuple[CliProxy, ForwardProxy, UpstreamServer]) -> None:
+        corp_with_login: tuple[Launcher, ForwardProxy, UpstreamServer]) -> None:
     proxy, corp, plain = corp_with_login
     proxied_request(f"http://s-plain:x@{LOCALHOST}:{proxy.port}", "GET",
                     f"http://{PARTNER_HOST}/hello")
