@@ -32,6 +32,7 @@ from .harness import (
     free_port,
     proxied_request,
     tls_get,
+    wait_until,
 )
 from .harness import run as run_process
 
@@ -512,7 +513,9 @@ def test_upstream_proxy_carries_passthrough_and_record_traffic_never_mocks(
         tls_server: TlsUpstreamServer) -> None:
     proxy, corp, plain, tmp_path = chained
     ca = tmp_path / "conf" / "mitmproxy-ca-cert.pem"
-    assert "upstream mode" in proxy.log_text()
+    # mitmproxy logs its mode once the listener is up, which may be just after it accepts.
+    wait_until(lambda: "upstream mode" in proxy.log_text(), timeout=10,
+               message="no upstream mode line in the log")
 
     # Mocked, over HTTP and HTTPS: the corporate proxy sees nothing.
     assert proxied_request(proxy.url, "GET", f"http://{PARTNER_HOST}/hello").json() == {
