@@ -292,12 +292,13 @@ class ImnotProxy:
 
     @command.command("imnot.reload")
     def reload_command(self) -> str:
-        """Reload the partner files; a broken file keeps the last good definitions serving."""
+        """Reload the partner files; a broken file keeps its last good version serving."""
         assert self.definitions is not None
         report = self.definitions.reload()
-        if not report.ok:
-            return "reload rejected: " + "; ".join(report.problems)
-        return f"reloaded {len(report.partners)} partners"
+        text = f"reloaded {len(report.partners)} partners"
+        if report.problems:
+            text += "; problems: " + "; ".join(report.problems)
+        return text
 
     @command.command("imnot.routes")
     def routes_command(self) -> Sequence[str]:

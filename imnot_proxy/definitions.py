@@ -29,16 +29,26 @@ logger = logging.getLogger("imnot_proxy")
 
 @dataclass
 class ReloadReport:
+    """What a load changed. ``kept``: files that failed and keep serving their last good
+    version; a report with problems is ``partial`` (the rest was applied)."""
+
     ok: bool
     partners: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     at: str = ""
+    kept: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if not self.ok:
+            return "error"
+        return "partial" if self.problems else "ok"
 
     def view(self) -> dict:
-        return {"status": "ok" if self.ok else "error", "partners": self.partners,
-                "added": self.added, "removed": self.removed, "problems": self.problems,
+        return {"status": self.status, "partners": self.partners, "added": self.added,
+                "removed": self.removed, "problems": self.problems, "kept": self.kept,
                 "at": self.at}
 
 
@@ -79,25 +89,36 @@ class Definitions:
     # --- changes ------------------------------------------------------------------
 
     def reload(self, *, initial: bool = False) -> ReloadReport:
-        """Load the partner files and swap the engine, all or nothing.
+        """Load the partner files and swap the engine.
 
-        At start-up broken files are skipped so the others serve; later, any error
-        keeps the last good engine serving.
+        A file with errors is reported and does not stop the others: a file that served
+        before keeps serving its last good version, a new one is skipped.
         """
         with self._changing:
-            return self._reload(initial)
+            return self._reload()
 
-    def _reload(self, initial: bool) -> ReloadReport:
+    def _reload(self) -> ReloadReport:
         result = loader.load_paths(self.paths, limits=self.limits)
         for problem in result.problems:
             logger.warning("imnot_proxy: %s", problem)
         problems = [str(p) for p in result.errors]
-        if result.errors and not initial:
-            logger.warning("imnot_proxy: reload rejected, the last good definitions keep serving")
-            self.last_report = ReloadReport(False, [s.name for s in result.partners],
-                                            problems=problems, at=now_iso())
-            return self.last_report
-        return self.apply(result.partners, problems=problems)
+        partners, kept = result.partners, []
+        broken = {Path(p.file) for p in result.errors}
+        if self.engine is not None and broken:
+            loaded = {s.file for s in partners}
+            previous = [s for s in self.engine.partners
+                        if s.file in broken and s.file not in loaded]
+            if previous:
+                order = {file: i for i, file in enumerate(result.files)}
+                merged = sorted(partners + previous, key=lambda s: order.get(s.file, len(order)))
+                partners, conflicts = loader.check_across(merged)
+                problems += [str(c) for c in conflicts]
+                kept = [str(s.file) for s in previous if s in partners]
+                logger.warning("imnot_proxy: the last good version of %s keeps serving",
+                               ", ".join(kept))
+        report = self._apply(partners, problems)
+        report.kept = kept
+        return report
 
     def apply(self, partners: list[PartnerSource], *,
               problems: list[str] | None = None) -> ReloadReport:

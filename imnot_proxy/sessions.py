@@ -24,7 +24,8 @@ def proxy_user(value: str | None) -> str | None:
     if scheme.lower() != "basic":
         return None
     try:
-        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8", "replace")
+        # bytes that are not UTF-8 stay visible (as surrogates), so the session is refused
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8", "surrogateescape")
     except (binascii.Error, ValueError):
         return None
     user = decoded.partition(":")[0].strip()

@@ -74,9 +74,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "Also log one line per request that passes through untouched."),
     OptionSpec("imnot_watch", bool, False,
                "Reload the partner files when they change on disk."),
-    OptionSpec("imnot_watch_interval", float, 1.0,
+    # mitmproxy options have no float type: seconds are given as text ("0.5")
+    OptionSpec("imnot_watch_interval", str, "1.0",
                "Seconds between two looks at the partner files when imnot_watch is on."),
-    OptionSpec("imnot_watch_settle", float, 1.0,
+    OptionSpec("imnot_watch_settle", str, "1.0",
                "Seconds a changed partner file must stay unchanged before it is loaded (a file "
                "still being written is not loaded half-way; renaming a finished file into "
                "place is the safe way to deploy)."),
@@ -152,7 +153,7 @@ class Settings:
                 raise ValueError(f"Cannot parse {spec.name} option {value}: must be one of "
                                  f"{', '.join(spec.choices)}")
         for name, low, high in BOUNDS:
-            value = getattr(options, name)
+            value = _number(name, getattr(options, name))
             if not low <= value <= high:
                 raise ValueError(f"Cannot parse {name} option {value}: must be between "
                                  f"{low:g} and {high:g}")
@@ -187,6 +188,13 @@ class Settings:
     @property
     def partner_dirs(self) -> list[Path]:
         return [Path(p) for p in self.partners if Path(p).is_dir()]
+
+
+def _number(name: str, value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"Cannot parse {name} option {value}: not a number") from None
 
 
 def default_db(partners: Sequence[str]) -> Path:

@@ -151,7 +151,7 @@ class AdminService:
 
     def reload(self) -> tuple[int, dict]:
         report = self.definitions.reload()
-        return (200 if report.ok else 422), report.view()
+        return 200, report.view()
 
     def journal_entries(self, limit: int) -> list[dict]:
         return [entry.view() for entry in self.journal.latest(limit)]

@@ -319,17 +319,21 @@ async def test_reload_command_picks_up_changes(proxy, partners_dir):
     assert "api.extra.example GET /ping extra/ping [static]" in tctx.command(addon.routes_command)
 
 
-async def test_reload_with_a_broken_file_keeps_the_old_engine(proxy, partners_dir):
+async def test_reload_with_a_broken_file_keeps_its_last_good_version(proxy, partners_dir):
     addon, tctx = proxy
-    engine = addon.engine
     path = partners_dir / "bookingco" / "partner.yaml"
     path.write_text(path.read_text().replace("pattern: fetch", "pattern: fetsh"))
+    (partners_dir / "extra.yaml").write_text(
+        "partner: extra\nhosts: [api.extra.example]\ndatapoints:\n"
+        "  - {name: ping, pattern: static, endpoints: [{method: GET, path: /ping}]}\n")
     message = tctx.command(addon.reload_command)
-    assert message.startswith("reload rejected: ")
+    assert message.startswith("reloaded 3 partners; problems: ")
     assert "unknown pattern 'fetsh'" in message
-    assert addon.engine is engine
+    assert addon.definitions.last_report.kept == [str(path)]
     flow = await run(tctx, addon, make_flow("GET", RESERVATION))
     assert flow.response.status_code == 200
+    assert (await run(tctx, addon, make_flow("GET", "http://api.extra.example/ping"))
+            ).response.status_code == 200
 
 
 async def test_payload_set_command(proxy, tmp_path):
