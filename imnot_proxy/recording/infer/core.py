@@ -34,8 +34,9 @@ def infer(exchanges: Sequence[Exchange], partner: str, *, hosts: Sequence[str] =
     datapoints = [_scrubbed(dp, secrets) for dp in ordered]
     inferred = [_scrubbed_row(r, secrets) for r in sorted(draft.inferred, key=lambda r: r.first)]
     skipped = [_scrubbed_row(r, secrets) for r in sorted(draft.skipped, key=lambda r: r.first)]
+    notes = [scrub(note, secrets) for note in draft.notes]
     return Inference(partner, found_hosts, datapoints, inferred, skipped, len(draft.flows),
-                     draft.notes)
+                     notes, secrets)
 
 
 def _set_aside_deliveries(draft: Draft) -> None:
