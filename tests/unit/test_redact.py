@@ -418,3 +418,20 @@ def test_secrets_echoed_in_ordinary_fields_are_scrubbed_from_the_yaml(tmp_path: 
                   request_type="text/xml",
                   response=json.dumps({"message": "welcome echo-pass-5555"}).encode())
     assert_absent(written(tmp_path, ex), "echo-pass-5555")
+
+
+def test_a_body_the_redactor_cannot_go_through_is_not_written(monkeypatch) -> None:
+    from imnot_proxy.recording.redact import bodies
+
+    def fail(*args: object) -> bytes:
+        raise RecursionError
+    monkeypatch.setattr(bodies.Dispatch, "body", fail)
+    ex = exchange(request=json.dumps({"password": SECRET}).encode(),
+                  request_type="application/json")
+    assert Redactor.default().exchange(ex).request_body.startswith(PLACEHOLDER.encode())
+
+
+def test_base64_of_binary_holding_a_secret_pattern() -> None:
+    body = base64.b64encode(b"\x00" * 300 + f"password={SECRET}".encode())
+    out = Redactor.default().body(body, "application/octet-stream")
+    assert base64.b64decode(out).endswith(b"password=REDACTED")

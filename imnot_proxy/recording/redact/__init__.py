@@ -25,8 +25,8 @@ redactor.py   ``Redactor`` over one exchange; ``secret_values`` and ``scrub``
 
 from .bodies import may_hold_secrets
 from .names import ALLOWED_HEADERS, DEFAULT_FIELDS, DEFAULT_HEADERS, Names
-from .redactor import Redactor, scrub, secret_values
+from .redactor import Redactor, copies, scrub, secret_values
 from .shapes import PLACEHOLDER
 
 __all__ = ["ALLOWED_HEADERS", "DEFAULT_FIELDS", "DEFAULT_HEADERS", "PLACEHOLDER", "Names",
-           "Redactor", "may_hold_secrets", "scrub", "secret_values"]
+           "Redactor", "copies", "may_hold_secrets", "scrub", "secret_values"]

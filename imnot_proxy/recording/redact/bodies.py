@@ -112,6 +112,9 @@ class Dispatch:
             return multipart.redact(data, mark, ctx)
         text, codec, bom = decode(data, content_type)
         new = self.document(text, _kind(content_type), ctx)
+        if new == text and codec.startswith("utf-16") and not bom:
+            text, codec = data.decode("latin-1"), "latin-1"  # the guess may be wrong
+            new = self.document(text, _kind(content_type), ctx)
         if new == text:
             return data
         try:
@@ -132,8 +135,8 @@ def decode(data: bytes, content_type: str) -> tuple[str, str, bytes]:
     codecs = [m.group(1)] if m else []
     if b"\x00" in data and len(data) % 2 == 0:
         odd, even = data[1::2].count(0), data[0::2].count(0)
-        if max(odd, even) * 5 > len(data) * 2:  # mostly ASCII as UTF-16
-            codecs.append("utf-16-le" if odd > even else "utf-16-be")
+        if max(odd, even) * 5 > len(data) * 2 and min(odd, even) * 10 < len(data):
+            codecs.append("utf-16-le" if odd > even else "utf-16-be")  # ASCII as UTF-16
     for codec in (*codecs, "utf-8"):
         try:
             return data.decode(codec), codec, b""

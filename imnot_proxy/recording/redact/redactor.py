@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,7 +19,10 @@ from .context import Pass
 from .names import Names, squash
 from .shapes import PLACEHOLDER, has_hint, redact_shapes
 
+logger = logging.getLogger(__name__)
+
 _DISPATCH = Dispatch()
+UNCHECKED = PLACEHOLDER.encode() + b" (body could not be checked for secrets)"
 # Content encodings that a live flow has already undone, or that the body module opens.
 _OPENED = ("", "identity", "gzip", "x-gzip", "deflate")
 MIN_SCRUB = 6  # shorter secret values are redacted where found but not scrubbed elsewhere
@@ -126,7 +130,13 @@ class Redactor:
                 coding = value.strip().lower()
         if coding not in _OPENED and not _is_utf8(body):
             return OPAQUE  # still compressed (brotli, zstd): its content cannot be checked
-        return _DISPATCH.body(body, ctype, ctx)
+        try:
+            return _DISPATCH.body(body, ctype, ctx)
+        except (RecursionError, MemoryError, ValueError, LookupError, UnicodeError) as exc:
+            # Fail closed: a body the redactor cannot go through is not written.
+            logger.warning("imnot_proxy: a %s body could not be checked for secrets (%s); "
+                           "recorded as %s", ctype or "untyped", type(exc).__name__, PLACEHOLDER)
+            return UNCHECKED
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -25,8 +25,10 @@ import xml.etree.ElementTree as ET
 from .context import Pass
 from .shapes import PLACEHOLDER
 
+# Attributes hold no "<" (XML forbids it in values too): a stray "<" ends the attempt
+# there, so text full of "<" costs one pass, not one pass per "<".
 _TAG = re.compile(r"""<(?P<close>/)?(?P<name>[A-Za-z_][\w.:-]*)"""
-                  r"""(?P<attrs>(?:[^>"']|"[^"]*"|'[^']*')*?)(?P<empty>/)?>""")
+                  r"""(?P<attrs>(?:[^<>"']|"[^"<]*"|'[^'<]*')*?)(?P<empty>/)?>""")
 _ATTR = re.compile(r"""(?P<name>[A-Za-z_][\w.:-]*)\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')""")
 _TEXT_NODE = re.compile(r">([^<]+)<")
 _PAIR_NAMES = ("name", "key", "id", "field", "param", "parameter")
