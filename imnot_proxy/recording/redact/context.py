@@ -8,7 +8,7 @@ dispatcher in ``bodies``, which it does not import.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 from .names import Names
@@ -40,7 +40,7 @@ class Pass:
             self.found.append(value)
 
     def deeper(self) -> Pass:
-        return replace(self, depth=self.depth + 1)
+        return Pass(self.names, self.nested, self.found, self.depth + 1)
 
     def string(self, text: str) -> str:
         """A string value that may hold a secret by shape or a whole document."""

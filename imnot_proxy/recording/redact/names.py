@@ -61,6 +61,9 @@ class Names:
     headers: frozenset[str]
     fields: frozenset[str]
     needles: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    # Needles that share a fragment are looked for only when the fragment is there.
+    _grouped: tuple[tuple[bytes, tuple[bytes, ...]], ...] = field(
+        init=False, repr=False, compare=False)
     _cache: dict[str, bool] = field(default_factory=dict, init=False, repr=False,
                                     compare=False)
 
@@ -74,6 +77,13 @@ class Names:
         # A needle that holds a shorter one adds nothing ("accesstoken" holds "token").
         kept = sorted(w for w in words if not any(o != w and o in w for o in words))
         object.__setattr__(self, "needles", tuple(w.encode() for w in kept))
+        groups: dict[bytes, list[bytes]] = {}
+        for needle in self.needles:
+            fragment = next((f for f in _FRAGMENTS if f in needle), needle)
+            groups.setdefault(fragment, []).append(needle)
+        object.__setattr__(self, "_grouped", tuple(
+            (fragment, tuple(members) if members != [fragment] else ())
+            for fragment, members in groups.items()))
 
     def header(self, name: str) -> bool:
         """Whether a header's value is secret, by its name."""
@@ -104,7 +114,11 @@ class Names:
 
     def may_name(self, squashed: bytes) -> bool:
         """Whether squashed text holds any fragment of a secret name (or the word Bearer)."""
-        return any(needle in squashed for needle in self.needles)
+        for fragment, members in self._grouped:
+            if fragment in squashed and (not members or any(n in squashed for n in members)):
+                return True
+        return False
 
 
 _ALLOWED = frozenset(norm(h) for h in ALLOWED_HEADERS)
+_FRAGMENTS = (b"key", b"pass")

@@ -51,18 +51,16 @@ class Redactor:
         """``exchange``, adding every secret value it replaces to ``found``."""
         ctx = Pass(self.names, _DISPATCH, found)
         start = len(found)
-        url = self._url(ex.url, ctx)
-        request_headers = self._pairs(ex.request_headers, ctx)
+        look = self._may_look(ex)
+        url = self._url(ex.url, ctx, look)
+        request_headers = self._pairs(ex.request_headers, ctx, look)
         request_body = self._body(ex.request_body, ex.request_headers, ctx)
-        response_headers = self._pairs(ex.response_headers, ctx)
+        response_headers = self._pairs(ex.response_headers, ctx, look)
         response_body = self._body(ex.response_body, ex.response_headers, ctx)
         error = ctx.string(ex.error) if ex.error else ex.error
-        if len(found) > start and (echoes := copies(found[start:])):
+        if len(found) > start and (echoes := _echoed(found[start:])):
             # A secret the partner echoes elsewhere in the same exchange ("welcome hunter2").
             url, error = _scrubbed(url, echoes), error and _scrubbed(error, echoes)
-            request_headers, response_headers = (
-                tuple((k, _scrubbed(v, echoes)) for k, v in pairs)
-                for pairs in (request_headers, response_headers))
             request_body, response_body = (_scrubbed_bytes(b, echoes)
                                            for b in (request_body, response_body))
         if (url is ex.url and request_headers is ex.request_headers
@@ -74,43 +72,47 @@ class Redactor:
                        error=error)
 
     def pairs(self, pairs: Pairs) -> Pairs:
-        return self._pairs(pairs, Pass(self.names, _DISPATCH, []))
+        return self._pairs(pairs, Pass(self.names, _DISPATCH, []), True)
 
     def url(self, url: str) -> str:
-        return self._url(url, Pass(self.names, _DISPATCH, []))
+        return self._url(url, Pass(self.names, _DISPATCH, []), True)
 
     def body(self, body: bytes, content_type: str | None) -> bytes:
         return _DISPATCH.body(body, content_type or "", Pass(self.names, _DISPATCH, []))
 
-    def _pairs(self, pairs: Pairs, ctx: Pass) -> Pairs:
-        out = list(pairs)
-        changed = False
+    def _may_look(self, ex: Exchange) -> bool:
+        """The pre-check for the query string and every header value, at once."""
+        header = self.names.header
+        values = [v for k, v in ex.request_headers if not header(k)]
+        values += [v for k, v in ex.response_headers if not header(k)]
+        values.append(ex.url.partition("?")[2] or ex.url.partition("#")[2])
+        joined = "\n".join(values)
+        return has_hint(joined) or "%" in joined or \
+            self.names.may_name(squash(joined.encode("utf-8", "surrogatepass")))
+
+    def _pairs(self, pairs: Pairs, ctx: Pass, look: bool) -> Pairs:
+        """Secret headers replaced; other values read as text when ``look``."""
+        out: list[tuple[str, str]] | None = None
         header = self.names.header
         for i, (key, value) in enumerate(pairs):
             if header(key):
                 if value and value != PLACEHOLDER:
                     _header_secret(key, value, ctx)
+                    out = out or list(pairs)
                     out[i] = (key, PLACEHOLDER)
-                    changed = True
-        joined = "\n".join(v for _, v in out)
-        if has_hint(joined) or "%" in joined or \
-                self.names.may_name(squash(joined.encode("utf-8", "surrogatepass"))):
-            for i, (key, value) in enumerate(out):
-                new = ctx.string(value)
-                if new != value:
-                    out[i] = (key, new)
-                    changed = True
-        return tuple(out) if changed else pairs
+            elif look and (new := ctx.string(value)) != value:
+                out = out or list(pairs)
+                out[i] = (key, new)
+        return pairs if out is None else tuple(out)
 
-    def _url(self, url: str, ctx: Pass) -> str:
+    def _url(self, url: str, ctx: Pass, look: bool) -> str:
         base, q, rest = url.partition("?")
         if not q and "#" in base:
             base, q, rest = base.partition("#")
             q = "#"
         new_base = redact_shapes(base, ctx.secret) if "eyJ" in base else base
         new_rest = rest
-        if rest and (has_hint(rest) or "%" in rest or self.names.may_name(
-                squash(rest.encode("utf-8", "surrogatepass")))):
+        if rest and look:
             query, hash_, fragment = rest.partition("#")
             new_rest = form.redact(query, ctx) + hash_ + (
                 form.redact(fragment, ctx) if fragment else "")
@@ -177,6 +179,18 @@ def copies(found: Iterable[str]) -> list[str]:
         out.update((value, html.escape(value), quote(value, safe=""), quote_plus(value),
                     json.dumps(value, ensure_ascii=False)[1:-1]))
     return sorted(out, key=lambda s: (-len(s), s))
+
+
+def _echoed(found: list[str]) -> list[str]:
+    """The values to look for elsewhere in one exchange: long enough, and not holding a
+    shorter one ("Bearer abc123" goes when "abc123" does)."""
+    values = sorted({v.strip() for v in found if len(v.strip()) >= MIN_SCRUB} - {PLACEHOLDER},
+                    key=len)
+    kept: list[str] = []
+    for value in values:
+        if not any(k in value for k in kept):
+            kept.append(value)
+    return kept
 
 
 def _scrubbed(text: str, secrets: list[str]) -> str:
