@@ -336,6 +336,7 @@ def test_base64_gzip_and_undecodable_bodies(tmp_path: Path) -> None:
     for n, (body, headers) in enumerate([
             (base64.b64encode(doc), ()),
             (base64.urlsafe_b64encode(doc).rstrip(b"="), ()),
+            (base64.encodebytes(doc * 4), ()),  # wrapped at 76 columns
             (gzip.compress(doc), ()),
             (b"\x28\xb5\x2f\xfd" + doc, ()),  # zstd: cannot be opened here
             (b"\x8b\x02\x80" + doc + b"\x03", (("Content-Encoding", "br"),)),

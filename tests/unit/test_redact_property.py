@@ -147,9 +147,10 @@ def placed(draw: st.DrawFn) -> tuple[Exchange, list[str]]:
             body, ctype = f"{draw(WORD)}={token}".encode(), "application/x-www-form-urlencoded"
         else:
             body, ctype = f"<r><{draw(WORD)}>{token}</{draw(WORD)}></r>".encode(), "text/xml"
-    wrapper = draw(st.sampled_from(["", "", "base64", "gzip"])) if body else ""
-    if wrapper == "base64":
-        body, ctype = base64.b64encode(body), draw(st.sampled_from(["text/plain", ""]))
+    wrapper = draw(st.sampled_from(["", "", "base64", "base64-mime", "gzip"])) if body else ""
+    if wrapper.startswith("base64"):
+        encode = base64.encodebytes if wrapper == "base64-mime" else base64.b64encode
+        body, ctype = encode(body), draw(st.sampled_from(["text/plain", ""]))
     elif wrapper == "gzip":
         body = gzip.compress(body)
     typed = [("Content-Type", ctype)] if ctype else []

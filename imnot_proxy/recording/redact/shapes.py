@@ -61,7 +61,9 @@ def _is_login(value: str) -> bool:
 
 def decode_base64(text: str) -> tuple[bytes, bool] | None:
     """The bytes of a string that is entirely base64 (standard or URL-safe), and whether it
-    was URL-safe; None for anything else."""
+    was URL-safe; None for anything else. Line breaks (MIME wraps at 76) are allowed."""
+    if "\n" in text:
+        text = "".join(text.split())
     if not BASE64.fullmatch(text):
         return None
     urlsafe = "-" in text or "_" in text
