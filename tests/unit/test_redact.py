@@ -313,9 +313,11 @@ def test_secrets_in_ordinary_header_values(tmp_path: Path) -> None:
     (f'{{"password": "{SECRET}", "broken": [1, 2', "application/json"),
     (f"{{'password': '{SECRET}'}}", "application/json"),
     (f"<r><password>{SECRET}</password><r", "application/xml"),
+    (f"see\n<password>{SECRET}</password>\n", "text/plain"),
     (f"Authorization: Bearer {SECRET}\r\n", "message/http"),
     (f"secret_key = \"{SECRET} with spaces\"", "text/x-ini"),
-], ids=["key=value", "key: value", "broken-json", "quoted-keys", "broken-xml", "bearer",
+], ids=["key=value", "key: value", "broken-json", "quoted-keys", "broken-xml", "tag-in-text",
+        "bearer",
         "quoted-value"])
 def test_bodies_that_do_not_parse_are_redacted_by_pattern(tmp_path: Path, body: str,
                                                           ctype: str) -> None:

@@ -89,7 +89,7 @@ class Dispatch:
         if kind != "xml" and head != "<" and form.looks_like_form(text):
             return form.redact(text, ctx)
         text = redact_shapes(text, ctx.secret)
-        if "<" in text and xmlbody.looks_like_xml(text) or kind == "xml":
+        if kind == "xml" or xmlbody.has_tags(text):
             text = xmlbody.redact(text, ctx)
         return redact_pairs(text, ctx)
 

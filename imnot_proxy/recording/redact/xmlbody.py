@@ -36,8 +36,9 @@ _PAIR_VALUES = ("value", "val", "content", "data")
 _DTD = ("<!DOCTYPE", "<!ENTITY", "<!doctype", "<!entity")
 
 
-def looks_like_xml(text: str) -> bool:
-    return text.lstrip()[:1] == "<" and _TAG.search(text) is not None
+def has_tags(text: str) -> bool:
+    """Whether text holds a tag anywhere (an XML document, or text quoting one)."""
+    return "<" in text and _TAG.search(text) is not None
 
 
 def redact(text: str, ctx: Pass) -> str:
