@@ -230,7 +230,8 @@ def test_a_key_given_twice_hides_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["passphrase", "pin", "otp", "private_key", "signature",
-                                  "newPassword", "x-client-secret", "credentials"])
+                                  "newPassword", "x-client-secret", "credentials", "db_pwd",
+                                  "passcode", "user[password]"])
 def test_more_secret_field_names(tmp_path: Path, name: str) -> None:
     body = json.dumps({name: SECRET}).encode()
     ex = exchange(url=f"/v1/x?{name}={SECRET}", request=body, request_type="application/json")
@@ -438,3 +439,27 @@ def test_base64_of_binary_holding_a_secret_pattern() -> None:
     body = base64.b64encode(b"\x00" * 300 + f"password={SECRET}".encode())
     out = Redactor.default().body(body, "application/octet-stream")
     assert base64.b64decode(out).endswith(b"password=REDACTED")
+
+
+def test_typed_credential_objects(tmp_path: Path) -> None:
+    body = json.dumps({"credentials": [{"type": "password", "value": SECRET}]}).encode()
+    assert_absent(written(tmp_path, exchange(request=body, request_type="application/json")),
+                  SECRET)
+    single = json.dumps({"type": "password", "value": SECRET, "temporary": False}).encode()
+    out = json.loads(Redactor.default().body(single, "application/json"))
+    assert out == {"type": "password", "value": PLACEHOLDER, "temporary": False}
+
+
+def test_password_in_the_url_userinfo(tmp_path: Path) -> None:
+    ex = Exchange(0.0, "GET", f"https://qa:{SECRET}@api.partner.example/v1/x", (), b"", 200,
+                  (), b"ok")
+    assert_absent(written(tmp_path, ex), SECRET)
+    assert Redactor.default().exchange(ex).url == \
+        f"https://qa:{PLACEHOLDER}@api.partner.example/v1/x"
+
+
+def test_html_form_fields_redact_only_their_value() -> None:
+    page = (f'<form><input name="user" value="qa"><input type="password" name="password" '
+            f'value="{SECRET}"><p>Forgot it?</p></form>').encode()
+    out = Redactor.default().body(page, "text/html")
+    assert SECRET.encode() not in out and b"<p>Forgot it?</p></form>" in out

@@ -12,7 +12,7 @@ from typing import Any
 from .context import Pass
 from .shapes import PLACEHOLDER, has_hint, redact_shapes
 
-_PAIR_NAMES = ("name", "key", "field", "param", "parameter")
+_PAIR_NAMES = ("name", "key", "field", "param", "parameter", "type")  # {"type": "password", …}
 _PAIR_VALUES = ("value", "val", "values", "data")
 
 

@@ -26,11 +26,11 @@ DEFAULT_FIELDS = (
     "id_token", "client_secret", "api_key", "apikey", "private_key", "secret_key",
     "access_key", "signing_key", "session_token", "session_id", "auth_token", "authorization",
     "cookie", "signature", "assertion", "client_assertion", "jwt", "pin", "pin_code", "otp",
-    "totp",
+    "totp", "passcode",
 )
 # A field name holding one of these anywhere is secret ("newPassword", "passwd", "passwort",
-# "x_client_secret").
-FIELD_WORDS = ("passw", "passphrase", "secret", "apikey", "privatekey", "credential")
+# "db_pwd", "x_client_secret").
+FIELD_WORDS = ("passw", "passphrase", "pwd", "secret", "apikey", "privatekey", "credential")
 # Headers that name no credential although their names look like it. Sec-WebSocket-Key is a
 # handshake nonce, Idempotency-Key a retry label the client makes up, X-Imnot-Session the
 # mock's own test-session label (never sent upstream); the rest are challenges or flags.
@@ -39,7 +39,8 @@ ALLOWED_HEADERS = ("www-authenticate", "proxy-authenticate", "sec-websocket-key"
 # Paging and description words: "next_page_token" or "signature_method" is no secret.
 BENIGN = ("page", "cursor", "next", "continuation", "type", "method", "algorithm", "version")
 _STRONG_HEADER = re.compile(
-    r"authori[sz]|auth(?!or)|secret|session|cookie|signature|passw|passphrase|credential|csrf|xsrf|jwt")
+    r"authori[sz]|auth(?!or)|secret|session|cookie|signature|passw|passphrase|pwd|credential"
+    r"|csrf|xsrf|jwt")
 _WEAK_HEADER = re.compile(r"token|key")
 
 

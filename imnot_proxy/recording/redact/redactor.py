@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -25,6 +26,7 @@ _DISPATCH = Dispatch()
 UNCHECKED = PLACEHOLDER.encode() + b" (body could not be checked for secrets)"
 # Content encodings that a live flow has already undone, or that the body module opens.
 _OPENED = ("", "identity", "gzip", "x-gzip", "deflate")
+_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*:([^/?#@]*)@")
 MIN_SCRUB = 6  # shorter secret values are redacted where found but not scrubbed elsewhere
 
 
@@ -106,6 +108,8 @@ class Redactor:
         return pairs if out is None else tuple(out)
 
     def _url(self, url: str, ctx: Pass, look: bool) -> str:
+        if "@" in url:
+            url = _userinfo(url, ctx)
         base, q, rest = url.partition("?")
         if not q and "#" in base:
             base, q, rest = base.partition("#")
@@ -139,6 +143,15 @@ class Redactor:
             logger.warning("imnot_proxy: a %s body could not be checked for secrets (%s); "
                            "recorded as %s", ctype or "untyped", type(exc).__name__, PLACEHOLDER)
             return UNCHECKED
+
+
+def _userinfo(url: str, ctx: Pass) -> str:
+    """``https://user:password@host/`` without the password."""
+    m = _USERINFO.match(url)
+    if not m or m.group(1) in ("", PLACEHOLDER):
+        return url
+    ctx.secret(m.group(1))
+    return url[:m.start(1)] + PLACEHOLDER + url[m.end(1):]
 
 
 def _is_utf8(data: bytes) -> bool:

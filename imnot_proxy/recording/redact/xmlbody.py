@@ -31,7 +31,10 @@ _TAG = re.compile(r"""<(?P<close>/)?(?P<name>[A-Za-z_][\w.:-]*)"""
                   r"""(?P<attrs>(?:[^<>"']|"[^"<]*"|'[^'<]*')*?)(?P<empty>/)?>""")
 _ATTR = re.compile(r"""(?P<name>[A-Za-z_][\w.:-]*)\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')""")
 _TEXT_NODE = re.compile(r">([^<]+)<")
-_PAIR_NAMES = ("name", "key", "id", "field", "param", "parameter")
+_PAIR_NAMES = ("name", "key", "id", "field", "param", "parameter", "type")
+# HTML elements that never close: <input name="password" value="..."> has no content.
+_VOID = frozenset({"input", "meta", "link", "param", "br", "img", "hr", "col", "area", "base",
+                   "embed", "source", "track", "wbr"})
 _PAIR_VALUES = ("value", "val", "content", "data")
 _DTD = ("<!DOCTYPE", "<!ENTITY", "<!doctype", "<!entity")
 
@@ -66,7 +69,7 @@ def _scan(text: str, ctx: Pass) -> str:
         secret = secret or ctx.names.field(_local(m.group("name")))
         out.append(text[m.start():m.start("attrs")] + attrs + text[m.end("attrs"):m.end()])
         pos = m.end()
-        if not secret or m.group("empty"):
+        if not secret or m.group("empty") or m.group("name").lower() in _VOID:
             continue
         close = re.compile(r"</" + re.escape(m.group("name")) + r"\s*>").search(text, pos)
         end = close.start() if close else len(text)
