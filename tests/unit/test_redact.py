@@ -355,6 +355,7 @@ def test_base64_gzip_and_undecodable_bodies(tmp_path: Path) -> None:
 @pytest.mark.parametrize("body", [
     b'{"reservationId": "RES-1", "guest": {"name": "Zo\xc3\xab"}, "rooms": [1, 2]}',
     b"<r><HotelCode>H1</HotelCode></r>",
+    b'{"city": "Z\\u00fcrich"}', b"<city>Z&#252;rich</city>",
     b"plain text, nothing here",
 ])
 def test_pre_check_lets_ordinary_bodies_through_unparsed(body: bytes) -> None:
@@ -365,14 +366,15 @@ def test_pre_check_lets_ordinary_bodies_through_unparsed(body: bytes) -> None:
     b'{"x": "' + JWT.encode() + b'"}',
     b'{"pass\\u0077ord": "x"}',
     b"client%5Fsecret=x",
-    b"<r>&#101;yJ</r>",
+    b"<r>&#101;yJ</r>", b"<r>&#x65;yJ</r>",
     json.dumps({"password": "x"}).encode("utf-16"),
     b"\xff\xfe\x00garbage",
     gzip.compress(b'{"password": "x"}'),
     b"--b\r\nContent-Disposition: form-data; name=x\r\n\r\nx\r\n--b--",
     base64.b64encode(b'{"password": "x"}'),
     b'{"note": "Bearer abc123"}',
-], ids=["jwt", "json-escape", "percent", "char-ref", "utf-16", "not-utf-8", "gzip",
+], ids=["jwt", "json-escape", "percent", "char-ref", "hex-char-ref", "utf-16", "not-utf-8",
+        "gzip",
         "multipart", "base64", "bearer"])
 def test_pre_check_cannot_be_bypassed(body: bytes) -> None:
     assert may_hold_secrets(body, Redactor.default().names.may_name)
@@ -463,3 +465,24 @@ def test_html_form_fields_redact_only_their_value() -> None:
             f'value="{SECRET}"><p>Forgot it?</p></form>').encode()
     out = Redactor.default().body(page, "text/html")
     assert SECRET.encode() not in out and b"<p>Forgot it?</p></form>" in out
+
+
+def test_a_typical_exchange_is_not_parsed(monkeypatch) -> None:
+    """The hot path: headers, a query and JSON bodies with nothing secret-looking are let
+    through by the pre-check, without any parser or pattern running."""
+    from imnot_proxy.recording.redact import bodies, form
+
+    def parsed(*args: object) -> object:
+        raise AssertionError("parsed")
+    monkeypatch.setattr(bodies.Dispatch, "document", parsed)
+    monkeypatch.setattr(form, "redact", parsed)
+    body = json.dumps({"reservationId": "RES-1", "guest": "Zoë", "rooms": [{"rate": 120.5}],
+                       "links": {"self": "/reservations/RES-1"}}).encode()
+    ex = exchange(url="/v1/reservations?page=2&limit=20", request=body,
+                  request_type="application/json", response=body,
+                  request_headers=(("Authorization", f"Bearer {SECRET}"),
+                                   ("Accept", "application/json"), ("User-Agent", "qa/1.0")),
+                  response_headers=(("Cache-Control", "no-cache"), ("X-Request-Id", "r-1")))
+    out = Redactor.default().exchange(ex)
+    assert out.request_headers[1] == ("Authorization", PLACEHOLDER)
+    assert out.request_body is ex.request_body and out.response_body is ex.response_body

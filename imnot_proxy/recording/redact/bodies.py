@@ -3,9 +3,9 @@
 The pre-check keeps the common case cheap: a body is parsed only when it may
 hold a secret. It may when its bytes, lower-cased and without separators, hold a
 fragment of a secret name or ``bearer``; when it holds a JWT's ``eyJ``, an escape
-that could hide a name (``%``, ``\\u``, ``&#``) or a NUL; when it is not UTF-8 or
-starts with a BOM (UTF-16, gzip, binary); when it is multipart; or when it is one
-base64 string. Anything else has nothing a rule could find.
+that could hide a name (``%``, a ``\\u`` or ``&#`` escape of printable ASCII) or a
+NUL; when it is not UTF-8 (UTF-16, gzip, binary); when it is multipart; or when it
+is one base64 string. Anything else has nothing a rule could find.
 
 A body that may is decoded (BOM, charset, UTF-16, gzip and zlib opened; bytes that
 are none of these read as Latin-1, which maps every byte to one character and
@@ -32,6 +32,10 @@ from .text import redact_pairs
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 _CHARSET = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9_.:-]+)", re.I)
 _BASE64_START = re.compile(rb"\s*[A-Za-z0-9+/_-]{16}")
+# Escapes of printable ASCII could spell a secret name or "eyJ"; "\u00eb" or "&#233;" cannot.
+_ASCII_ESCAPE = re.compile(rb"\\u00[2-7][0-9A-Fa-f]")
+_ASCII_CHAR_REF = re.compile(
+    rb"&#(?:0*(?:3[2-9]|[4-9][0-9]|1[01][0-9]|12[0-7])|[xX]0*[2-7][0-9A-Fa-f]);")
 _MAX_INFLATED = 16 * 1024 * 1024
 OPAQUE = PLACEHOLDER.encode() + b" (compressed body not recorded)"
 ZSTD = b"\x28\xb5\x2f\xfd"
@@ -41,7 +45,8 @@ def may_hold_secrets(data: bytes, names_may_name: Callable[[bytes], bool],
                      content_type: str = "") -> bool:
     """The cheap pre-check: False only when no rule could find anything in ``data``."""
     if b"%" in data or b"\x00" in data or b"eyJ" in data or data.startswith(b"--") \
-            or (b"\\" in data and b"\\u" in data) or (b"&" in data and b"&#" in data):
+            or (b"\\u" in data and _ASCII_ESCAPE.search(data)) \
+            or (b"&#" in data and _ASCII_CHAR_REF.search(data)):
         return True
     if not data.isascii():
         try:
