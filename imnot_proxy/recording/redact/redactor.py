@@ -138,8 +138,9 @@ class Redactor:
             return OPAQUE  # still compressed (brotli, zstd): its content cannot be checked
         try:
             return _DISPATCH.body(body, ctype, ctx)
-        except (RecursionError, MemoryError, ValueError, LookupError, UnicodeError) as exc:
-            # Fail closed: a body the redactor cannot go through is not written.
+        except Exception as exc:
+            # Fail closed: a body the redactor cannot go through (nested past the recursion
+            # limit, or a case it gets wrong) is not written, and the flow is still recorded.
             logger.warning("imnot_proxy: a %s body could not be checked for secrets (%s); "
                            "recorded as %s", ctype or "untyped", type(exc).__name__, PLACEHOLDER)
             return UNCHECKED
