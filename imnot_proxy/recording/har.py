@@ -60,6 +60,9 @@ def _iso(ts: float) -> str:
 
 
 def _content(body: bytes, headers: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """A body as HAR content: text when it is UTF-8, else base64. The recorder hands over
+    bodies already redacted (binary ones by pattern on their bytes), so base64 here only
+    encodes what redaction left."""
     mime = next((v for k, v in headers if k.lower() == "content-type"), "")
     content: dict[str, Any] = {"size": len(body), "mimeType": mime}
     if not body:

@@ -18,6 +18,7 @@ import yaml
 
 from ..loader import parse_partner
 from .infer import Inference
+from .redact import scrub
 
 PARTNER_FILE = "partner.yaml"
 PAYLOAD_DIR = "payloads"
@@ -74,6 +75,9 @@ def render(inference: Inference, sources: list[str], folder: Path) -> Rendered:
             payloads[file] = json.dumps(dp.payload, indent=2, ensure_ascii=False) + "\n"
             comment += f"; payload in {file}"
         text += "\n" + _comment(comment, "  ") + _indent(block, "  ")
+    # Inference scrubbed what it built; this catches a secret in any text added since.
+    text = scrub(text, inference.secrets)
+    payloads = {file: scrub(body, inference.secrets) for file, body in payloads.items()}
     source, problems = parse_partner(text, folder / PARTNER_FILE)
     errors = [p for p in problems if p.is_error]
     if source is None or errors:

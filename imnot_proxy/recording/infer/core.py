@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from ...schema import HOST_RE
 from ..exchange import Exchange
-from ..redact import Redactor, scrub, secret_values
+from ..redact import Redactor, copies, scrub
 from .detectors import DETECTORS
 from .detectors.callback import callback_url
 from .draft import Draft, Route
@@ -21,8 +21,9 @@ def infer(exchanges: Sequence[Exchange], partner: str, *, hosts: Sequence[str] =
     """Infer a partner from recorded exchanges (in recorded order)."""
     redactor = redactor or Redactor.default()
     host_filter = [h.strip().lower() for h in hosts if h.strip()]
-    secrets = secret_values(exchanges, redactor)
-    redacted = [redactor.exchange(ex) for ex in exchanges]
+    found: list[str] = []
+    redacted = [redactor.collect(ex, found) for ex in exchanges]
+    secrets = copies(found)
     draft = Draft([Flow(i + 1, ex, segments_of(ex.path)) for i, ex in enumerate(redacted)])
     _set_aside_deliveries(draft)
     _select(draft, host_filter)
@@ -34,8 +35,9 @@ def infer(exchanges: Sequence[Exchange], partner: str, *, hosts: Sequence[str] =
     datapoints = [_scrubbed(dp, secrets) for dp in ordered]
     inferred = [_scrubbed_row(r, secrets) for r in sorted(draft.inferred, key=lambda r: r.first)]
     skipped = [_scrubbed_row(r, secrets) for r in sorted(draft.skipped, key=lambda r: r.first)]
+    notes = [scrub(note, secrets) for note in draft.notes]
     return Inference(partner, found_hosts, datapoints, inferred, skipped, len(draft.flows),
-                     draft.notes)
+                     notes, secrets)
 
 
 def _set_aside_deliveries(draft: Draft) -> None:

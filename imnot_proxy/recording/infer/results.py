@@ -48,6 +48,8 @@ class Inference:
     skipped: list[Row]
     flow_count: int
     notes: list[str] = field(default_factory=list)
+    # The secret values seen in the input, for the writer's last scrub of its own text.
+    secrets: list[str] = field(default_factory=list, repr=False, compare=False)
 
 
 def from_flows(numbers: Iterable[int]) -> str:
