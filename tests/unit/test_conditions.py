@@ -406,6 +406,11 @@ def test_soap_action_why_not_names_what_the_request_is_for():
         "SOAP operation is 'OTA_PingRQ', action 'urn:OTA_PingRQ', not 'OTA_HotelResNotifRQ'")
 
 
+def test_not_soap_action_names_the_operation_it_is_for():
+    assert compiled({"not": {"soap_action": "OTA_HotelResNotifRQ"}}).why_not(soap("1.2")) == (
+        "soap_action OTA_HotelResNotifRQ holds: SOAP operation is 'OTA_HotelResNotifRQ'")
+
+
 def test_soap_action_and_xpath_together():
     condition = compiled([{"soap_action": "OTA_HotelResNotifRQ"},
                           {"xpath": "//Body/OTA_HotelResNotifRQ/@EchoToken", "equals": "e-1"},

@@ -22,6 +22,7 @@ JSON_PATHS = ["a", "a.b", "rooms.0.id", "0", "$", "$.a", "$.rooms[*].id", "$..id
               "$.rooms[-1]", "$[?@.id > 1]", "$.*", "$['a']"]
 XPATHS = ["//a", "//a/@id", "//a/text()", "count(//a) > 1", "count(//a)", "string(//b)",
           "//Body/*", "name(/*)", "//@*", "//comment()", "sum(//@id)"]
+PREFIXED = ["//o:OTA_PingRQ", "//o:a/@id", "count(//o:a) = 1", "//s:Body/*"]
 REGEXES = ["^g", "\\d+", "(?i)eur", "", "a|b", "^$"]
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 50),
@@ -34,14 +35,15 @@ json_values = st.recursive(
 
 
 @st.composite
-def leaves(draw):
+def leaves(draw, namespaced: bool = False):
     source = draw(st.sampled_from(["path", "query", "header", "form", "json", "xpath", "body",
                                    "soap_action"]))
     if source == "soap_action":
         return {"soap_action": draw(st.sampled_from(["OTA_PingRQ", "Op", "urn:x#Op"]))}
     spec = {source: "text" if source == "body" else
             draw(st.sampled_from(JSON_PATHS)) if source == "json" else
-            draw(st.sampled_from(XPATHS)) if source == "xpath" else draw(st.sampled_from(NAMES))}
+            draw(st.sampled_from(XPATHS + (PREFIXED if namespaced else []))) if source == "xpath"
+            else draw(st.sampled_from(NAMES))}
     operator = draw(st.sampled_from(["", "equals", "in", "matches", "contains", "exists",
                                      "absent", "min", "max", "range"]))
     if operator in ("equals", "contains"):
@@ -62,8 +64,8 @@ def leaves(draw):
     return spec
 
 
-conditions = st.recursive(
-    leaves(), lambda inner: st.one_of(
+def conditions(namespaced: bool = False):
+    return st.recursive(leaves(namespaced), lambda inner: st.one_of(
         st.lists(inner, min_size=1, max_size=3),
         st.builds(lambda c: {"all": c}, st.lists(inner, min_size=1, max_size=3)),
         st.builds(lambda c: {"any": c}, st.lists(inner, min_size=1, max_size=3)),
@@ -106,9 +108,11 @@ def requests(draw):
 
 @settings(max_examples=400, deadline=2000, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(conditions, st.booleans(), st.lists(requests(), min_size=1, max_size=3))
-def test_test_never_raises_and_agrees_with_why_not(spec, namespaced, reqs):
-    condition, problems = compile_condition(spec, namespaces={"o": OTA} if namespaced else None)
+@given(st.data(), st.booleans(), st.lists(requests(), min_size=1, max_size=3))
+def test_test_never_raises_and_agrees_with_why_not(data, namespaced, reqs):
+    spec = data.draw(conditions(namespaced), label="spec")
+    namespaces = {"o": OTA, "s": SOAP11} if namespaced else None
+    condition, problems = compile_condition(spec, namespaces=namespaces)
     assert problems == []
     for req in reqs:
         holds = condition.test(req)
