@@ -285,8 +285,12 @@ class ImnotProxy:
         self.journal.add(entry)
         if self._flow_log:
             view = entry.view()
-            logger.info("%s -> %s (%.1f ms)", note, entry.status or "error", view["ms"],
-                        extra={FLOW_FIELD: view})
+            if entry.request_id:
+                logger.info("%s -> %s (%.1f ms) · request %s", note, entry.status or "error",
+                            view["ms"], entry.request_id, extra={FLOW_FIELD: view})
+            else:
+                logger.info("%s -> %s (%.1f ms)", note, entry.status or "error", view["ms"],
+                            extra={FLOW_FIELD: view})
 
     # --- commands (the same code as the admin API) ----------------------------------
 

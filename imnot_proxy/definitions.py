@@ -34,11 +34,13 @@ class ReloadReport:
 
     ok: bool
     partners: list[str] = field(default_factory=list)
-    added: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)  # "host METHOD path (partner/datapoint)"
     removed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     at: str = ""
     kept: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)  # "METHOD path", the original's way
+    new: list[str] = field(default_factory=list)  # "METHOD path" and "admin routes for p/dp"
 
     @property
     def status(self) -> str:
@@ -47,9 +49,12 @@ class ReloadReport:
         return "partial" if self.problems else "ok"
 
     def view(self) -> dict:
-        return {"status": self.status, "partners": self.partners, "added": self.added,
-                "removed": self.removed, "problems": self.problems, "kept": self.kept,
-                "at": self.at}
+        """Ours, plus the original's keys with its meaning: ``updated`` (routes served before
+        and after), ``added`` (new routes and new admin routes), ``conflicts`` (problems)."""
+        return {"status": self.status, "updated": self.updated, "added": self.new,
+                "conflicts": self.problems, "partners": self.partners,
+                "routes_added": self.added, "routes_removed": self.removed,
+                "problems": self.problems, "kept": self.kept, "at": self.at}
 
 
 class Definitions:
@@ -132,14 +137,17 @@ class Definitions:
         seeded = seed_payloads(partners, self.store)
         if seeded:
             logger.info("imnot_proxy: payload files loaded for %s", ", ".join(seeded))
-        before = self.engine.route_labels() if self.engine is not None else set()
+        old = self.engine
+        before = old.route_labels() if old is not None else set()
         after = engine.route_labels()
+        updated, new = _original_changes(old, engine)
         self.engine = engine
         for listener in self._listeners:
             listener(engine)
         logger.info("imnot_proxy: %d partners, %d routes", len(partners), len(engine.router))
         self.last_report = ReloadReport(True, [s.name for s in partners], sorted(after - before),
-                                        sorted(before - after), problems or [], now_iso())
+                                        sorted(before - after), problems or [], now_iso(),
+                                        updated=updated, new=new)
         return self.last_report
 
     def register(self, text: str, *, force: bool = False, dry_run: bool = False
@@ -164,3 +172,20 @@ class Definitions:
         if not dirs:
             raise RequestError(400, "No partners directory configured")
         return dirs[0]
+
+
+def _original_changes(old: Engine | None, new: Engine) -> tuple[list[str], list[str]]:
+    """The original's reload lists: routes kept (``updated``) and routes new to this load,
+    with ``admin routes for p/dp`` for a payload datapoint that had none (``added``)."""
+    def routes(engine: Engine | None) -> set[str]:
+        return {f"{r.method} {r.path}" for r in engine.router.routes} if engine else set()
+
+    def payload_datapoints(engine: Engine | None) -> set[tuple[str, str]]:
+        if engine is None:
+            return set()
+        return {key for key in engine.datapoints if engine.payload_datapoint(*key)}
+
+    before, after = routes(old), routes(new)
+    admin = sorted(payload_datapoints(new) - payload_datapoints(old))
+    return sorted(before & after), sorted(after - before) + [
+        f"admin routes for {p}/{d}" for p, d in admin]

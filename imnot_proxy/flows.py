@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+import uuid
 from typing import Any
 
 from mitmproxy import http
@@ -21,6 +22,7 @@ from .journal import JournalEntry
 from .messages import MockResponse, RequestView, clean_text
 from .sessions import ConnectSessions, strip_ours
 
+MAX_REQUEST_ID = 200  # characters of a client's X-Request-ID we echo
 MAX_FIELD = 2048  # characters of a method, host or path kept in a journal entry
 REASONS = {code: text.encode() for code, text in status_codes.RESPONSES.items()}
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "::",
@@ -59,13 +61,27 @@ def is_direct(flow: http.HTTPFlow, host: str) -> bool:
 
 
 def answer(flow: http.HTTPFlow, response: MockResponse, meta: dict) -> None:
-    """Answer the flow ourselves; mitmweb shows it as a replayed response."""
+    """Answer the flow ourselves; mitmweb shows it as a replayed response.
+
+    Like the original, every answer carries ``X-Request-ID``: the request's own when it
+    sent a usable one, else a new UUID4 (also kept in the metadata, for the journal).
+    """
     now = time.time()
+    fields = response.wire_headers
+    if not any(k.lower() == b"x-request-id" for k, _ in fields):
+        meta["request_id"] = request_id = request_id_of(flow)
+        fields = fields + ((b"x-request-id", request_id.encode()),)
     flow.response = http.Response(b"HTTP/1.1", response.status, REASONS.get(response.status, b""),
-                                  http.Headers(response.wire_headers), response.body, None,
-                                  now, now)
+                                  http.Headers(fields), response.body, None, now, now)
     flow.metadata["imnot"] = meta
     flow.is_replay = "response"
+
+
+def request_id_of(flow: http.HTTPFlow) -> str:
+    given = flow.request.headers.get("x-request-id")
+    if given and len(given) <= MAX_REQUEST_ID and given.isascii() and given.isprintable():
+        return given
+    return str(uuid.uuid4())
 
 
 def forward(flow: http.HTTPFlow, upstream_login: str | None) -> None:
@@ -114,5 +130,5 @@ def journal_entry(flow: http.HTTPFlow, kind: str, note: str | None,
         seconds=time.perf_counter() - started, partner=meta.get("partner"),
         datapoint=meta.get("datapoint"), route=meta.get("route"), step=meta.get("step"),
         session=meta.get("session"), closest=tuple(closest) if closest is not None else None,
-        note=note,
+        note=note, request_id=meta.get("request_id"),
     )

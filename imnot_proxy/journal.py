@@ -36,6 +36,7 @@ class JournalEntry:
     session: str | None = None
     closest: tuple[str, ...] | None = None
     note: str | None = None  # the flow comment
+    request_id: str | None = None  # the X-Request-ID of the answer
 
     @property
     def url(self) -> str:
@@ -50,7 +51,8 @@ class JournalEntry:
             "status": self.status, "partner": self.partner, "datapoint": self.datapoint,
             "route": self.route, "step": self.step, "session": self.session,
             "closest": list(self.closest) if self.closest is not None else None,
-            "note": self.note, "ms": round(self.seconds * 1000, 2),
+            "note": self.note, "request_id": self.request_id,
+            "ms": round(self.seconds * 1000, 2),
         }
 
 

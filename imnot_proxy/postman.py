@@ -25,7 +25,7 @@ NOTE = ("Consumer requests use the partners' real URLs: set Postman's proxy "
 def collection(partners: list[Partner], admin_base: str = "http://127.0.0.1:8080",
                base_url: str = "http://127.0.0.1:8080") -> dict[str, Any]:
     return {
-        "info": {"name": "imnot_proxy partners", "description": NOTE, "schema": SCHEMA,
+        "info": {"name": "imnot", "description": NOTE, "schema": SCHEMA,
                  "version": __version__},
         "item": [_partner(p) for p in partners],
         "variable": [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from importlib import resources
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,8 +21,9 @@ from ..routing import ANY_HOST, Match, Route, Router
 from .service import AdminService
 from .views import check_size
 
-OPEN_PATHS = frozenset({"/healthz"})
+OPEN_PATHS = frozenset({"/healthz", "/imnot/docs", "/imnot/docs/partners"})  # no key needed
 SESSIONS_PAGE = 100
+TEXT_TYPE = "text/plain; charset=utf-8"
 
 # --- HTTP dispatch -------------------------------------------------------------
 
@@ -43,6 +45,26 @@ def _outcome(request: RequestView) -> str | None:
 @route("GET", "/healthz")
 def _healthz(svc, request, params):
     return {"status": "ok", "version": __version__}
+
+
+@route("GET", "/imnot/docs")
+def _docs(svc, request, params):
+    """This README as plain text, as the original serves its own (no key needed)."""
+    return reference("README.md")
+
+
+@route("GET", "/imnot/docs/partners")
+def _docs_partners(svc, request, params):
+    """The partner file reference as plain text (no key needed)."""
+    return reference("partners.md")
+
+
+def reference(name: str) -> MockResponse:
+    try:
+        text = (resources.files("imnot_proxy") / "reference" / name).read_bytes()
+    except OSError:
+        return MockResponse(404, (("content-type", TEXT_TYPE),), f"{name} not found.".encode())
+    return MockResponse(200, (("content-type", TEXT_TYPE),), text)
 
 
 @route("GET", "/imnot/admin/partners")

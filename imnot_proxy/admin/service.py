@@ -146,12 +146,20 @@ class AdminService:
         return (201 if result.created else 200), view
 
     def delete_partner(self, name: str) -> dict:
-        report = self.definitions.unregister(name)
-        return {"status": "ok", "partner": name, "routes_removed": report.removed}
+        """The original's answer; the routes it removed are in ``status``'s last reload."""
+        self._need_partners_dir()
+        self.definitions.unregister(name)
+        return {"status": "ok", "partner": name}
 
     def reload(self) -> tuple[int, dict]:
+        if not any(Path(p).exists() for p in self.definitions.paths):
+            raise RequestError(400, "No partners directory configured")
         report = self.definitions.reload()
         return 200, report.view()
+
+    def _need_partners_dir(self) -> None:
+        if not self.definitions.partner_dirs:
+            raise RequestError(400, "No partners directory configured")
 
     def journal_entries(self, limit: int) -> list[dict]:
         return [entry.view() for entry in self.journal.latest(limit)]

@@ -152,9 +152,12 @@ def test_reload_swaps_routes_at_once(imnot: Imnot, loadco_file: Path,
     assert status == 200
     assert (report["status"], report["problems"]) == ("ok", [])
     assert sorted(report["partners"]) == ["loadco", "second"]
-    assert any("/loadco/only/2" in r for r in report["added"])
-    assert any("/loadco/only/1" in r for r in report["removed"])
-    assert any("/second/item" in r for r in report["added"])
+    assert any("/loadco/only/2" in r for r in report["routes_added"])
+    assert any("/loadco/only/1" in r for r in report["routes_removed"])
+    assert any("/second/item" in r for r in report["routes_added"])
+    # the original's keys, with its meaning
+    assert "GET /loadco/only/2" in report["added"] and "GET /second/item" in report["added"]
+    assert "GET /loadco/item" in report["updated"] and report["conflicts"] == []
 
     assert served_version(imnot) == 2
     assert imnot.direct("GET", "/loadco/only/1").status == 404
@@ -166,7 +169,7 @@ def test_reload_swaps_routes_at_once(imnot: Imnot, loadco_file: Path,
     status, report = reload(imnot)
     assert status == 200
     assert report["partners"] == ["loadco"]
-    assert any("/second/item" in r for r in report["removed"])
+    assert any("/second/item" in r for r in report["routes_removed"])
     assert imnot.direct("GET", "/second/item").status == 404
 
 

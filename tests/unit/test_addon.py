@@ -248,7 +248,8 @@ async def test_admin_host_is_served(proxy):
     flow = await run(tctx, addon, make_flow("GET", "http://imnot.proxy/imnot/admin/partners"))
     assert flow.response.status_code == 200
     assert sorted(p["partner"] for p in body_of(flow)) == ["bookingco", "staylink"]
-    assert flow.metadata["imnot"] == {"admin": True}
+    assert flow.metadata["imnot"]["admin"] is True
+    assert flow.response.headers["x-request-id"] == flow.metadata["imnot"]["request_id"]
 
 
 async def test_admin_upload_then_mock_serves_it(proxy):
@@ -374,6 +375,16 @@ async def test_passthrough_lines_only_when_asked_and_flow_lines_only_when_printe
         assert [line.split(" -> ")[0] for line in lines("imnot mock")] == [
             "imnot mock staylink/token"]
         addon.done()
+
+
+async def test_the_flow_log_line_names_the_request_id(proxy, caplog):
+    addon, tctx = proxy
+    caplog.set_level(logging.INFO, logger="imnot_proxy")
+    await run(tctx, addon, make_flow("POST", "http://api.staylink.example/oauth/token",
+                                     headers={"X-Request-ID": "trace-7"}))
+    (line,) = [r.getMessage() for r in caplog.records if "imnot mock" in r.getMessage()]
+    assert line.startswith("imnot mock staylink/token -> 200 (") and line.endswith(
+        " · request trace-7")
 
 
 async def test_tls_interception_follows_the_partner_hosts(proxy):
