@@ -93,6 +93,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "Hosts (or *.suffix) that callbacks may be sent to, besides loopback addresses."),
     OptionSpec("imnot_default_limit", int, 50,
                "Page size of paginated datapoints when the request gives none."),
+    OptionSpec("imnot_ui", bool, True,
+               "Serve the admin web page at /imnot/admin/ui (and at http://<imnot_admin_host>/). "
+               "The page opens without the admin key; every call it makes needs it."),
+    OptionSpec("imnot_ui_theme", str, "dark",
+               "Colour theme the admin web page opens with: dark, light, or system (the "
+               "browser's preference).",
+               ("dark", "light", "system")),
 )
 
 # Numeric options and the values they may take.
@@ -142,6 +149,8 @@ class Settings:
     max_payload_bytes: int = 32 * 1024 * 1024
     journal_size: int = 500
     idle_timeout: int = 120
+    ui: bool = True
+    ui_theme: str = "dark"
 
     @classmethod
     def from_options(cls, options: Any, environ: dict[str, str] | None = None) -> Settings:
@@ -183,6 +192,8 @@ class Settings:
             max_payload_bytes=options.imnot_max_payload_bytes,
             journal_size=options.imnot_journal_size,
             idle_timeout=options.imnot_idle_timeout,
+            ui=options.imnot_ui,
+            ui_theme=options.imnot_ui_theme,
         )
 
     @property

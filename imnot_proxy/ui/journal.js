@@ -1,0 +1,111 @@
+// The journal, live: the newest partner requests polled while this section is on screen
+// (never in a hidden tab), filtered by partner, session and outcome. The view samples the
+// newest rows; it never asks for more than the chosen page, however busy the proxy is.
+
+import {call} from "./api.js";
+import {$, fill, h} from "./dom.js";
+import {on, state} from "./state.js";
+
+let visible = false;
+let paused = false;
+let timer = null;
+let polls = 0;
+let shownKey = "";
+
+export function init() {
+  on("partners", partnerChoices);
+  for (const id of ["j-partner", "j-kind", "j-limit"]) $(id).addEventListener("change", restart);
+  $("j-session").addEventListener("change", restart);
+  $("j-interval").addEventListener("change", restart);
+  $("j-form").addEventListener("submit", (event) => { event.preventDefault(); restart(); });
+  $("j-pause").addEventListener("click", () => {
+    paused = !paused;
+    $("j-pause").setAttribute("aria-pressed", String(paused));
+    $("j-pause").textContent = paused ? "Resume" : "Pause";
+    restart();
+  });
+}
+
+export function show() {
+  visible = true;
+  restart();
+}
+
+export function hide() {
+  visible = false;
+  clearTimeout(timer);
+}
+
+export function visibility(pageVisible) {
+  if (pageVisible && visible) restart();
+  else clearTimeout(timer);
+}
+
+function partnerChoices() {
+  const select = $("j-partner");
+  const chosen = select.value;
+  fill(select, h("option", {value: ""}, "all"),
+       state.partners.map((p) => h("option", {value: p.partner, selected: p.partner === chosen}, p.partner)));
+}
+
+function filters() {
+  return {partner: $("j-partner").value, session: $("j-session").value.trim(), kind: $("j-kind").value};
+}
+
+function restart() {
+  clearTimeout(timer);
+  shownKey = "";
+  if (visible && !document.hidden) poll();
+}
+
+async function poll() {
+  clearTimeout(timer);
+  const wanted = filters();
+  try {
+    const {data} = await call("GET", "/imnot/admin/journal",
+                              {query: {limit: $("j-limit").value, ...wanted}});
+    polls += 1;
+    $("j-table").dataset.polls = String(polls);
+    $("j-error").textContent = "";
+    render(data, wanted);
+  } catch (error) {
+    $("j-error").textContent = error.message;
+  }
+  if (visible && !paused && !document.hidden) {
+    timer = setTimeout(poll, Number($("j-interval").value));
+  }
+}
+
+// The server may filter already (newer versions do); filtering again costs nothing.
+function keep(entry, wanted) {
+  return (!wanted.partner || entry.partner === wanted.partner)
+    && (!wanted.kind || entry.kind === wanted.kind)
+    && (!wanted.session || entry.session === wanted.session);
+}
+
+function render(entries, wanted) {
+  const rows = entries.filter((e) => keep(e, wanted));
+  const key = `${rows.length}|${rows[0] ? `${rows[0].at}|${rows[0].request_id}` : ""}`;
+  $("j-info").textContent = `${rows.length} of the newest ${entries.length} requests`
+    + `${paused ? " · paused" : ""} · checked ${new Date().toLocaleTimeString()}`;
+  if (key === shownKey) return;
+  shownKey = key;
+  fill($("j-table").tBodies[0], rows.map(row));
+}
+
+function row(e) {
+  const time = new Date(e.at);
+  const status = e.status ?? "–";
+  const cls = e.status >= 500 || e.status === null ? "s5" : e.status >= 400 ? "s4" : "s2";
+  return h("tr", {dataset: {kind: e.kind}},
+    h("td", {class: "nowrap"}, Number.isNaN(time.getTime()) ? e.at
+      : `${time.toLocaleTimeString()}.${String(time.getMilliseconds()).padStart(3, "0")}`),
+    h("td", {}, h("span", {class: `badge kind-${e.kind}`}, e.kind)),
+    h("td", {}, h("span", {class: `status ${cls}`}, String(status))),
+    h("td", {class: "url"}, h("span", {class: `method m-${e.method}`}, e.method), " ", e.url),
+    h("td", {}, e.partner ? `${e.partner}/${e.datapoint || ""}${e.step ? ` ${e.step}` : ""}` : ""),
+    h("td", {}, e.session ? h("code", {}, e.session) : ""),
+    h("td", {class: "num"}, String(e.ms)),
+    h("td", {class: "note"}, e.note || "",
+      e.closest && e.closest.length && !String(e.note).includes("closest") ? h("small", {}, ` closest: ${e.closest.join(", ")}`) : null));
+}
