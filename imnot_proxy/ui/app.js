@@ -67,14 +67,18 @@ function askForKey(message) {
   $("login-key").focus();
 }
 
+function count(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 export async function refreshStatus() {
   try {
     const {data} = await call("GET", "/imnot/admin/status");
     state.status = data;
     const last = data.last_reload;
     const reload = last ? ` · last load ${new Date(last.at).toLocaleTimeString()} (${last.status})` : "";
-    $("status-line").textContent = `imnot_proxy ${data.version} · ${data.partners.length} partners · `
-      + `${data.routes} routes · ${data.sessions} sessions${reload}`;
+    $("status-line").textContent = `imnot_proxy ${data.version} · ${count(data.partners.length, "partner")}`
+      + ` · ${count(data.routes, "route")} · ${count(data.sessions, "session")}${reload}`;
     return true;
   } catch (error) {
     if (error.status !== 401) $("status-line").textContent = error.message;

@@ -11,6 +11,7 @@ let paused = false;
 let timer = null;
 let polls = 0;
 let shownKey = "";
+let generation = 0;  // a poll started before the filters changed is dropped
 
 export function init() {
   on("partners", partnerChoices);
@@ -33,12 +34,17 @@ export function show() {
 
 export function hide() {
   visible = false;
+  generation += 1;
   clearTimeout(timer);
 }
 
 export function visibility(pageVisible) {
-  if (pageVisible && visible) restart();
-  else clearTimeout(timer);
+  if (pageVisible && visible) {
+    restart();
+  } else {
+    generation += 1;
+    clearTimeout(timer);
+  }
 }
 
 function partnerChoices() {
@@ -54,21 +60,25 @@ function filters() {
 
 function restart() {
   clearTimeout(timer);
+  generation += 1;
   shownKey = "";
   if (visible && !document.hidden) poll();
 }
 
 async function poll() {
   clearTimeout(timer);
+  const mine = generation;
   const wanted = filters();
   try {
     const {data} = await call("GET", "/imnot/admin/journal",
                               {query: {limit: $("j-limit").value, ...wanted}});
+    if (mine !== generation) return;
     polls += 1;
     $("j-table").dataset.polls = String(polls);
     $("j-error").textContent = "";
     render(data, wanted);
   } catch (error) {
+    if (mine !== generation) return;
     $("j-error").textContent = error.message;
   }
   if (visible && !paused && !document.hidden) {

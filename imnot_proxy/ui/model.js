@@ -113,8 +113,8 @@ function response(pattern, ep, notes, where) {
       if (ep.id_from === "header") {
         out.id_header = ep.id_header || "Location";
         out.id_header_value = ep.id_header_value || "{id}";
-      } else if (ep.id_body_field && ep.id_body_field !== "id") {
-        out.id_body_field = ep.id_body_field;
+      } else {
+        out.id_body_field = ep.id_body_field || "id";
       }
     } else if (ep.role === "result") {
       out.returns_payload = true;

@@ -104,6 +104,7 @@ async function upload(event) {
     } else {
       const {data} = await call("POST", `${base()}/session`, options);
       fill($("pl-result"), sessionHelp(p, d, data.session_id));
+      $("pl-result").scrollIntoView({block: "nearest"});
       emit("changed");
     }
   } catch (error) {

@@ -28,7 +28,7 @@ export function show() {
   load(page);
 }
 
-async function load(index) {
+async function load(index, note = "") {
   $("sessions-error").textContent = "";
   try {
     const {data, headers} = await call("GET", "/imnot/admin/sessions",
@@ -38,16 +38,16 @@ async function load(index) {
     const link = nextLink(headers);
     next = link ? new URL(link, location.origin).searchParams.get("after") : null;
     const total = Number(headers.get("x-total-count") || data.length);
-    render(data, total);
+    render(data, total, note);
   } catch (error) {
     $("sessions-error").textContent = error.message;
   }
 }
 
-function render(rows, total) {
+function render(rows, total, note) {
   const first = page * PAGE;
-  $("sessions-info").textContent = total === 0 ? "No sessions."
-    : `Sessions ${first + (rows.length ? 1 : 0)}–${first + rows.length} of ${total}, newest first.`;
+  $("sessions-info").textContent = note + (total === 0 ? "No sessions."
+    : `Sessions ${first + (rows.length ? 1 : 0)}–${first + rows.length} of ${total}, newest first.`);
   $("sessions-next").disabled = next === null;
   $("sessions-first").disabled = page === 0;
   fill($("sessions-table").tBodies[0], rows.map((s) => h("tr", {dataset: {session: s.session_id}},
@@ -68,9 +68,8 @@ async function remove(sessionId, button) {
   $("sessions-error").textContent = "";
   try {
     await call("DELETE", `/imnot/admin/sessions/${encodeURIComponent(sessionId)}`);
-    $("sessions-info").textContent = `Deleted session ${sessionId}.`;
     emit("changed");
-    await load(page);
+    await load(page, `Deleted session ${sessionId}. `);
   } catch (error) {
     $("sessions-error").textContent = error.message;
     button.disabled = false;
@@ -83,8 +82,7 @@ async function clearAll() {
     const {data} = await call("DELETE", "/imnot/admin/sessions");
     cursors = [null];
     emit("changed");
-    await load(0);
-    $("sessions-info").textContent = `Deleted ${data.deleted} sessions.`;
+    await load(0, `Deleted ${data.deleted} sessions. `);
   } catch (error) {
     $("sessions-error").textContent = error.message;
   }

@@ -149,7 +149,7 @@ function answer(data) {
       captured.map(([k, v]) => h("mark", {}, `${k} = ${v}`))) : null,
     data.closest && data.closest.length ? h("p", {}, "Closest routes: ",
       data.closest.map((c) => h("code", {class: "chip"}, c))) : null,
-    h("details", {}, h("summary", {}, `Headers (${data.headers.length})`),
+    h("details", {open: data.headers.length <= 4}, h("summary", {}, `Headers (${data.headers.length})`),
       h("dl", {class: "headers"}, data.headers.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))),
     data.body ? h("pre", {class: "code body"}, pretty(data.body)) : h("p", {class: "muted"}, "No body."),
     data.truncated ? h("p", {class: "muted"}, `Shown: the first part of ${data.body_bytes} bytes.`) : null);
