@@ -11,6 +11,7 @@ let paused = false;
 let timer = null;
 let polls = 0;
 let shownKey = "";
+let shown = new Map();  // entry key -> its row
 let generation = 0;  // a poll started before the filters changed is dropped
 
 export function init() {
@@ -93,14 +94,25 @@ function keep(entry, wanted) {
     && (!wanted.session || entry.session === wanted.session);
 }
 
+function entryKey(e) {
+  return `${e.at}|${e.request_id}|${e.method}|${e.url}`;
+}
+
+// Rows already on screen are kept and moved, so a busy journal adds only its new rows.
 function render(entries, wanted) {
   const rows = entries.filter((e) => keep(e, wanted));
-  const key = `${rows.length}|${rows[0] ? `${rows[0].at}|${rows[0].request_id}` : ""}`;
+  const key = `${rows.length}|${rows[0] ? entryKey(rows[0]) : ""}`;
   $("j-info").textContent = `${rows.length} of the newest ${entries.length} requests`
     + `${paused ? " · paused" : ""} · checked ${new Date().toLocaleTimeString()}`;
   if (key === shownKey) return;
   shownKey = key;
-  fill($("j-table").tBodies[0], rows.map(row));
+  const next = new Map();
+  for (const e of rows) {
+    const k = entryKey(e);
+    next.set(k, shown.get(k) || row(e));
+  }
+  shown = next;
+  $("j-table").tBodies[0].replaceChildren(...next.values());
 }
 
 function row(e) {
