@@ -2,7 +2,7 @@
 // sign-in, the status line, and the partner list the sections share.
 
 import {call, onUnauthorized, setAdminKey, adminKey} from "./api.js";
-import {$} from "./dom.js";
+import {$, plural} from "./dom.js";
 import {loadPartners, on, state} from "./state.js";
 import * as partners from "./partners.js";
 import * as payloads from "./payloads.js";
@@ -67,18 +67,14 @@ function askForKey(message) {
   $("login-key").focus();
 }
 
-function count(n, noun) {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
-
 export async function refreshStatus() {
   try {
     const {data} = await call("GET", "/imnot/admin/status");
     state.status = data;
     const last = data.last_reload;
     const reload = last ? ` · last load ${new Date(last.at).toLocaleTimeString()} (${last.status})` : "";
-    $("status-line").textContent = `imnot_proxy ${data.version} · ${count(data.partners.length, "partner")}`
-      + ` · ${count(data.routes, "route")} · ${count(data.sessions, "session")}${reload}`;
+    $("status-line").textContent = `imnot_proxy ${data.version} · ${plural(data.partners.length, "partner")}`
+      + ` · ${plural(data.routes, "route")} · ${plural(data.sessions, "session")}${reload}`;
     return true;
   } catch (error) {
     if (error.status !== 401) $("status-line").textContent = error.message;

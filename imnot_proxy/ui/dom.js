@@ -69,6 +69,11 @@ export function options(select, values, selected) {
   return select;
 }
 
+// "1 route", "2 routes"
+export function plural(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 export function formatTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);

@@ -121,7 +121,7 @@ function row(e) {
   const cls = e.status >= 500 || e.status === null ? "s5" : e.status >= 400 ? "s4" : "s2";
   return h("tr", {dataset: {kind: e.kind}},
     h("td", {class: "nowrap"}, Number.isNaN(time.getTime()) ? e.at
-      : `${time.toLocaleTimeString()}.${String(time.getMilliseconds()).padStart(3, "0")}`),
+      : `${time.toLocaleTimeString(undefined, {hour12: false})}.${String(time.getMilliseconds()).padStart(3, "0")}`),
     h("td", {}, h("span", {class: `badge kind-${e.kind}`}, e.kind)),
     h("td", {}, h("span", {class: `status ${cls}`}, String(status))),
     h("td", {class: "url"}, h("span", {class: `method m-${e.method}`}, e.method), " ", e.url),

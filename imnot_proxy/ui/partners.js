@@ -1,7 +1,7 @@
 // Partners and their routes, the reload button with its report, and deleting a partner.
 
 import {call, PAYLOAD_PATTERNS} from "./api.js";
-import {$, clear, confirmButton, fill, h} from "./dom.js";
+import {$, clear, confirmButton, fill, h, plural} from "./dom.js";
 import {emit, loadPartners, on, state} from "./state.js";
 
 let nav = null;
@@ -30,7 +30,7 @@ function render() {
   const shown = state.partners.filter((p) => matches(p, words));
   $("partners-count").textContent = words.length
     ? `${shown.length} of ${state.partners.length} partners match.`
-    : `${state.partners.length} partners.`;
+    : `${plural(state.partners.length, "partner")}.`;
   const open = shown.length <= 3;
   fill($("partners-list"), shown.map((p) => card(p, open)));
 }
@@ -40,7 +40,7 @@ function card(partner, open) {
   return h("details", {class: "card", open, dataset: {partner: partner.partner}},
     h("summary", {},
       h("strong", {class: "name"}, partner.partner),
-      h("span", {class: "muted"}, ` ${partner.datapoints.length} datapoints · ${routes} routes`),
+      h("span", {class: "muted"}, ` ${plural(partner.datapoints.length, "datapoint")} · ${plural(routes, "route")}`),
       partner.description ? h("span", {class: "description"}, partner.description) : null),
     h("p", {class: "hosts"}, partner.hosts && partner.hosts.length
       ? ["Hosts: ", ...partner.hosts.map((host) => h("code", {class: "chip"}, host))]

@@ -106,9 +106,14 @@ class Page:
 
 
 @pytest.fixture(scope="module")
-def proxy(start_imnot: StartImnot, tmp_path_factory: pytest.TempPathFactory) -> Imnot:
-    partners = tmp_path_factory.mktemp("ui-partners") / "partners"
-    shutil.copytree(REPO_PARTNERS, partners)
+def partners(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    copy = tmp_path_factory.mktemp("ui-partners") / "partners"
+    shutil.copytree(REPO_PARTNERS, copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def proxy(start_imnot: StartImnot, partners: Path) -> Imnot:
     return start_imnot(partners, name="ui", imnot_admin_key=KEY)
 
 
@@ -313,6 +318,34 @@ def test_markup_in_partner_files_payloads_and_requests_stays_text(
     page.shot("hostile-text")
     assert page.js("document.querySelectorAll('[onerror], img[src=x], main script').length") == 0
     page.healthy()
+
+
+def test_reload_reports_a_broken_file_in_place_and_a_partner_can_be_deleted(
+        page: Page, proxy: Imnot, partners: Path) -> None:
+    broken = partners / "broken" / "partner.yaml"
+    broken.parent.mkdir()
+    broken.write_text("partner: broken\ndatapoints:\n  - name: x\n    pattern: nope\n")
+    page.open("partners")
+    page.click("#reload")
+    report = page.wait_text("#reload-report", "Reload: partial")
+    assert "broken/partner.yaml:4" in report and "pattern" in report
+    page.shot("reload-partial")
+    broken.unlink()
+    page.click("#reload")
+    assert page.wait_text("#reload-report", "Reload: ok")
+
+    api(proxy, "POST", "/imnot/admin/partners?force=true",
+        "partner: doomed\ndatapoints:\n  - {name: x, pattern: static, endpoints: [{method: GET, path: /doomed}]}\n")
+    page.open("partners")
+    card = "#partners-list details[data-partner=doomed]"
+    page.wait(f"{page.q(card)} !== null")
+    page.click(f"{card} summary")
+    page.click(f"{card} button.danger")
+    assert page.wait_text(f"{card} button.danger", "Really delete doomed?")
+    page.click(f"{card} button.danger")
+    assert page.wait_text("#reload-report", "Deleted doomed")
+    page.wait(f"{page.q(card)} === null")
+    assert proxy.direct("GET", "/doomed").status == 404
 
 
 def test_faults_say_they_are_not_available_here(page: Page) -> None:
