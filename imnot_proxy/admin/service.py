@@ -7,7 +7,6 @@ it never calls back into the proxy that owns it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from ..journal import Journal, MemoryJournal
 from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
 from . import trial
-from .views import check_size, parse_payload, partner_view, session_view
+from .views import check_size, parse_payload, partner_view, payload_view, session_view
 
 
 class AdminService:
@@ -49,34 +48,55 @@ class AdminService:
         return dp
 
     def set_payload(self, partner: str, datapoint: str, body: bytes,
-                    outcome: str | None = None) -> dict:
+                    outcome: str | None = None, *, name: str = "",
+                    content_type: str | None = None) -> dict:
+        """Upload the global payload (``name`` "" is the default one) as it came: JSON is
+        stored compactly, XML/text/anything else byte for byte with its content type."""
         self._datapoint(partner, datapoint)
-        self.store.put_global(partner, datapoint, parse_payload(body, self.max_payload_bytes),
-                              outcome)
-        return {"status": "ok", "partner": partner, "datapoint": datapoint}
+        data, kind = parse_payload(body, self.max_payload_bytes, content_type)
+        self.store.put_global(partner, datapoint, data, outcome, name=name, content_type=kind)
+        view = {"status": "ok", "partner": partner, "datapoint": datapoint}
+        if name:
+            view["name"] = name
+        return view
 
-    def get_payload(self, partner: str, datapoint: str) -> dict:
+    def get_payload(self, partner: str, datapoint: str, name: str = "") -> dict:
         self._datapoint(partner, datapoint)
-        payload = self.store.get_global(partner, datapoint)
+        payload = self.store.get_global(partner, datapoint, name)
         if payload is None:
-            raise RequestError(404, f"No global payload set for {partner}/{datapoint}")
-        view = {"payload": json.loads(payload.body), "updated_at": payload.updated_at}
+            which = f" '{name}'" if name else ""
+            raise RequestError(404, f"No global payload{which} set for {partner}/{datapoint}")
+        view = {**payload_view(payload), "updated_at": payload.updated_at}
         if payload.outcome:
             view["outcome"] = payload.outcome
         return view
 
-    def new_session(self, partner: str, datapoint: str, body: bytes,
-                    outcome: str | None = None) -> dict:
+    def list_payloads(self, partner: str, datapoint: str) -> list[dict]:
+        """The datapoint's global payloads: name ("" for the default), type, time, outcome."""
         self._datapoint(partner, datapoint)
-        session_id = self.store.create_session(partner, datapoint,
-                                               parse_payload(body, self.max_payload_bytes), outcome)
+        found = []
+        for name in self.store.payload_names(partner, datapoint):
+            payload = self.store.get_global(partner, datapoint, name)
+            if payload is not None:
+                found.append({"name": name, "content_type": payload.content_type,
+                              "updated_at": payload.updated_at, "outcome": payload.outcome,
+                              "bytes": len(payload.body)})
+        return found
+
+    def new_session(self, partner: str, datapoint: str, body: bytes,
+                    outcome: str | None = None, *, name: str = "",
+                    content_type: str | None = None) -> dict:
+        self._datapoint(partner, datapoint)
+        data, kind = parse_payload(body, self.max_payload_bytes, content_type)
+        session_id = self.store.create_session(partner, datapoint, data, outcome, name=name,
+                                               content_type=kind)
         return {"session_id": session_id}
 
     def get_session(self, partner: str, datapoint: str, session_id: str) -> dict:
         record = self.store.get_session(session_id)
         if record is None or (record.partner, record.datapoint) != (partner, datapoint):
             raise RequestError(404, f"Session '{session_id}' not found")
-        return {**session_view(record), "payload": json.loads(record.body)}
+        return {**session_view(record), **payload_view(record)}
 
     def list_sessions(self, limit: int | None = None, after: str | None = None) -> list[dict]:
         """Newest first; a page of ``limit`` after the session ``after`` (all when no limit)."""

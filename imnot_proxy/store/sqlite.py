@@ -9,6 +9,7 @@ connection wrote.
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 import threading
@@ -16,10 +17,11 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..clock import now_iso
 from ..errors import StoreError
-from .base import CallbackRequest, Delivery, IssuedId, Payload, SessionRecord
+from .base import JSON_TYPE, CallbackRequest, Delivery, IssuedId, Payload, SessionRecord
 
 CACHE_LIMIT = 10_000  # entries per in-process cache before it starts over
 STAMP_EVERY = 1.0  # seconds between two last_used writes of one session
@@ -55,6 +57,24 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX sessions_by_age ON sessions (created_at, session_id);
     """,
+    # 3: named payloads with their content type, captured flow values, sequences
+    """
+    CREATE TABLE global_payloads_3 (
+        partner TEXT NOT NULL, datapoint TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+        payload BLOB NOT NULL, updated_at TEXT NOT NULL, outcome TEXT,
+        content_type TEXT NOT NULL DEFAULT 'application/json',
+        PRIMARY KEY (partner, datapoint, name));
+    INSERT INTO global_payloads_3 (partner, datapoint, name, payload, updated_at, outcome)
+        SELECT partner, datapoint, '', payload, updated_at, outcome FROM global_payloads;
+    DROP TABLE global_payloads;
+    ALTER TABLE global_payloads_3 RENAME TO global_payloads;
+    ALTER TABLE sessions ADD COLUMN name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN content_type TEXT NOT NULL DEFAULT 'application/json';
+    ALTER TABLE issued_ids ADD COLUMN captured TEXT;
+    ALTER TABLE callbacks ADD COLUMN captured TEXT;
+    ALTER TABLE callbacks ADD COLUMN payload_name TEXT NOT NULL DEFAULT '';
+    CREATE TABLE sequences (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    """,
 ]
 
 
@@ -76,7 +96,7 @@ class SqliteStore:
             self._migrate()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
-        self._cache: dict[tuple[str, str], Payload | None] = {}
+        self._cache: dict[tuple[str, str, str], Payload | None] = {}
         self._session_cache: dict[str, tuple[str, str, Payload] | None] = {}
         self._stamped: dict[str, float] = {}
         self._data_version = self._version()
@@ -117,53 +137,67 @@ class SqliteStore:
     # --- payloads -------------------------------------------------------------
 
     def put_global(self, partner: str, datapoint: str, body: bytes,
-                   outcome: str | None = None) -> str:
+                   outcome: str | None = None, *, name: str = "",
+                   content_type: str = JSON_TYPE) -> str:
         at = now_iso()
         self._write(
-            "INSERT INTO global_payloads VALUES (?,?,?,?,?) ON CONFLICT (partner, datapoint) "
-            "DO UPDATE SET payload=excluded.payload, updated_at=excluded.updated_at, "
-            "outcome=excluded.outcome",
-            (partner, datapoint, body, at, outcome),
+            "INSERT INTO global_payloads (partner, datapoint, name, payload, updated_at, "
+            "outcome, content_type) VALUES (?,?,?,?,?,?,?) "
+            "ON CONFLICT (partner, datapoint, name) DO UPDATE SET payload=excluded.payload, "
+            "updated_at=excluded.updated_at, outcome=excluded.outcome, "
+            "content_type=excluded.content_type",
+            (partner, datapoint, name, body, at, outcome, content_type),
         )
-        self._cache.pop((partner, datapoint), None)
+        self._cache.pop((partner, datapoint, name), None)
         return at
 
-    def get_global(self, partner: str, datapoint: str) -> Payload | None:
+    def get_global(self, partner: str, datapoint: str, name: str = "") -> Payload | None:
         with self._lock:
             cache = self._fresh_cache()
-            key = (partner, datapoint)
+            key = (partner, datapoint, name)
             if key in cache:
                 return cache[key]
             row = self._db.execute(
-                "SELECT payload, updated_at, outcome FROM global_payloads "
-                "WHERE partner=? AND datapoint=?", key
+                "SELECT payload, updated_at, outcome, content_type FROM global_payloads "
+                "WHERE partner=? AND datapoint=? AND name=?", key
             ).fetchone()
-            payload = Payload(bytes(row[0]), row[1], row[2]) if row else None
+            payload = Payload(bytes(row[0]), row[1], row[2], row[3], name) if row else None
             cache[key] = payload
             return payload
 
+    def payload_names(self, partner: str, datapoint: str) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name FROM global_payloads WHERE partner=? AND datapoint=? ORDER BY name",
+                (partner, datapoint)).fetchall()
+        return [r[0] for r in rows]
+
     def create_session(self, partner: str, datapoint: str, body: bytes,
-                       outcome: str | None = None) -> str:
+                       outcome: str | None = None, *, name: str = "",
+                       content_type: str = JSON_TYPE) -> str:
         session_id = str(uuid.uuid4())
         self._write(
-            "INSERT INTO sessions VALUES (?,?,?,?,?,NULL,?)",
-            (session_id, partner, datapoint, body, now_iso(), outcome),
+            "INSERT INTO sessions (session_id, partner, datapoint, payload, created_at, "
+            "last_used, outcome, name, content_type) VALUES (?,?,?,?,?,NULL,?,?,?)",
+            (session_id, partner, datapoint, body, now_iso(), outcome, name, content_type),
         )
         return session_id
 
-    def session_payload(self, session_id: str, partner: str, datapoint: str) -> Payload | None:
-        """The session's payload if it belongs to partner/datapoint; stamps ``last_used``
-        (at most once a second per session, so reads stay reads)."""
+    def session_payload(self, session_id: str, partner: str, datapoint: str,
+                        name: str = "") -> Payload | None:
+        """The session's payload if it belongs to partner/datapoint (and has this name);
+        stamps ``last_used`` (at most once a second per session, so reads stay reads)."""
         with self._lock:
             self._fresh_cache()
             hit = self._session_cache.get(session_id, ())
             if hit == ():
                 row = self._db.execute(
-                    "SELECT partner, datapoint, payload, created_at, outcome FROM sessions "
-                    "WHERE session_id=?", (session_id,)).fetchone()
-                hit = (row[0], row[1], Payload(bytes(row[2]), row[3], row[4])) if row else None
+                    "SELECT partner, datapoint, payload, created_at, outcome, content_type, "
+                    "name FROM sessions WHERE session_id=?", (session_id,)).fetchone()
+                hit = (row[0], row[1], Payload(bytes(row[2]), row[3], row[4], row[5], row[6])
+                       ) if row else None
                 self._session_cache[session_id] = hit
-            if hit is None or hit[0] != partner or hit[1] != datapoint:
+            if hit is None or hit[0] != partner or hit[1] != datapoint or hit[2].name != name:
                 return None
             now = self._clock()
             if now - self._stamped.get(session_id, -STAMP_EVERY) >= STAMP_EVERY:
@@ -173,7 +207,8 @@ class SqliteStore:
             return hit[2]
 
     def get_session(self, session_id: str) -> SessionRecord | None:
-        row = self._one("SELECT * FROM sessions WHERE session_id=?", (session_id,))
+        row = self._one(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id=?",
+                        (session_id,))
         return _session(row) if row else None
 
     def list_sessions(self, limit: int | None = None,
@@ -189,7 +224,8 @@ class SqliteStore:
                     return []
                 where, args = "WHERE (created_at, session_id) < (?, ?)", [row[0], after]
             rows = self._db.execute(
-                f"SELECT * FROM sessions {where} ORDER BY created_at DESC, session_id DESC "
+                f"SELECT {SESSION_COLUMNS} FROM sessions {where} "
+                "ORDER BY created_at DESC, session_id DESC "
                 "LIMIT ?", (*args, -1 if limit is None else limit)).fetchall()
         return [_session(r) for r in rows]
 
@@ -208,47 +244,54 @@ class SqliteStore:
     # --- polling ids ------------------------------------------------------------
 
     def issue_id(self, partner: str, datapoint: str, session_id: str | None,
-                 outcome: str | None = None) -> IssuedId:
+                 outcome: str | None = None,
+                 captured: dict[str, Any] | None = None) -> IssuedId:
         issued = IssuedId(str(uuid.uuid4()), partner, datapoint, session_id, self._clock(), 0,
-                          outcome)
+                          outcome, dict(captured or {}))
         self._write(
-            "INSERT INTO issued_ids VALUES (?,?,?,?,?,0,?)",
-            (issued.id, partner, datapoint, session_id, issued.created, outcome),
+            "INSERT INTO issued_ids (id, partner, datapoint, session_id, created, polls, "
+            "outcome, captured) VALUES (?,?,?,?,?,0,?,?)",
+            (issued.id, partner, datapoint, session_id, issued.created, outcome,
+             _captured_text(captured)),
         )
         return issued
 
     def get_id(self, partner: str, datapoint: str, id: str) -> IssuedId | None:
         row = self._one(
-            "SELECT id, partner, datapoint, session_id, created, polls, outcome FROM issued_ids "
-            "WHERE partner=? AND datapoint=? AND id=?", (partner, datapoint, id)
+            "SELECT id, partner, datapoint, session_id, created, polls, outcome, captured "
+            "FROM issued_ids WHERE partner=? AND datapoint=? AND id=?", (partner, datapoint, id)
         )
-        return IssuedId(*row) if row else None
+        return _issued(row) if row else None
 
     def count_poll(self, partner: str, datapoint: str, id: str) -> IssuedId | None:
         """Count one status poll; the record returned holds the polls made *before* it."""
         row = self._one(
             "UPDATE issued_ids SET polls = polls + 1 WHERE partner=? AND datapoint=? AND id=? "
-            "RETURNING id, partner, datapoint, session_id, created, polls - 1, outcome",
-            (partner, datapoint, id),
+            "RETURNING id, partner, datapoint, session_id, created, polls - 1, outcome, "
+            "captured", (partner, datapoint, id),
         )
-        return IssuedId(*row) if row else None
+        return _issued(row) if row else None
 
     # --- callbacks --------------------------------------------------------------
 
     def add_callback(self, partner: str, datapoint: str, session_id: str | None,
-                     url: str, method: str) -> CallbackRequest:
+                     url: str, method: str, captured: dict[str, Any] | None = None,
+                     payload_name: str = "") -> CallbackRequest:
         request = CallbackRequest(str(uuid.uuid4()), partner, datapoint, session_id, url, method,
-                                  now_iso())
-        self._write("INSERT INTO callbacks VALUES (?,?,?,?,?,?,?)", (
-            request.id, partner, datapoint, session_id, url, method, request.created_at))
+                                  now_iso(), dict(captured or {}), payload_name)
+        self._write(
+            "INSERT INTO callbacks (id, partner, datapoint, session_id, url, method, created_at, "
+            "captured, payload_name) VALUES (?,?,?,?,?,?,?,?,?)",
+            (request.id, partner, datapoint, session_id, url, method, request.created_at,
+             _captured_text(captured), payload_name))
         return request
 
     def get_callback(self, partner: str, datapoint: str, id: str) -> CallbackRequest | None:
         row = self._one(
-            "SELECT id, partner, datapoint, session_id, url, method, created_at FROM callbacks "
-            "WHERE partner=? AND datapoint=? AND id=?", (partner, datapoint, id)
-        )
-        return CallbackRequest(*row) if row else None
+            "SELECT id, partner, datapoint, session_id, url, method, created_at, captured, "
+            "payload_name FROM callbacks WHERE partner=? AND datapoint=? AND id=?",
+            (partner, datapoint, id))
+        return CallbackRequest(*row[:7], _captured(row[7]), row[8]) if row else None
 
     def log_delivery(self, request_id: str, attempt: int, status: int | None,
                      error: str | None) -> None:
@@ -315,6 +358,31 @@ class SqliteStore:
         return wait
 
 
+    def next_sequence(self, key: str) -> int:
+        row = self._one(
+            "INSERT INTO sequences VALUES (?, 1) ON CONFLICT (key) DO UPDATE "
+            "SET value = value + 1 RETURNING value", (key,))
+        assert row is not None
+        return int(row[0])
+
+
+SESSION_COLUMNS = ("session_id, partner, datapoint, payload, created_at, last_used, outcome, "
+                   "content_type, name")
+
+
 def _session(row: tuple) -> SessionRecord:
-    sid, partner, datapoint, body, created_at, last_used, outcome = row
-    return SessionRecord(sid, partner, datapoint, bytes(body), created_at, last_used, outcome)
+    sid, partner, datapoint, body, created_at, last_used, outcome, content_type, name = row
+    return SessionRecord(sid, partner, datapoint, bytes(body), created_at, last_used, outcome,
+                         content_type, name)
+
+
+def _issued(row: tuple) -> IssuedId:
+    return IssuedId(*row[:7], _captured(row[7]))
+
+
+def _captured_text(captured: dict[str, Any] | None) -> str | None:
+    return json.dumps(captured, separators=(",", ":")) if captured else None
+
+
+def _captured(text: str | None) -> dict[str, Any]:
+    return json.loads(text) if text else {}
