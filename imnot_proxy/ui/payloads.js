@@ -42,28 +42,57 @@ function base() {
   return `/imnot/admin/${encodeURIComponent(p)}/${encodeURIComponent(d)}/payload`;
 }
 
-// A datapoint that holds several named payloads says so in its "payloads" list.
-function namedPayloads() {
-  const found = datapoint(...target());
-  $("pl-name-field").hidden = !(found && Array.isArray(found.payloads));
+// The payloads a datapoint holds (GET .../payloads): the name field and the list appear
+// on proxies that keep named payloads; an older proxy answers 404 and they stay hidden.
+async function namedPayloads() {
+  const [p, d] = target();
+  const list = $("pl-stored");
+  clear(list);
+  if (!p || !d) return;
+  try {
+    const {data} = await call("GET", `${base()}s`);
+    if (target().join("/") !== `${p}/${d}`) return;  // the choice changed meanwhile
+    $("pl-name-field").hidden = false;
+    fill($("pl-names"), data.filter((x) => x.name).map((x) => h("option", {value: x.name})));
+    fill(list, data.length ? [`Stored for ${p}/${d}: `, data.map((x) => h("button", {
+      type: "button", class: "small", title: `${x.content_type}, ${x.bytes} bytes`,
+      onclick: () => { $("pl-name").value = x.name; loadGlobal(); },
+    }, `${x.name || "default"} · ${x.content_type}`))] : `Nothing stored for ${p}/${d} yet.`);
+  } catch (error) {
+    $("pl-name-field").hidden = true;
+    $("pl-name").value = "";
+    if (error.status !== 404 && error.status !== 405) $("pl-error").textContent = error.message;
+  }
 }
 
 function isJson() {
   return $("pl-type").value.includes("json");
 }
 
+function isXml() {
+  return /xml/.test($("pl-type").value);
+}
+
 function check() {
   const text = $("pl-body").value;
   const hint = $("pl-check");
   hint.className = "hint";
+  const size = `${new Blob([text]).size} bytes`;
   if (!text.trim()) {
     hint.textContent = "";
+  } else if (isXml()) {
+    const failed = new DOMParser().parseFromString(text, "application/xml")
+      .querySelector("parsererror");
+    const where = failed && (failed.textContent.match(/error on line[^\n]*/) || [failed.textContent])[0];
+    hint.textContent = failed ? `Not well-formed XML yet: ${where}`
+                              : `Well-formed XML, ${size}.`;
+    hint.classList.add(failed ? "warn" : "ok");
   } else if (!isJson()) {
-    hint.textContent = `${new Blob([text]).size} bytes of ${$("pl-type").value}.`;
+    hint.textContent = `${size} of ${$("pl-type").value}, stored as it is.`;
   } else {
     try {
       JSON.parse(text);
-      hint.textContent = `Valid JSON, ${new Blob([text]).size} bytes.`;
+      hint.textContent = `Valid JSON, ${size}.`;
       hint.classList.add("ok");
     } catch (error) {
       hint.textContent = `Not valid JSON yet: ${error.message}`;
@@ -99,8 +128,11 @@ async function upload(event) {
   try {
     if (scope === "global") {
       await call("POST", base(), options);
+      const name = options.query.name ? ` "${options.query.name}"` : "";
       fill($("pl-result"), h("p", {class: "ok"},
-        `Saved the global payload of ${p}/${d}. Requests without a session get it now.`));
+        `Saved the global payload${name} of ${p}/${d} (${options.type}). `
+        + "Requests without a session get it now."));
+      namedPayloads();
     } else {
       const {data} = await call("POST", `${base()}/session`, options);
       fill($("pl-result"), sessionHelp(p, d, data.session_id));
@@ -160,13 +192,17 @@ function sessionHelp(p, d, sid) {
 
 function showPayload(data, label) {
   const payload = data.payload;
-  const text = typeof payload === "string" && !isJson() ? payload : JSON.stringify(payload, null, 2);
-  $("pl-body").value = text;
+  const type = data.content_type || "application/json";
+  const select = $("pl-type");
+  if (![...select.options].some((o) => o.value === type)) select.appendChild(h("option", {value: type}, type));
+  select.value = type;
+  $("pl-body").value = data.content_type ? String(payload) : JSON.stringify(payload, null, 2);
   check();
   const facts = [`${label}`];
   if (data.updated_at) facts.push(`updated ${new Date(data.updated_at).toLocaleString()}`);
   if (data.created_at) facts.push(`created ${new Date(data.created_at).toLocaleString()}`);
   if (data.outcome) facts.push(`outcome ${data.outcome}`);
+  facts.push(type);
   fill($("pl-result"), h("p", {}, `Showing ${facts.join(" · ")}. Edit it and upload to replace it.`));
 }
 

@@ -50,8 +50,8 @@ class Page:
         self.browser.navigate("about:blank")
         self.wait("location.href === 'about:blank'")
         self.browser.navigate(f"{self.base}/imnot/admin/ui#{hash_}")
-        self.wait("document.readyState === 'complete' && document.getElementById('status-line')"
-                  ".textContent !== 'Loading…'")
+        self.wait("document.readyState === 'complete'"
+                  " && document.querySelector('section.panel:not([hidden])') !== null")
         if sign_in and not self.js("document.getElementById('panel-login').hidden"):
             self.type("#login-key", KEY)
             self.click("#login-form button[type=submit]")
@@ -62,18 +62,35 @@ class Page:
         return self.browser.evaluate(expression)
 
     def wait(self, expression: str, timeout: float = 15.0) -> Any:
-        return self.browser.wait_for(expression, timeout=timeout)
+        try:
+            return self.browser.wait_for(expression, timeout=timeout)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\npage: {self.diagnosis()}") from None
+
+    def diagnosis(self) -> Any:
+        """What the page shows that explains a failed wait: its errors and where it is."""
+        return self.js("({hash: location.hash, errors: window.__errors,"
+                       " shown: Array.from(document.querySelectorAll('.error, [role=alert]'))"
+                       ".map(e => e.id + ': ' + e.textContent).filter(t => !t.endsWith(': ')),"
+                       " live: Array.from(document.querySelectorAll('[aria-live], .problems'))"
+                       ".filter(e => e.offsetParent !== null && e.textContent.trim())"
+                       ".map(e => e.id + ': ' + e.textContent.slice(0, 400)),"
+                       " status: document.getElementById('status-line')?.textContent})")
 
     def q(self, selector: str) -> str:
         return f"document.querySelector({json.dumps(selector)})"
 
     def click(self, selector: str) -> None:
-        self.wait(f"{self.q(selector)} !== null")
+        """A real click on the element, once it is on screen (a section shown by a click on
+        its tab appears a moment later)."""
+        self.wait(f"(() => {{ const e = {self.q(selector)};"
+                  " return e !== null && e.getClientRects().length > 0; })()")
         self.browser.click_element(self.q(selector))
 
     def type(self, selector: str, text: str) -> None:
         """Focus the field, select what is in it, and type over it."""
         self.click(selector)
+        self.wait(f"document.activeElement === {self.q(selector)}")
         self.js(f"{self.q(selector)}.select()")
         if text:
             self.browser.call("Input.insertText", text=text)
@@ -84,6 +101,12 @@ class Page:
     def choose(self, selector: str, value: str) -> None:
         self.js(f"(() => {{ const s = {self.q(selector)}; s.value = {json.dumps(value)};"
                 " s.dispatchEvent(new Event('change', {bubbles: true})); })()")
+
+    def payloads_ready(self, datapoint: str) -> None:
+        """The payload section shows ``datapoint`` and what is stored for it."""
+        self.wait(f"document.getElementById('pl-datapoint').value === {json.dumps(datapoint)}"
+                  " && document.getElementById('pl-stored').textContent.includes("
+                  f"{json.dumps('/' + datapoint)})")
 
     def text(self, selector: str) -> str:
         return self.js(f"{self.q(selector)}.textContent")
@@ -162,7 +185,7 @@ def test_sign_in_with_a_wrong_key_then_the_right_one(page: Page) -> None:
 def test_uploaded_payload_is_served_through_the_proxy_and_shows_in_the_journal(
         page: Page, proxy: Imnot) -> None:
     page.open("payloads/bookingco/charges")
-    page.wait("document.getElementById('pl-datapoint').value === 'charges'")
+    page.payloads_ready("charges")
     payload = {"propertyId": "P-UI", "charges": [{"id": "C1", "amount": 12.5}]}
     page.type("#pl-body", json.dumps(payload))
     assert page.wait_text("#pl-check", "Valid JSON")
@@ -185,10 +208,34 @@ def test_uploaded_payload_is_served_through_the_proxy_and_shows_in_the_journal(
     assert json.loads(page.js("document.getElementById('pl-body').value")) == payload
 
 
+def test_an_xml_payload_under_a_name_keeps_its_type(page: Page, proxy: Imnot) -> None:
+    page.open("payloads/bookingco/charges")
+    page.wait("!document.getElementById('pl-name-field').hidden")
+    page.choose("#pl-type", "application/xml")
+    page.type("#pl-body", "<charges><charge id='1'>")
+    assert page.wait_text("#pl-check", "Not well-formed XML yet")
+    xml = "<charges><charge id='1'>12.50</charge></charges>"
+    page.type("#pl-body", xml)
+    assert page.wait_text("#pl-check", "Well-formed XML")
+    page.type("#pl-name", "peak")
+    page.click("#pl-upload")
+    assert page.wait_text("#pl-result", 'Saved the global payload "peak" of bookingco/charges')
+    assert page.wait_text("#pl-stored", "peak · application/xml")
+    stored = api(proxy, "GET", "/imnot/admin/bookingco/charges/payload?name=peak")
+    assert (stored["payload"], stored["content_type"]) == (xml, "application/xml")
+
+    page.open("payloads/bookingco/charges")
+    page.wait("document.querySelector('#pl-stored button') !== null")
+    page.click("#pl-stored button[title^='application/xml']")
+    page.wait(f"document.getElementById('pl-body').value === {json.dumps(xml)}")
+    assert page.js("document.getElementById('pl-type').value") == "application/xml"
+    page.shot("payload-xml")
+
+
 def test_bad_payload_and_bad_partner_file_get_the_server_errors_in_place(
         page: Page, proxy: Imnot) -> None:
     page.open("payloads/bookingco/charges")
-    page.wait("document.getElementById('pl-datapoint').value === 'charges'")
+    page.payloads_ready("charges")
     page.type("#pl-body", '{"broken": ')
     assert page.wait_text("#pl-check", "Not valid JSON yet")
     page.click("#pl-upload")
@@ -244,8 +291,9 @@ def test_partner_builder_registers_a_partner_that_answers_through_the_proxy(
 
 def test_a_flow_in_a_new_session_then_delete_the_session(page: Page, proxy: Imnot) -> None:
     page.open("payloads/staylink/reservation")
-    page.wait("document.getElementById('pl-datapoint').value === 'reservation'")
+    page.payloads_ready("reservation")
     page.click("input[name=pl-scope][value=session]")
+    page.wait("document.querySelector('input[name=pl-scope][value=session]').checked")
     page.type("#pl-body", '{"reservationId": "RES-UI"}')
     page.click("#pl-upload")
     sid = page.wait("document.getElementById('pl-new-session')?.textContent")
@@ -301,7 +349,7 @@ def test_markup_in_partner_files_payloads_and_requests_stays_text(
     page.type("#partners-filter", "hostile")
     assert HOSTILE in page.wait_text("#partners-list", "hostile")
     page.open("payloads/hostile/items")
-    page.wait("document.getElementById('pl-datapoint').value === 'items'")
+    page.payloads_ready("items")
     page.click("#pl-load")
     page.wait("document.getElementById('pl-body').value"
               f".includes({json.dumps(json.dumps(HOSTILE))})")
