@@ -64,6 +64,7 @@ GATED = [
     ("DELETE", "/imnot/admin/partners/{name}"),
     ("POST", "/imnot/admin/reload"),
     ("GET", "/imnot/admin/journal"),
+    ("POST", "/imnot/admin/try"),
     ("GET", "/imnot/admin/postman"),
     ("POST", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}/retrigger"),
     ("GET", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}"),
