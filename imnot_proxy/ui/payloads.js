@@ -78,6 +78,7 @@ function check() {
   const hint = $("pl-check");
   hint.className = "hint";
   const size = `${new Blob([text]).size} bytes`;
+  $("pl-format").disabled = !isJson();
   if (!text.trim()) {
     hint.textContent = "";
   } else if (isXml()) {
@@ -211,7 +212,8 @@ async function loadGlobal() {
   clear($("pl-result"));
   try {
     const {data} = await call("GET", base(), {query: query()});
-    showPayload(data, `the global payload of ${target().join("/")}`);
+    const name = data.name ? ` "${data.name}"` : "";
+    showPayload(data, `the global payload${name} of ${target().join("/")}`);
   } catch (error) {
     if (error.status === 404) {
       fill($("pl-result"), h("p", {class: "muted"}, error.detail || "No global payload yet."));
