@@ -37,6 +37,7 @@ class JournalEntry:
     closest: tuple[str, ...] | None = None
     note: str | None = None  # the flow comment
     request_id: str | None = None  # the X-Request-ID of the answer
+    choice: str | None = None  # the alternative that answered ("when#2 (header X-Tier=gold)")
 
     @property
     def url(self) -> str:
@@ -49,7 +50,8 @@ class JournalEntry:
         return {
             "at": iso(self.at), "kind": self.kind, "method": self.method, "url": self.url,
             "status": self.status, "partner": self.partner, "datapoint": self.datapoint,
-            "route": self.route, "step": self.step, "session": self.session,
+            "route": self.route, "step": self.step, "choice": self.choice,
+            "session": self.session,
             "closest": list(self.closest) if self.closest is not None else None,
             "note": self.note, "request_id": self.request_id,
             "ms": round(self.seconds * 1000, 2),

@@ -12,7 +12,7 @@ import difflib
 import types
 import typing
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pydantic
 import yaml
 
 from . import rules, schema
+from .compiled import Compiled, compile_partner
 from .errors import Problem
 from .yamlsafe import DEFAULT_LIMITS, Limits, LocatedError, compose, decode, too_big
 
@@ -34,6 +35,8 @@ class PartnerSource:
     model: schema.Partner
     file: Path
     lines: dict[tuple, int] = field(default_factory=dict, compare=False, repr=False)
+    # conditions, templates, ... compiled at load (compiled.py)
+    compiled: Compiled = field(default_factory=Compiled, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -191,12 +194,29 @@ def _parse(text: str, name: str, strict: bool, limits: Limits
             problems.extend(problem(_data_loc(data, e["loc"]), _message(e)) for e in errors)
             return None, _dedupe(problems)
     assert model is not None
-    source = PartnerSource(model, Path(name), lines)
-    for loc, message, severity in rules.check_partner(model):
+    compiled, findings = compile_partner(model, Path(name))
+    source = PartnerSource(model, Path(name), lines, compiled)
+    for loc, message, severity in [*_quirks(data), *rules.check_partner(model), *findings]:
         problems.append(problem(loc, message, severity))
+    if strict:  # --strict: every warning is an error
+        problems = [replace(p, severity="error") for p in problems]
     if any(p.is_error for p in problems):
         return None, _dedupe(problems)
     return source, _dedupe(problems)
+
+
+def _quirks(data: dict) -> list[tuple[tuple, str, str]]:
+    """What the original reads its own way and we accept with a warning: ``step: "1"``."""
+    found = []
+    datapoints = data.get("datapoints")
+    for i, dp in enumerate(datapoints if isinstance(datapoints, list) else ()):
+        endpoints = dp.get("endpoints") if isinstance(dp, dict) else None
+        for j, ep in enumerate(endpoints if isinstance(endpoints, list) else ()):
+            if isinstance(ep, dict) and isinstance(ep.get("step"), str):
+                found.append((("datapoints", i, "endpoints", j, "step"),
+                              "should be a number (read as one, as the original does)",
+                              "warning"))
+    return found
 
 
 def problem_at(source: PartnerSource, loc: tuple, message: str, severity: str = "error") -> Problem:

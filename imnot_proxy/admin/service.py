@@ -125,7 +125,8 @@ class AdminService:
     def retrigger(self, partner: str, datapoint: str, request_id: str) -> dict:
         dp, record = self._callback(partner, datapoint, request_id)
         retries = dp.endpoints[0].response.callback_retries
-        self.dispatch(DeliveryJob(self.store, record, retries, 0.0))
+        shape = self.engine().callback_shapes.get((partner, datapoint))
+        self.dispatch(DeliveryJob(self.store, record, retries, 0.0, shape))
         return {"status": "dispatched", "request_id": request_id}
 
     def callback_log(self, partner: str, datapoint: str, request_id: str) -> dict:

@@ -471,7 +471,7 @@ def test_conflicting_partner_is_422_and_nothing_is_written(
     assert served.json() == {"hello": "adminco"}
 
 
-POLLING_WITHOUT_ID_PLACEHOLDER = """\
+POLLING_WITHOUT_ID_DELIVERY = """\
 partner: newco
 datapoints:
   - name: job
@@ -482,8 +482,6 @@ datapoints:
         path: /newco/jobs
         response:
           generates_id: true
-          id_header: Location
-          id_header_value: /newco/jobs/latest
 """
 CALLBACK_WITH_TWO_URLS = """\
 partner: newco
@@ -505,7 +503,7 @@ INVALID_FILES = {
     "datapoints-mapping": "partner: x\ndatapoints:\n  name: a\n  pattern: static\n",
     "unknown-pattern": newco_text({"pattern: static": "pattern: statik"}),
     # B2: the original wrote these and failed only when it registered the routes.
-    "polling-id-header": POLLING_WITHOUT_ID_PLACEHOLDER,
+    "polling-id-header": POLLING_WITHOUT_ID_DELIVERY,
     "callback-both-urls": CALLBACK_WITH_TWO_URLS,
 }
 

@@ -108,7 +108,8 @@ def test_routes_json(capsys):
     assert cli.main(["routes", "--json", str(REPO / "partners")]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {"host": "api.staylink.example", "method": "POST", "path": "/oauth/token",
-            "owner": "staylink/token", "pattern": "oauth", "step": None} in rows
+            "owner": "staylink/token", "pattern": "oauth", "step": None, "when": None,
+            "alternatives": []} in rows
     polling = [r for r in rows if r["owner"] == "staylink/reservation" and r["pattern"] != "admin"]
     assert [r["step"] for r in polling] == [1, 2, 3]
     admin = {(r["method"], r["path"]) for r in rows if r["pattern"] == "admin"}
