@@ -23,7 +23,6 @@ from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
 from .views import check_size, parse_payload, partner_view, session_view
 
-
 # A session id a client names itself: it travels as the proxy user name in a URL, so only
 # characters a URL's user part carries as they are.
 SESSION_ID_RE = re.compile(r"[A-Za-z0-9._~-]{1,128}")

@@ -9,7 +9,10 @@ import pytest
 
 from imnot_proxy.journal import JournalEntry
 
-from .test_admin import api, as_json  # noqa: F401 - the fixture and its helper
+from . import test_admin
+from .test_admin import as_json
+
+api = test_admin.api  # the fixture: the admin API over a store and a small partner
 
 SESSIONS = "/imnot/admin/sessions"
 

@@ -11,7 +11,10 @@ from imnot_proxy.journal import JournalEntry
 from imnot_proxy.journalbody import REDACT_LIMIT, BodyCapture
 from imnot_proxy.recording.redact import PLACEHOLDER
 
-from .test_addon import RESERVATION, make_flow, proxy, run  # noqa: F401 - the fixture
+from . import test_addon
+from .test_addon import make_flow, run
+
+proxy = test_addon.proxy  # the fixture: the addon over a copy of the example partners
 
 
 def capture(limit: int = 4096) -> BodyCapture:
@@ -78,7 +81,7 @@ def test_view_has_body_only_when_kept():
 
 async def test_journal_keeps_no_body_by_default(proxy):
     addon, tctx = proxy
-    await run(tctx, addon, make_flow("POST", RESERVATION, b'{"a": 1}'))
+    await run(tctx, addon, make_flow("GET", test_addon.RESERVATION, b'{"a": 1}'))
     assert "body" not in addon.journal.latest(1)[0].view()
 
 
