@@ -16,12 +16,14 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..client import AdminCallError, AdminClient
 from .calls import NOT_KEPT, BodyMatcher, Call, body_matches, describe, format_calls, select
-from .server import ServerInfo
+
+if TYPE_CHECKING:
+    from .server import ServerInfo
 
 ADMIN = "/imnot/admin"
 PROXY_PASSWORD = "imnot"
