@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -127,7 +128,7 @@ def imnot_server(pytestconfig: pytest.Config) -> ServerInfo:
 
 
 @pytest.fixture
-def imnot(imnot_server: ServerInfo, request: pytest.FixtureRequest) -> Any:
+def imnot(imnot_server: ServerInfo, request: pytest.FixtureRequest) -> Iterator[Imnot]:
     """This test's own session on the run's proxy (``imnot_proxy.testing.Imnot``)."""
     from ..client import AdminClient
     from .session import Imnot, ImnotError, session_name

@@ -79,7 +79,7 @@ def test_the_plugin_starts_the_proxy_serves_each_test_a_session_and_stops_it(pro
         import pytest, requests
         from seen_helper import seen
 
-        CHARGES = "%s"
+        CHARGES = "CHARGES_URL"
 
         @pytest.mark.imnot(payloads={"bookingco/charges": {"charges": [1, 2]}})
         def test_marker_payload_through_the_session(imnot, imnot_server):
@@ -139,7 +139,7 @@ def test_the_plugin_starts_the_proxy_serves_each_test_a_session_and_stops_it(pro
             finally:
                 server.shutdown()
                 server.server_close()
-    """ % CHARGES)
+    """.replace("CHARGES_URL", CHARGES))
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
     [record] = seen_records(project)
@@ -156,10 +156,10 @@ def test_two_xdist_workers_share_one_proxy_with_a_session_each(project):
         @pytest.mark.parametrize("n", range(8))
         def test_isolated(imnot, imnot_server, n):
             imnot.set_payload("bookingco", "charges", {"n": n})
-            reply = requests.get("%s", proxies={"http": imnot.proxy_url})
+            reply = requests.get("CHARGES_URL", proxies={"http": imnot.proxy_url})
             seen(imnot, imnot_server, got=reply.json())
             assert reply.json() == {"n": n}
-    """ % CHARGES)
+    """.replace("CHARGES_URL", CHARGES))
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
     result.assert_outcomes(passed=8)
     records = seen_records(project)
