@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--full", action="store_true",
                         help="run all of mitmdump with the addon as a script (slower; every "
                              "mitmdump option)")
-    p.add_argument("-v", "--verbose", action="store_true", help="print every flow")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print every flow and mitmproxy's connection lines")
     p.add_argument("--upstream", metavar="URL",
                    help="forward everything not mocked through this HTTP proxy "
                         "(http://[user:pass@]host:port; mitmproxy's upstream mode)")
