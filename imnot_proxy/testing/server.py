@@ -118,8 +118,8 @@ def attach(url: str, key: str | None, ca_cert: str | None, run_dir: Path | None)
     if ca_cert:
         if not Path(ca_cert).is_file():
             raise ServerError(f"--imnot-ca {ca_cert}: no such file")
-        if run_dir is not None:
-            bundle = str(write_bundle(Path(ca_cert), run_dir / "ca-bundle.pem"))
+        if run_dir is not None:  # one per process: xdist workers attach at the same time
+            bundle = str(write_bundle(Path(ca_cert), run_dir / f"ca-bundle-{os.getpid()}.pem"))
     return ServerInfo(url, ca_cert, bundle)
 
 
