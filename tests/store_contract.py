@@ -128,6 +128,14 @@ class StoreContract:
         assert (own.body, own.outcome) == (body(3), "failed")
         assert store.get_session(sid).body == body(3)
 
+    def test_named_payloads_of_any_type_into_an_opened_session(self, store: Store):
+        sid = store.open_session()
+        assert store.put_session_payload(sid, P, DP, b"<a/>", name="xml",
+                                         content_type="application/xml")
+        assert store.session_payload(sid, P, DP) is None  # only the named one was given
+        got = store.session_payload(sid, P, DP, "xml")
+        assert (got.body, got.content_type, got.name) == (b"<a/>", "application/xml", "xml")
+
     def test_payload_into_an_unknown_session_is_refused(self, store: Store):
         assert store.put_session_payload("nope", P, DP, body(1)) is False
         assert store.session_payload("nope", P, DP) is None
@@ -182,7 +190,40 @@ class StoreContract:
         assert sorted(listed) == sorted(made)
         assert store.list_sessions(limit=3, after="no-such-session") == []
 
+    def test_named_payloads_keep_their_content_type(self, store: Store):
+        store.put_global(P, DP, body({"n": 0}))
+        store.put_global(P, DP, b"<r>gold</r>", name="gold", content_type="application/xml")
+        store.put_global(P, DP, b"a,b\n", name="csv", content_type="text/csv")
+        gold = store.get_global(P, DP, "gold")
+        assert (gold.body, gold.content_type, gold.name) == (b"<r>gold</r>", "application/xml",
+                                                             "gold")
+        assert store.get_global(P, DP).is_json and store.get_global(P, DP).name == ""
+        assert store.get_global(P, DP, "silver") is None
+        assert store.payload_names(P, DP) == ["", "csv", "gold"]
+        assert store.payload_names(P, "other") == []
+
+    def test_session_payload_has_a_name_and_a_content_type(self, store: Store):
+        sid = store.create_session(P, DP, b"<x/>", name="gold", content_type="text/xml")
+        found = store.session_payload(sid, P, DP, "gold")
+        assert (found.body, found.content_type) == (b"<x/>", "text/xml")
+        assert store.session_payload(sid, P, DP) is None  # not the default payload
+        record = store.get_session(sid)
+        assert (record.name, record.content_type) == ("gold", "text/xml")
+
     # --- polling ids ---------------------------------------------------------------
+
+    def test_issued_ids_and_callbacks_keep_captured_values(self, store: Store):
+        issued = store.issue_id(P, DP, None, captured={"hotel": "H-7", "n": [1, 2]})
+        assert store.get_id(P, DP, issued.id).captured == {"hotel": "H-7", "n": [1, 2]}
+        assert store.count_poll(P, DP, issued.id).captured == {"hotel": "H-7", "n": [1, 2]}
+        assert store.get_id(P, DP, store.issue_id(P, DP, None).id).captured == {}
+        request = store.add_callback(P, DP, None, "http://127.0.0.1/x", "POST",
+                                     captured={"ref": "R"})
+        assert store.get_callback(P, DP, request.id).captured == {"ref": "R"}
+
+    def test_sequences_count_per_key(self, store: Store):
+        assert [store.next_sequence("a") for _ in range(3)] == [1, 2, 3]
+        assert store.next_sequence("b") == 1
 
     def test_issue_id_records_session_outcome_and_time(self, store: Store, clock):
         issued = store.issue_id(P, DP, "s1", "failed")

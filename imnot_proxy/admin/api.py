@@ -19,7 +19,7 @@ from ..messages import MockResponse, RequestView, error_response, json_response
 from ..postman import collection
 from ..routing import ANY_HOST, Match, Route, Router
 from .service import AdminService
-from .views import check_size
+from .views import check_size, payload_name
 
 OPEN_PATHS = frozenset({"/healthz", "/imnot/docs", "/imnot/docs/partners"})  # no key needed
 SESSIONS_PAGE = 100
@@ -115,18 +115,33 @@ def _session_delete(svc, request, params):
 
 @route("POST", "/imnot/admin/{partner}/{datapoint}/payload")
 def _payload_set(svc, request, params):
-    return svc.set_payload(params["partner"], params["datapoint"], request.body, _outcome(request))
+    return svc.set_payload(params["partner"], params["datapoint"], request.body,
+                           _outcome(request), name=payload_name(request.query.get("name")),
+                           content_type=request.headers.get("content-type"))
 
 
 @route("GET", "/imnot/admin/{partner}/{datapoint}/payload")
 def _payload_get(svc, request, params):
-    return svc.get_payload(params["partner"], params["datapoint"])
+    payload = svc.get_payload(params["partner"], params["datapoint"],
+                              payload_name(request.query.get("name")))
+    if request.query.get("raw", "").lower() == "true":  # the stored bytes, as served
+        stored = svc.store.get_global(params["partner"], params["datapoint"],
+                                      payload.get("name", ""))
+        return MockResponse(200, (("content-type", stored.content_type),), stored.body)
+    return payload
+
+
+@route("GET", "/imnot/admin/{partner}/{datapoint}/payloads")
+def _payloads(svc, request, params):
+    return svc.list_payloads(params["partner"], params["datapoint"])
 
 
 @route("POST", "/imnot/admin/{partner}/{datapoint}/payload/session")
 def _session_new(svc, request, params):
     return svc.new_session(params["partner"], params["datapoint"], request.body,
-                           _outcome(request), request.query.get("session") or None)
+                           _outcome(request), name=payload_name(request.query.get("name")),
+                           content_type=request.headers.get("content-type"),
+                           session=request.query.get("session") or None)
 
 
 @route("GET", "/imnot/admin/{partner}/{datapoint}/payload/session/{session_id}")

@@ -7,7 +7,6 @@ it never calls back into the proxy that owns it.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ from ..errors import RequestError
 from ..journal import Journal, MemoryJournal
 from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
-from .views import check_size, parse_payload, partner_view, session_view
+from .views import check_size, parse_payload, partner_view, payload_view, session_view
 
 # A session id a client names itself: it travels as the proxy user name in a URL, so only
 # characters a URL's user part carries as they are.
@@ -55,34 +54,57 @@ class AdminService:
         return dp
 
     def set_payload(self, partner: str, datapoint: str, body: bytes,
-                    outcome: str | None = None) -> dict:
+                    outcome: str | None = None, *, name: str = "",
+                    content_type: str | None = None) -> dict:
+        """Upload the global payload (``name`` "" is the default one) as it came: JSON is
+        stored compactly, XML/text/anything else byte for byte with its content type."""
         self._datapoint(partner, datapoint)
-        self.store.put_global(partner, datapoint, parse_payload(body, self.max_payload_bytes),
-                              outcome)
-        return {"status": "ok", "partner": partner, "datapoint": datapoint}
+        data, kind = parse_payload(body, self.max_payload_bytes, content_type)
+        self.store.put_global(partner, datapoint, data, outcome, name=name, content_type=kind)
+        view = {"status": "ok", "partner": partner, "datapoint": datapoint}
+        if name:
+            view["name"] = name
+        return view
 
-    def get_payload(self, partner: str, datapoint: str) -> dict:
+    def get_payload(self, partner: str, datapoint: str, name: str = "") -> dict:
         self._datapoint(partner, datapoint)
-        payload = self.store.get_global(partner, datapoint)
+        payload = self.store.get_global(partner, datapoint, name)
         if payload is None:
-            raise RequestError(404, f"No global payload set for {partner}/{datapoint}")
-        view = {"payload": json.loads(payload.body), "updated_at": payload.updated_at}
+            which = f" '{name}'" if name else ""
+            raise RequestError(404, f"No global payload{which} set for {partner}/{datapoint}")
+        view = {**payload_view(payload), "updated_at": payload.updated_at}
         if payload.outcome:
             view["outcome"] = payload.outcome
         return view
 
+    def list_payloads(self, partner: str, datapoint: str) -> list[dict]:
+        """The datapoint's global payloads: name ("" for the default), type, time, outcome."""
+        self._datapoint(partner, datapoint)
+        found = []
+        for name in self.store.payload_names(partner, datapoint):
+            payload = self.store.get_global(partner, datapoint, name)
+            if payload is not None:
+                found.append({"name": name, "content_type": payload.content_type,
+                              "updated_at": payload.updated_at, "outcome": payload.outcome,
+                              "bytes": len(payload.body)})
+        return found
+
     def new_session(self, partner: str, datapoint: str, body: bytes,
-                    outcome: str | None = None, session: str | None = None) -> dict:
+                    outcome: str | None = None, *, name: str = "",
+                    content_type: str | None = None, session: str | None = None) -> dict:
         """A new session holding this payload, or with ``session``, this payload put into
         that existing session (which then serves several datapoints)."""
         self._datapoint(partner, datapoint)
-        payload = parse_payload(body, self.max_payload_bytes)
+        data, kind = parse_payload(body, self.max_payload_bytes, content_type)
         if session is not None:
-            if not self.store.put_session_payload(session, partner, datapoint, payload, outcome):
+            if not self.store.put_session_payload(session, partner, datapoint, data, outcome,
+                                                  name=name, content_type=kind):
                 raise RequestError(404, f"Session '{session}' not found; create it first with "
                                         "POST /imnot/admin/sessions")
             return {"session_id": session}
-        return {"session_id": self.store.create_session(partner, datapoint, payload, outcome)}
+        session_id = self.store.create_session(partner, datapoint, data, outcome, name=name,
+                                               content_type=kind)
+        return {"session_id": session_id}
 
     def open_session(self, session_id: str | None = None) -> dict:
         """An empty session, named by the client or given a new id, for payloads of any
@@ -100,16 +122,15 @@ class AdminService:
         if record is None:
             raise RequestError(404, f"Session '{session_id}' not found")
         if (record.partner, record.datapoint) == (partner, datapoint):
-            return {**session_view(record), "payload": json.loads(record.body)}
+            return {**session_view(record), **payload_view(record)}
         payload = self.store.session_payload(session_id, partner, datapoint, touch=False)
         if payload is None:
             raise RequestError(404, f"Session '{session_id}' not found")
-        view = {**session_view(record), "partner": partner, "datapoint": datapoint,
-                "payload": json.loads(payload.body)}
+        view = {**session_view(record), "partner": partner, "datapoint": datapoint}
         view.pop("outcome", None)
         if payload.outcome:
             view["outcome"] = payload.outcome
-        return view
+        return {**view, **payload_view(payload)}
 
     def list_sessions(self, limit: int | None = None, after: str | None = None) -> list[dict]:
         """Newest first; a page of ``limit`` after the session ``after`` (all when no limit)."""

@@ -113,14 +113,16 @@ async def deliver(store: Store, request: CallbackRequest, retries: int) -> bool:
     from .common import resolve_payload
 
     try:
-        payload = resolve_payload(store, request.partner, request.datapoint, request.session_id)
+        payload = resolve_payload(store, request.partner, request.datapoint, request.session_id,
+                                  request.payload_name)
     except RequestError as exc:
         logger.warning("callback %s for %s/%s skipped: %s", request.id, request.partner,
                        request.datapoint, exc.detail)
         store.log_delivery(request.id, 0, None, f"skipped: {exc.detail}")
         return False
     for attempt in range(1, retries + 2):
-        status, error = await asyncio.to_thread(_send, request, payload.body)
+        status, error = await asyncio.to_thread(_send, request, payload.body,
+                                                payload.content_type)
         store.log_delivery(request.id, attempt, status, error)
         if status is not None and status < 500:
             ok = 200 <= status < 300
@@ -137,9 +139,10 @@ async def deliver(store: Store, request: CallbackRequest, retries: int) -> bool:
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def _send(request: CallbackRequest, body: bytes) -> tuple[int | None, str | None]:
+def _send(request: CallbackRequest, body: bytes,
+          content_type: str = "application/json") -> tuple[int | None, str | None]:
     req = urllib.request.Request(request.url, data=body, method=request.method,
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": content_type})
     try:
         with _opener.open(req, timeout=TIMEOUT_SECONDS) as resp:
             resp.read()

@@ -29,17 +29,30 @@ class BuildContext:
     clock: Clock = time.time
 
 
-def resolve_payload(store: Store, partner: str, datapoint: str, session: str | None) -> Payload:
-    """Session payload when a session is given (no fallback), else the global one (§3.3)."""
+def resolve_payload(store: Store, partner: str, datapoint: str, session: str | None,
+                    name: str = "") -> Payload:
+    """Session payload when a session is given (no fallback), else the global one (§3.3);
+    ``name`` picks one of a datapoint's named payloads ("" is the default one)."""
+    which = f" '{name}'" if name else ""
     if session:
-        payload = store.session_payload(session, partner, datapoint)
+        payload = store.session_payload(session, partner, datapoint, name)
         if payload is None:
-            raise RequestError(404, f"No session payload found for session '{session}'")
+            raise RequestError(404, f"No session payload{which} found for session '{session}'")
         return payload
-    payload = store.get_global(partner, datapoint)
+    payload = store.get_global(partner, datapoint, name)
     if payload is None:
-        raise RequestError(404, f"No global payload found for {partner}/{datapoint}")
+        raise RequestError(404, f"No global payload{which} found for {partner}/{datapoint}")
     return payload
+
+
+def payload_response(status: int, payload: Payload, headers: dict[str, str] | None,
+                     step: str | None = None) -> MockResponse:
+    """The stored payload as it was uploaded, with its own content type unless the endpoint
+    names one."""
+    pairs = list((headers or {}).items())
+    if not any(k.lower() == "content-type" for k, _ in pairs):
+        pairs.append(("content-type", payload.content_type))
+    return MockResponse(status, tuple(pairs), payload.body, step)
 
 
 def json_object_body(request: RequestView) -> dict:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..messages import MockResponse, RequestView, raw_json_response
+from ..messages import MockResponse, RequestView
 from ..schema import FetchDatapoint, FetchEndpoint
-from .common import BuildContext, resolve_payload
+from .common import BuildContext, payload_response, resolve_payload
 
 
 def build(ctx: BuildContext, dp: FetchDatapoint) -> list:
@@ -14,9 +14,10 @@ def build(ctx: BuildContext, dp: FetchDatapoint) -> list:
 def _endpoint(ctx: BuildContext, dp: FetchDatapoint, ep: FetchEndpoint):
     store, partner, name = ctx.store, ctx.partner, dp.name
     status, headers = ep.response.status, ep.response.headers or None
+    payload_name = getattr(ep, "payload", None) or ""
 
     def handle(request: RequestView, params: dict[str, str]) -> MockResponse:
-        payload = resolve_payload(store, partner, name, request.session)
-        return raw_json_response(status, payload.body, headers)
+        payload = resolve_payload(store, partner, name, request.session, payload_name)
+        return payload_response(status, payload, headers)
 
     return handle

@@ -35,10 +35,13 @@ def _endpoint(ctx: BuildContext, dp: PaginatedDatapoint, ep: PaginatedEndpoint):
     cfg: Pagination = dp.pagination
     status, headers = ep.response.status, ep.response.headers or None
     default_limit = ctx.default_limit
+    payload_name = getattr(ep, "payload", None) or ""
     parsed: dict[bytes, Any] = {}
 
     def items_of(request: RequestView) -> list:
-        payload = resolve_payload(store, partner, name, request.session)
+        payload = resolve_payload(store, partner, name, request.session, payload_name)
+        if not payload.is_json:
+            raise RequestError(422, "Payload must be a JSON array for the paginated pattern")
         value = parsed.get(payload.body)
         if value is None:
             value = json.loads(payload.body)

@@ -18,7 +18,7 @@ from ..messages import MockResponse, RequestView, encode_json, raw_json_response
 from ..schema import PollingDatapoint, PollingEndpoint, PollingResponse
 from ..store import IssuedId, Store
 from .answers import Reply, answer_reply, fill, fixed_reply, header_safe, names_id
-from .common import BuildContext, resolve_payload
+from .common import BuildContext, payload_response, resolve_payload
 
 FAILED = "failed"
 
@@ -140,7 +140,7 @@ class _Flow:
 
         return handle
 
-    def _result(self, r: PollingResponse, label: str | None):
+    def _result(self, r: PollingResponse, label: str | None, payload_name: str = ""):
         status = r.status or 200
         headers = r.headers or None
         failed = answer_reply(r.failed, label) if r.failed else None
@@ -159,8 +159,8 @@ class _Flow:
                 return not_ready.render(id)
             if failed is not None and issued.outcome == FAILED:
                 return failed.render(id)
-            payload = resolve_payload(store, partner, name, request.session)
-            return raw_json_response(status, payload.body, headers, label)
+            payload = resolve_payload(store, partner, name, request.session, payload_name)
+            return payload_response(status, payload, headers, label)
 
         return handle
 

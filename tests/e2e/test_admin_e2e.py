@@ -57,6 +57,7 @@ GATED = [
     ("DELETE", "/imnot/admin/sessions/{session_id}"),
     ("POST", "/imnot/admin/{partner}/{datapoint}/payload"),
     ("GET", "/imnot/admin/{partner}/{datapoint}/payload"),
+    ("GET", "/imnot/admin/{partner}/{datapoint}/payloads"),
     ("POST", "/imnot/admin/{partner}/{datapoint}/payload/session"),
     ("GET", "/imnot/admin/{partner}/{datapoint}/payload/session/{session_id}"),
     ("GET", "/imnot/admin/status"),
@@ -252,11 +253,14 @@ def test_global_payload_set_get_and_served(admin: Admin, imnot: Imnot) -> None:
         assert (reply.status, reply.json()) == (200, payload)
 
 
-def test_payload_content_type_is_not_checked(admin: Admin) -> None:
+def test_a_text_payload_is_kept_as_text(admin: Admin, imnot) -> None:
     reply = admin.call("POST", "/imnot/admin/adminco/orders/payload", b'{"as": "text"}',
                        headers={"Content-Type": "text/plain"})
     assert reply.status == 200, reply.text
-    assert admin.ok("GET", "/imnot/admin/adminco/orders/payload")["payload"] == {"as": "text"}
+    view = admin.ok("GET", "/imnot/admin/adminco/orders/payload")
+    assert (view["payload"], view["content_type"]) == ('{"as": "text"}', "text/plain")
+    served = imnot.request("GET", f"{ADMINCO}/adminco/orders")
+    assert (served.body, served.headers["Content-Type"]) == (b'{"as": "text"}', "text/plain")
 
 
 @pytest.mark.parametrize("suffix", ["payload", "payload/session"])
