@@ -125,7 +125,7 @@ def flow_path(view: RequestView) -> str:
 
 
 def journal_entry(flow: http.HTTPFlow, kind: str, note: str | None,
-                  started: float) -> JournalEntry:
+                  started: float, session: str | None = None) -> JournalEntry:
     req = flow.request
     meta: dict[str, Any] = flow.metadata.get("imnot") or {}
     closest = meta.get("closest")
@@ -135,6 +135,7 @@ def journal_entry(flow: http.HTTPFlow, kind: str, note: str | None,
         status=flow.response.status_code if flow.response else None,
         seconds=time.perf_counter() - started, partner=meta.get("partner"),
         datapoint=meta.get("datapoint"), route=meta.get("route"), step=meta.get("step"),
-        session=meta.get("session"), closest=tuple(closest) if closest is not None else None,
+        session=meta.get("session", session),
+        closest=tuple(closest) if closest is not None else None,
         note=note, request_id=meta.get("request_id"), choice=meta.get("choice"),
     )

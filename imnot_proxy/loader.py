@@ -8,6 +8,7 @@ warnings (the original ignored them), or errors with ``strict=True``.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import types
 import typing
@@ -186,6 +187,8 @@ def _parse(text: str, name: str, strict: bool, limits: Limits
                 message = _message(err)
             problems.append(problem(loc, message))
         if hard:
+            problems.extend(problem(loc, message, severity)
+                            for loc, message, severity in _rules_despite(data, hard, unknown))
             return None, _dedupe(problems)
         for err in unknown:
             _drop(data, _data_loc(data, err["loc"]))
@@ -217,6 +220,17 @@ def _quirks(data: dict) -> list[tuple[tuple, str, str]]:
                               "should be a number (read as one, as the original does)",
                               "warning"))
     return found
+
+
+def _rules_despite(data: dict, hard: list[dict], unknown: list[dict]) -> list[rules.Finding]:
+    """Cross-field rules of the datapoints without errors, when only datapoints have errors."""
+    locs = [e["loc"] for e in hard]
+    if any(len(loc) < 2 or loc[0] != "datapoints" or not isinstance(loc[1], int) for loc in locs):
+        return []
+    clean = copy.deepcopy(data)
+    for err in unknown:
+        _drop(clean, _data_loc(clean, err["loc"]))
+    return rules.check_valid_datapoints(clean, {loc[1] for loc in locs})
 
 
 def problem_at(source: PartnerSource, loc: tuple, message: str, severity: str = "error") -> Problem:

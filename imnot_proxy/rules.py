@@ -9,8 +9,11 @@ appear, and route conflicts between partners. Each finding is a location
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+
+import pydantic
 
 from . import schema
 from .routing import ANY_HOST, Route, Router, is_param, path_shape, split_path
@@ -50,6 +53,31 @@ def check_partner(partner: schema.Partner) -> list[Finding]:
                                      + _when_hint(ep.when), "error"))
                     break
             routes.setdefault(key, []).append((dp.name, where + ("endpoints", j), ep.when))
+    return findings
+
+
+def check_valid_datapoints(data: dict, broken: set[int]) -> list[Finding]:
+    """``check_partner`` over the datapoints that validate while the ``broken`` ones do not,
+    so that one run reports both kinds of problem; locations and messages keep the file's
+    own datapoint numbers. Nothing when the rest does not validate either."""
+    datapoints = data.get("datapoints")
+    if not isinstance(datapoints, list):
+        return []
+    kept = [i for i in range(len(datapoints)) if i not in broken]
+    try:
+        partner = schema.Partner.model_validate({**data, "datapoints": [datapoints[i]
+                                                                        for i in kept]})
+    except pydantic.ValidationError:
+        return []
+
+    def number(match: re.Match[str]) -> str:
+        return f"datapoints.{kept[int(match.group(1))]}"
+
+    findings = []
+    for loc, message, severity in check_partner(partner):
+        if loc[:1] == ("datapoints",) and len(loc) > 1 and isinstance(loc[1], int):
+            loc = ("datapoints", kept[loc[1]], *loc[2:])
+        findings.append((loc, re.sub(r"datapoints\.(\d+)", number, message), severity))
     return findings
 
 

@@ -87,6 +87,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "Largest payload uploaded through the admin API, in bytes."),
     OptionSpec("imnot_journal_size", int, 500,
                "How many partner requests the journal keeps."),
+    OptionSpec("imnot_journal_bodies", int, 0,
+               "Keep the first N bytes of each mocked or unmatched request's body in the "
+               "journal, redacted as recordings are (0: bodies are not kept). For tests that "
+               "check what was sent."),
     OptionSpec("imnot_idle_timeout", int, 120,
                "Seconds after which an idle client connection is closed."),
     OptionSpec("imnot_callback_allow", Sequence[str], [],
@@ -103,6 +107,7 @@ BOUNDS: tuple[tuple[str, float, float], ...] = (
     ("imnot_max_partner_bytes", 1024, 1024 ** 3),
     ("imnot_max_payload_bytes", 1024, 4 * 1024 ** 3),
     ("imnot_journal_size", 1, 1_000_000),
+    ("imnot_journal_bodies", 0, 1024 * 1024),
     ("imnot_idle_timeout", 1, 86_400),
 )
 
@@ -142,6 +147,7 @@ class Settings:
     max_payload_bytes: int = 32 * 1024 * 1024
     journal_size: int = 500
     idle_timeout: int = 120
+    journal_bodies: int = 0
 
     @classmethod
     def from_options(cls, options: Any, environ: dict[str, str] | None = None) -> Settings:
@@ -183,6 +189,7 @@ class Settings:
             max_payload_bytes=options.imnot_max_payload_bytes,
             journal_size=options.imnot_journal_size,
             idle_timeout=options.imnot_idle_timeout,
+            journal_bodies=options.imnot_journal_bodies,
         )
 
     @property

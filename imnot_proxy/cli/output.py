@@ -50,7 +50,8 @@ def format_sessions(rows: Sequence[dict]) -> Table:
     for column in ("session_id", "partner/datapoint", "created_at", "last_used"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["session_id"], f"{row['partner']}/{row['datapoint']}",
+        owner = f"{row['partner']}/{row['datapoint']}" if row["partner"] else "- (opened empty)"
+        table.add_row(row["session_id"], owner,
                       row["created_at"], row["last_used"] or "-")
     return table
 

@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--full", action="store_true",
                         help="run all of mitmdump with the addon as a script (slower; every "
                              "mitmdump option)")
-    p.add_argument("-v", "--verbose", action="store_true", help="print every flow")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print every flow and mitmproxy's connection lines")
     p.add_argument("--upstream", metavar="URL",
                    help="forward everything not mocked through this HTTP proxy "
                         "(http://[user:pass@]host:port; mitmproxy's upstream mode)")
@@ -58,10 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("routes", help="list the routes the partner files define")
     p.add_argument("paths", nargs="*")
+    p.add_argument("--admin", action="store_true",
+                   help="also list the admin API routes (payloads, sessions, callbacks)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("init", help="scaffold partners/ with the StayLink and BookingCo examples")
     p.add_argument("--dir", default=".")
+    p.add_argument("--force", action="store_true",
+                   help="write the example files even if partners/ exists (other files kept)")
 
     sub.add_parser("addon-path", help="print the script path for mitmdump -s / mitmweb -s")
 

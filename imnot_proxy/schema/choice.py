@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
 
-from .base import Status, StrictModel
+from .base import StrictModel
 
 SOURCES = ("path", "query", "header", "form", "json", "xpath", "body", "soap_action")
 OPERATORS = ("equals", "in", "matches", "contains", "exists", "absent", "min", "max")
@@ -39,14 +39,25 @@ CONDITION_SCHEMA = {"anyOf": [_LEAF, {"type": "array", "items": _LEAF}]}
 Condition = Annotated[Any, WithJsonSchema(CONDITION_SCHEMA)]
 
 
-def _status_text(value: Any) -> Any:
-    """``status: "201"`` is 201 (the original reads it so); other text must be a template."""
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return value
+STATUS_MESSAGE = "status must be a number from 100 to 599, or a template with template: true"
 
 
-TemplatedStatus = Annotated[Status | str, BeforeValidator(_status_text),
+def _status_value(value: Any) -> int | str:
+    """A status: a number (``"201"`` is 201, as the original reads it) or a template."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            value = int(text)
+        elif "{{" in text or "{%" in text:
+            return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 100 <= value <= 599:
+            return value
+        raise ValueError("status must be from 100 to 599")
+    raise ValueError(STATUS_MESSAGE)
+
+
+TemplatedStatus = Annotated[int | str, PlainValidator(_status_value),
                             WithJsonSchema({"anyOf": [
                                 {"type": "integer", "minimum": 100, "maximum": 599},
                                 {"type": "string", "pattern": "\\{\\{",

@@ -52,6 +52,7 @@ BAD_AUTH = {
 GATED = [
     ("GET", "/imnot/admin/partners"),
     ("GET", "/imnot/admin/sessions"),
+    ("POST", "/imnot/admin/sessions"),
     ("DELETE", "/imnot/admin/sessions"),
     ("DELETE", "/imnot/admin/sessions/{session_id}"),
     ("POST", "/imnot/admin/{partner}/{datapoint}/payload"),
@@ -64,6 +65,7 @@ GATED = [
     ("DELETE", "/imnot/admin/partners/{name}"),
     ("POST", "/imnot/admin/reload"),
     ("GET", "/imnot/admin/journal"),
+    ("GET", "/imnot/admin/callbacks"),
     ("GET", "/imnot/admin/postman"),
     ("POST", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}/retrigger"),
     ("GET", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}"),

@@ -105,7 +105,7 @@ def test_init_writes_the_examples_once(tmp_path, capsys):
 
 
 def test_routes_json(capsys):
-    assert cli.main(["routes", "--json", str(REPO / "partners")]) == 0
+    assert cli.main(["routes", "--json", "--admin", str(REPO / "partners")]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {"host": "api.staylink.example", "method": "POST", "path": "/oauth/token",
             "owner": "staylink/token", "pattern": "oauth", "step": None, "when": None,
