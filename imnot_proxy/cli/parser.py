@@ -100,14 +100,22 @@ def build_parser() -> argparse.ArgumentParser:
     offline.add_argument("--db", help="work on this store file directly, without a proxy")
     offline.add_argument("--partners", help="partners directory (with --db)")
 
-    p = sub.add_parser("payload", help="get or set an uploaded payload")
+    p = sub.add_parser("payload", help="get, set or list uploaded payloads")
     payload_sub = p.add_subparsers(dest="action", required=True)
-    for action in ("get", "set"):
+    for action in ("get", "set", "list"):
         q = payload_sub.add_parser(action, parents=[remote, offline])
         q.add_argument("partner")
         q.add_argument("datapoint")
+        if action == "list":
+            continue
+        q.add_argument("--name", help="one of the datapoint's named payloads (default: the "
+                                      "default payload)")
         if action == "set":
-            q.add_argument("file", nargs="?", help="JSON file, or - for stdin (default)")
+            q.add_argument("file", nargs="?", help="payload file (.json, .xml, .txt, .csv ...), "
+                                                   "or - for stdin (default)")
+            q.add_argument("--content-type",
+                           help="the payload's content type (default: from the file's "
+                                "extension; JSON for .json and stdin)")
             q.add_argument("--session", action="store_true",
                            help="upload into a new session; prints its id")
             q.add_argument("--outcome", help="outcome of ids made from this payload, e.g. failed")

@@ -52,7 +52,7 @@ def test_original_imnot_files_load_unchanged(path: Path | None):
 def test_example_partners_load_without_problems(folder: Path):
     result = loader.load_paths([folder])
     assert result.problems == []
-    assert sorted(s.name for s in result.partners) == ["bookingco", "staylink"]
+    assert sorted(s.name for s in result.partners) == ["bookingco", "channellink", "staylink"]
     assert all(s.model.hosts for s in result.partners)
 
 
