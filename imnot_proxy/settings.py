@@ -53,12 +53,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "headers always are)."),
     OptionSpec("imnot_redact_fields", Sequence[str], [],
                "More JSON/form/query field names to redact in recordings (passwords, secrets "
-               "and tokens always are)."),
+               "and tokens always are; docs/security.md lists the rules)."),
     OptionSpec("imnot_admin_host", str, "imnot.proxy",
                "Virtual host that serves the admin API through the proxy."),
     OptionSpec("imnot_admin_key", Optional[str], None,  # noqa: UP045 - mitmproxy option type
                "Bearer key for the admin API (default: the IMNOT_ADMIN_KEY environment "
-               "variable). Without a key the admin API is open."),
+               "variable). Without a key the admin API is open (see docs/security.md)."),
     OptionSpec("imnot_intercept", str, "partners",
                "Which HTTPS connections to decrypt: partners (partner, admin and recorded "
                "hosts; every other CONNECT passes through as opaque TLS) or all (mitmproxy's "
