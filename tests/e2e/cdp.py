@@ -156,8 +156,13 @@ class Browser:
 
     def close(self) -> None:
         if self._ws is not None:
-            self._ws.close()
-            self._ws = None
+            ws, self._ws = self._ws, None
+
+            async def close_socket() -> None:  # tornado wants the loop current
+                ws.close()
+
+            if not self._loop.is_closed():
+                self._loop.run_until_complete(close_socket())
         if self._proc is not None:
             for sig in (signal.SIGTERM, signal.SIGKILL):
                 with contextlib.suppress(ProcessLookupError):
