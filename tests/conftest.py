@@ -18,6 +18,8 @@ from mitmproxy.test import taddons
 from imnot_proxy import loader
 from imnot_proxy.store import SqliteStore
 
+from redis_server import RedisServer  # tests/ is on sys.path, as for store_contract
+
 REPO = Path(__file__).resolve().parents[1]
 PARTNERS = REPO / "partners"
 HELLO_PARTNER = REPO / "tests" / "e2e" / "partners" / "hello" / "acme.yaml"
@@ -39,6 +41,15 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the whole run (skips, or fails under IMNOT_REQUIRE_REDIS=1,
+    when it is not installed). Tests keep apart by key prefix, or flush it."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.shutdown()
 
 
 @pytest.fixture
