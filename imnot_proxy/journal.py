@@ -37,6 +37,7 @@ class JournalEntry:
     closest: tuple[str, ...] | None = None
     note: str | None = None  # the flow comment
     request_id: str | None = None  # the X-Request-ID of the answer
+    replica: str | None = None  # which proxy served it (a journal shared by replicas)
 
     @property
     def url(self) -> str:
@@ -53,6 +54,7 @@ class JournalEntry:
             "closest": list(self.closest) if self.closest is not None else None,
             "note": self.note, "request_id": self.request_id,
             "ms": round(self.seconds * 1000, 2),
+            **({"replica": self.replica} if self.replica is not None else {}),
         }
 
 

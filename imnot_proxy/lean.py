@@ -38,7 +38,7 @@ from mitmproxy.addons import (
 )
 from mitmproxy.options import Options
 
-from .addon import ImnotProxy
+from .addon import ImnotProxy, StoreOptionsError
 
 logger = logging.getLogger("imnot_proxy")
 
@@ -305,7 +305,7 @@ async def serve(argv: Sequence[str], *, print_flows: bool = False) -> int:
         print(f"imnot-proxy: {exc}", file=sys.stderr)
         lean.imnot.done()
         lean.release_logging()
-        return 1
+        return 2 if isinstance(exc, StoreOptionsError) else 1
     set_log_levels(opts.termlog_verbosity)
 
     loop = asyncio.get_running_loop()

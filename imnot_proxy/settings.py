@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +32,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("imnot_partners", Sequence[str], ["partners"],
                "Partner definitions: directories (holding */partner.yaml or *.yaml) or files."),
     OptionSpec("imnot_db", str, "",
-               "State store: a SQLite file path or sqlite:///path. "
-               "Default: imnot.db beside the (first) partners directory."),
+               "State store: a SQLite file path or sqlite:///path, or a shared store for "
+               "replicas: redis://[:password@]host:port/db[?prefix=team-a] (also rediss://, "
+               "unix://). Default: imnot.db beside the (first) partners directory."),
+    OptionSpec("imnot_replica", str, "",
+               "This proxy's name in a journal shared by replicas (Redis store). Default: "
+               "the host name and process id."),
     OptionSpec("imnot_unmatched", str, "404",
                "What a request for a partner host with no matching route gets: "
                "404 (a JSON error naming the closest routes), passthrough (sent upstream), "
@@ -142,6 +147,7 @@ class Settings:
     max_payload_bytes: int = 32 * 1024 * 1024
     journal_size: int = 500
     idle_timeout: int = 120
+    replica: str = ""
 
     @classmethod
     def from_options(cls, options: Any, environ: dict[str, str] | None = None) -> Settings:
@@ -183,6 +189,7 @@ class Settings:
             max_payload_bytes=options.imnot_max_payload_bytes,
             journal_size=options.imnot_journal_size,
             idle_timeout=options.imnot_idle_timeout,
+            replica=options.imnot_replica or f"{socket.gethostname()}-{os.getpid()}",
         )
 
     @property

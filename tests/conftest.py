@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 import yaml
 from mitmproxy.test import taddons
+from redis_server import RedisServer  # tests/ is on sys.path, as for store_contract
 
 from imnot_proxy import loader
 from imnot_proxy.store import SqliteStore
-
-from redis_server import RedisServer  # tests/ is on sys.path, as for store_contract
 
 REPO = Path(__file__).resolve().parents[1]
 PARTNERS = REPO / "partners"

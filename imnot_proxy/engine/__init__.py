@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..clock import Clock
-from ..errors import RequestError
+from ..errors import RequestError, StoreError
 from ..loader import PartnerSource
 from ..messages import MockResponse, RequestView, clean_text, error_response, json_response
 from ..routing import Match, Miss, Router
@@ -40,7 +40,7 @@ from .outcomes import (
 )
 
 __all__ = ["Admin", "Engine", "EngineSettings", "Forward", "Mocked", "Outcome", "Policy",
-           "Record", "Unmatched", "is_admin_path", "miss_response"]
+           "Record", "Unmatched", "is_admin_path", "miss_response", "store_unavailable"]
 
 BUILDERS: dict[str, Callable[..., list]] = {
     "oauth": oauth.build,
@@ -154,6 +154,8 @@ class Engine:
             response = match.route.target(request, match.params)
         except RequestError as exc:
             response = error_response(exc.status, exc.detail, exc.headers or None)
+        except StoreError as exc:  # state unreachable: say so, and keep serving the rest
+            response = store_unavailable(exc)
         if request.method == "HEAD" and response.body:
             headers = response.headers + (("content-length", str(len(response.body))),)
             response = MockResponse(response.status, headers, b"", response.step)
@@ -179,6 +181,12 @@ class Engine:
 
     def route_labels(self) -> set[str]:
         return {f"{r.host} {r.method} {r.path} ({r.owner})" for r in self.router.routes}
+
+
+def store_unavailable(exc: StoreError) -> MockResponse:
+    """503 naming the store, for a request that needs state the store cannot give now."""
+    return error_response(503, str(exc), {"Retry-After": "1"},
+                          {"store": exc.store} if exc.store else None)
 
 
 def miss_response(miss: Miss, request: RequestView) -> MockResponse:

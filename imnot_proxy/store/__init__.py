@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import StoreError
-
 from .base import CallbackRequest, Delivery, IssuedId, Payload, SessionRecord, Store
 from .sqlite import SqliteStore
 

@@ -19,7 +19,6 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -41,6 +40,8 @@ _MISS = object()
 
 
 class RedisStore(FlowState):
+    shared = True  # other hosts see what it holds (replicas share more through it)
+
     def __init__(self, url: RedisUrl, *, clock: Callable[[], float] | None = None,
                  listen: bool = True):
         self.url = url
