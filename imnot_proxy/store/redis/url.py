@@ -4,8 +4,7 @@
 ``rediss://`` for TLS and ``unix:///path/redis.sock?db=0``. The query names the key
 prefix (so several teams share one Redis) and how long state lives
 (``session_ttl``, ``id_ttl``, ``callback_ttl``: seconds, or a number with ``s``,
-``m``, ``h`` or ``d``; ``0`` keeps it forever) and the journal's length
-(``journal_max``).
+``m``, ``h`` or ``d``; ``0`` keeps it forever).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ PREFIX_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 DURATION_RE = re.compile(r"(\d{1,9})([smhd]?)")
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 DEFAULT_TTLS = {"session_ttl": 7 * 86400, "id_ttl": 86400, "callback_ttl": 86400}
-QUERY_KEYS = frozenset({"prefix", "db", "journal_max", *DEFAULT_TTLS})
+QUERY_KEYS = frozenset({"prefix", "db", *DEFAULT_TTLS})
 
 
 def is_redis_url(text: str) -> bool:
@@ -46,7 +45,6 @@ class RedisUrl:
     session_ttl: int = DEFAULT_TTLS["session_ttl"]
     id_ttl: int = DEFAULT_TTLS["id_ttl"]
     callback_ttl: int = DEFAULT_TTLS["callback_ttl"]
-    journal_max: int = 10_000
 
     @property
     def masked(self) -> str:
@@ -54,10 +52,9 @@ class RedisUrl:
 
     def client_url(self) -> str:
         """The URL for redis-py: our own query keys removed, ``db`` kept for unix sockets."""
-        parts = urlsplit(self.url)
-        kept = [(k, v) for k, v in parse_qsl(parts.query) if k == "db"]
-        query = "&".join(f"{k}={v}" for k, v in kept)
-        return urlunsplit(parts._replace(query=query))
+        base, _, query = self.url.partition("?")
+        kept = "&".join(f"{k}={v}" for k, v in parse_qsl(query) if k == "db")
+        return f"{base}?{kept}" if kept else base
 
 
 def parse(url: str) -> RedisUrl:
@@ -96,10 +93,6 @@ def parse(url: str) -> RedisUrl:
         elif key == "db":
             if not value.isdigit():
                 raise ValueError(f"db {value!r} must be a number")
-        elif key == "journal_max":
-            if not value.isdigit() or not 1 <= int(value) <= 10_000_000:
-                raise ValueError("journal_max must be an integer from 1 to 10000000")
-            values[key] = int(value)
         else:
             values[key] = duration(key, value)
     if parts.password is not None:
