@@ -7,10 +7,12 @@ so that every other command stays quick.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
+from ..workers import supervise, worker_count
 from .output import console
 from .paths import addon_path, default_partners, examples_dir
 
@@ -80,8 +82,20 @@ def upstream_argv(url: str) -> list[str]:
 
 def cmd_start(args: argparse.Namespace, extra: Sequence[str]) -> int:
     argv = start_argv(args, extra)
+    try:
+        count = worker_count(getattr(args, "workers", "1"))
+    except ValueError as exc:
+        print(f"imnot-proxy: {exc}", file=sys.stderr)
+        return 2
+    if count > 1 and (args.web or getattr(args, "full", False)):
+        print("imnot-proxy: --workers runs the lean engine; it does not combine with --web "
+              "or --full", file=sys.stderr)
+        return 2
     console.print(f"imnot-proxy {__version__} listening on http://{args.host}:{args.port} "
                   f"(partners: {args.partners or default_partners()})", highlight=False)
+    if count > 1:
+        return supervise(argv, count, confdir=args.confdir,
+                         label=f" on {args.host}:{args.port}")
     if not (args.web or getattr(args, "full", False)):
         from .. import lean
 
