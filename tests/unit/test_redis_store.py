@@ -140,3 +140,17 @@ def test_replicas_with_skewed_clocks_time_flows_by_redis(redis_server, monkeypat
         assert abs(issued.created - true_now) < 1.0
     finally:
         store.close()
+
+
+def test_without_redis_server_the_tests_skip_with_a_hint_or_fail_in_ci(monkeypatch):
+    import shutil
+
+    import redis_server
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("IMNOT_REQUIRE_REDIS", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install redis-server"):
+        redis_server.require_redis_server()
+    monkeypatch.setenv("IMNOT_REQUIRE_REDIS", "1")
+    with pytest.raises(pytest.fail.Exception, match="IMNOT_REQUIRE_REDIS=1"):
+        redis_server.require_redis_server()
