@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
 import threading
 from collections import deque
-from dataclasses import asdict, fields
+from dataclasses import fields
 
 import redis
 
@@ -25,7 +26,10 @@ from ..journal import DEFAULT_SIZE, JournalEntry
 logger = logging.getLogger("imnot_proxy")
 
 FLUSH_EVERY = 0.05  # seconds
-FIELDS = {f.name for f in fields(JournalEntry)}
+NAMES = tuple(f.name for f in fields(JournalEntry))
+REPLICA = NAMES.index("replica")
+_values = operator.attrgetter(*NAMES)
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class RedisJournal:
@@ -108,15 +112,15 @@ class RedisJournal:
 
 
 def _encode(entry: JournalEntry, replica: str) -> str:
-    data = asdict(entry)
-    data["replica"] = entry.replica or replica
-    return json.dumps(data, separators=(",", ":"))
+    """The entry's field values in order (new fields are added at the end), as JSON."""
+    values = list(_values(entry))
+    values[REPLICA] = entry.replica or replica
+    return _dumps(values)
 
 
 def _entry(row: dict) -> JournalEntry | None:
     try:
-        data = json.loads(row[b"e"])
-        data = {k: v for k, v in data.items() if k in FIELDS}
+        data = dict(zip(NAMES, json.loads(row[b"e"]), strict=False))
         if data.get("closest") is not None:
             data["closest"] = tuple(data["closest"])
         return JournalEntry(**data)

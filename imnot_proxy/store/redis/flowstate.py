@@ -9,7 +9,7 @@ from typing import Any
 
 from ...clock import iso
 from ..base import CallbackRequest, Delivery, IssuedId
-from .keys import COUNT_POLL, TAKE_TOKEN
+from .keys import COUNT_POLL, PUT_HASH, TAKE_TOKEN
 
 CURSOR_GRACE = 60  # seconds a cursor's key outlives its TTL (the TTL itself is checked on read)
 
@@ -24,6 +24,15 @@ class FlowState:
     def _scripts_for_flows(self) -> None:
         self._count_poll = self._r.register_script(COUNT_POLL)
         self._take_token = self._r.register_script(TAKE_TOKEN)
+        self._put_hash_script = self._r.register_script(PUT_HASH)
+
+    def _put_hash(self, key: str, ttl: int, fields: dict[str, Any]) -> None:
+        """A new hash and its TTL in one script: one round trip, never a hash without TTL."""
+        args: list[Any] = [ttl]
+        for name, value in fields.items():
+            args += (name, value)
+        with self._guard():
+            self._put_hash_script(keys=[key], args=args)
 
     # --- polling ids ------------------------------------------------------------
 
@@ -39,13 +48,7 @@ class FlowState:
             fields["outcome"] = outcome
         if captured:
             fields["cap"] = json.dumps(captured, separators=(",", ":"))
-        key = self.keys.issued(partner, datapoint, issued.id)
-        with self._guard():
-            pipe = self._r.pipeline(transaction=True)
-            pipe.hset(key, mapping=fields)
-            if self.url.id_ttl:
-                pipe.expire(key, self.url.id_ttl)
-            pipe.execute()
+        self._put_hash(self.keys.issued(partner, datapoint, issued.id), self.url.id_ttl, fields)
         return issued
 
     def get_id(self, partner: str, datapoint: str, id: str) -> IssuedId | None:
@@ -74,13 +77,8 @@ class FlowState:
             fields["sess"] = session_id
         if captured:
             fields["cap"] = json.dumps(captured, separators=(",", ":"))
-        key = self.keys.callback(partner, datapoint, request.id)
-        with self._guard():
-            pipe = self._r.pipeline(transaction=True)
-            pipe.hset(key, mapping=fields)
-            if self.url.callback_ttl:
-                pipe.expire(key, self.url.callback_ttl)
-            pipe.execute()
+        self._put_hash(self.keys.callback(partner, datapoint, request.id), self.url.callback_ttl,
+                       fields)
         return request
 
     def get_callback(self, partner: str, datapoint: str, id: str) -> CallbackRequest | None:
@@ -119,13 +117,8 @@ class FlowState:
             fields["sess"] = session_id
         if ttl_seconds > 0:
             fields["exp"] = repr(self.now() + ttl_seconds)
-        key = self.keys.cursor(cursor)
-        with self._guard():
-            pipe = self._r.pipeline(transaction=True)
-            pipe.hset(key, mapping=fields)
-            if ttl_seconds > 0:
-                pipe.expire(key, ttl_seconds + CURSOR_GRACE)
-            pipe.execute()
+        self._put_hash(self.keys.cursor(cursor),
+                       ttl_seconds + CURSOR_GRACE if ttl_seconds > 0 else 0, fields)
         return cursor
 
     def get_cursor(self, partner: str, datapoint: str, session_id: str | None,

@@ -76,6 +76,13 @@ if not now then
 end
 """
 
+# ARGV: ttl seconds (0: none), then field, value pairs. A new hash with its TTL, atomically.
+PUT_HASH = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 1
+"""
+
 COUNT_POLL = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('HINCRBY', KEYS[1], 'polls', 1)
