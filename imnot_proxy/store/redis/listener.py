@@ -102,7 +102,8 @@ class Listener(threading.Thread):
             try:
                 self._serve()
                 delay = 0.05
-            except (redis.RedisError, OSError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure: reconnect, caches off
+                # (hiredis raises TypeError for a socket closed under it)
                 if self._halt.is_set():
                     break
                 if self.cache.enabled or not self.ready.is_set():
