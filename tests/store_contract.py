@@ -364,6 +364,18 @@ class StoreContract:
         finally:
             other.close()
 
+    def test_a_seed_never_overwrites_a_payload(self, store: Store, reopen):
+        other = reopen()
+        try:
+            assert store.put_global(P, DP, body({"uploaded": 1})) is not None
+            assert other.put_global(P, DP, body({"seed": 1}), if_absent=True) is None
+            assert store.get_global(P, DP).body == body({"uploaded": 1})
+            assert other.get_global(P, DP).body == body({"uploaded": 1})
+            assert other.put_global(P, "fresh", body({"seed": 1}), if_absent=True)
+            assert store.get_global(P, "fresh").body == body({"seed": 1})
+        finally:
+            other.close()
+
     def test_two_seeders_of_one_payload_leave_one_value(self, store: Store, reopen):
         other = reopen()
         try:

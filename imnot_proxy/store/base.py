@@ -82,7 +82,11 @@ class Store(Protocol):
     # payloads: ``name`` "" is the default payload of a datapoint; a datapoint may hold more
     def put_global(self, partner: str, datapoint: str, body: bytes,
                    outcome: str | None = None, *, name: str = "",
-                   content_type: str = JSON_TYPE) -> str: ...
+                   content_type: str = JSON_TYPE, if_absent: bool = False) -> str | None:
+        """Store a global payload; its time. With ``if_absent`` (seeding from payload files)
+        only when there is none, atomically, else None: a seed never overwrites an upload,
+        and of several processes seeding at once exactly one writes."""
+        ...
     def get_global(self, partner: str, datapoint: str, name: str = "") -> Payload | None: ...
     def payload_names(self, partner: str, datapoint: str) -> list[str]:
         """Names of the global payloads of a datapoint, "" (the default) first."""

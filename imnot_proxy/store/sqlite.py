@@ -158,18 +158,19 @@ class SqliteStore:
 
     def put_global(self, partner: str, datapoint: str, body: bytes,
                    outcome: str | None = None, *, name: str = "",
-                   content_type: str = JSON_TYPE) -> str:
+                   content_type: str = JSON_TYPE, if_absent: bool = False) -> str | None:
         at = now_iso()
-        self._write(
+        conflict = "NOTHING" if if_absent else (
+            "UPDATE SET payload=excluded.payload, updated_at=excluded.updated_at, "
+            "outcome=excluded.outcome, content_type=excluded.content_type")
+        written = self._write(
             "INSERT INTO global_payloads (partner, datapoint, name, payload, updated_at, "
-            "outcome, content_type) VALUES (?,?,?,?,?,?,?) "
-            "ON CONFLICT (partner, datapoint, name) DO UPDATE SET payload=excluded.payload, "
-            "updated_at=excluded.updated_at, outcome=excluded.outcome, "
-            "content_type=excluded.content_type",
+            f"outcome, content_type) VALUES (?,?,?,?,?,?,?) "
+            f"ON CONFLICT (partner, datapoint, name) DO {conflict}",
             (partner, datapoint, name, body, at, outcome, content_type),
-        )
+        ).rowcount
         self._cache.pop((partner, datapoint, name), None)
-        return at
+        return at if written else None
 
     def get_global(self, partner: str, datapoint: str, name: str = "") -> Payload | None:
         with self._lock:

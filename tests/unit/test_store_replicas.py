@@ -34,6 +34,12 @@ WORKER = textwrap.dedent("""
                 mine.append(store.count_poll("p", "d", key).polls)
             elif op == "token":
                 mine.append(store.take_token(key, 60))
+            elif op == "seed":
+                name = f"n{len(mine)}"
+                if store.put_global("p", "d", name.encode(), name=name, if_absent=True):
+                    mine.append(name)
+                else:
+                    mine.append(None)
             else:
                 mine.append(store.next_sequence(key))
         with lock:
@@ -63,17 +69,20 @@ def target(request, tmp_path: Path) -> str:
 def race(target: str, op: str, key: str, per_process: int) -> list:
     """Two processes, four threads each, released at once; every value they got back."""
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, target, op, key, str(per_process)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     for proc in procs:
-        assert proc.stdout.readline().strip() == "ready"
+        if proc.stdout.readline().strip() != "ready":
+            proc.kill()
+            raise AssertionError(f"a racer did not start: {proc.communicate()[1]}")
     for proc in procs:
         proc.stdin.write("go\n")
         proc.stdin.flush()
     values = []
     for proc in procs:
-        out, _ = proc.communicate(timeout=120)
-        assert proc.returncode == 0
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
         values += json.loads(out.strip().splitlines()[-1])
     return values
 
@@ -98,3 +107,14 @@ def test_a_bucket_spent_from_two_processes_gives_exactly_its_capacity(target: st
 def test_sequences_from_two_processes_never_repeat(target: str):
     values = race(target, "seq", "shared-seq", 200)
     assert sorted(values) == list(range(1, 401))
+
+
+def test_seeders_racing_in_two_processes_write_each_payload_exactly_once(target: str):
+    names = race(target, "seed", "unused", 200)  # 8 attempts at each of 50 names
+    won = [n for n in names if n is not None]
+    assert sorted(won) == sorted(f"n{i}" for i in range(50))
+    store = open_store(target)
+    try:
+        assert store.payload_names("p", "d") == sorted(won)
+    finally:
+        store.close()

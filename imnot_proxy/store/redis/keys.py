@@ -83,6 +83,15 @@ if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return 1
 """
 
+# KEYS: payload, names. ARGV: name, "1" to write only when absent, then field, value pairs.
+PUT_PAYLOAD = """
+if ARGV[2] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+"""
+
 COUNT_POLL = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('HINCRBY', KEYS[1], 'polls', 1)

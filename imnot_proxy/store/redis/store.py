@@ -28,7 +28,7 @@ from ...clock import iso
 from ...errors import StoreError
 from ..base import JSON_TYPE, Payload, SessionRecord
 from .flowstate import FlowState, _text
-from .keys import COUNT_SESSIONS, LIST_SESSIONS, STAMP_SESSION, Keys
+from .keys import COUNT_SESSIONS, LIST_SESSIONS, PUT_PAYLOAD, STAMP_SESSION, Keys
 from .listener import Listener, TrackedCache
 from .url import RedisUrl
 
@@ -62,6 +62,7 @@ class RedisStore(FlowState):
             raise StoreError(f"cannot open store {url.masked}: {_reason(exc)}",
                              store=url.masked) from None
         self._stamp = self._r.register_script(STAMP_SESSION)
+        self._put_payload = self._r.register_script(PUT_PAYLOAD)
         self._list_sessions = self._r.register_script(LIST_SESSIONS)
         self._count_sessions = self._r.register_script(COUNT_SESSIONS)
         self._scripts_for_flows()
@@ -132,20 +133,18 @@ class RedisStore(FlowState):
 
     def put_global(self, partner: str, datapoint: str, body: bytes,
                    outcome: str | None = None, *, name: str = "",
-                   content_type: str = JSON_TYPE) -> str:
+                   content_type: str = JSON_TYPE, if_absent: bool = False) -> str | None:
         at = iso(self.now())
         key = self.keys.payload(partner, datapoint, name)
-        fields = {"body": body, "updated_at": at, "ct": content_type}
+        args: list = [name, "1" if if_absent else "0", "body", body, "updated_at", at,
+                      "ct", content_type]
         if outcome is not None:
-            fields["outcome"] = outcome
+            args += ["outcome", outcome]
         with self._guard():
-            pipe = self._r.pipeline(transaction=True)
-            pipe.delete(key)
-            pipe.hset(key, mapping=fields)
-            pipe.sadd(self.keys.payload_names(partner, datapoint), name)
-            pipe.execute()
+            written = self._put_payload(keys=[key, self.keys.payload_names(partner, datapoint)],
+                                        args=args)
         self.cache.invalidate([key])
-        return at
+        return at if written else None
 
     def get_global(self, partner: str, datapoint: str, name: str = "") -> Payload | None:
         key = self.keys.payload(partner, datapoint, name)
