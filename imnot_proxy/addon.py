@@ -88,7 +88,7 @@ class ImnotProxy:
         verbosity = getattr(ctx.options, "termlog_verbosity", "info")
         # A flow line nobody prints still costs a trip through every addon: skip it then.
         self._flow_log = settings.json_logs or verbosity in ("info", "debug")
-        if updated & {"imnot_db", "imnot_partners"} or self.store is None:
+        if updated & {"imnot_db", "imnot_partners", "imnot_shared_journal"} or self.store is None:
             self._open_store(settings)
         assert self.definitions is not None and self.admin is not None
         self.definitions.limits = Limits(max_bytes=settings.max_partner_bytes)
@@ -153,7 +153,8 @@ class ImnotProxy:
             self.store.close()
         self.store = store
         self.replication = replicas.for_store(store, settings.replica, self.tasks.dispatch,
-                                              settings.journal_size)
+                                              settings.journal_size,
+                                              shared_journal=settings.shared_journal)
         self.journal = self.replication.journal
         self.definitions = Definitions(settings.partners, store,
                                        limits=Limits(max_bytes=settings.max_partner_bytes))

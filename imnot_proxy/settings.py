@@ -35,6 +35,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "State store: a SQLite file path or sqlite:///path, or a shared store for "
                "replicas: redis://[:password@]host:port/db[?prefix=team-a] (also rediss://, "
                "unix://). Default: imnot.db beside the (first) partners directory."),
+    OptionSpec("imnot_shared_journal", bool, False,
+               "Keep the journal in the SQLite store, so that every process on the file lists "
+               "every request (imnot-proxy start --workers sets it; a Redis store always "
+               "shares its journal)."),
     OptionSpec("imnot_replica", str, "",
                "This proxy's name in a journal shared by replicas (Redis store). Default: "
                "the host name and process id."),
@@ -148,6 +152,7 @@ class Settings:
     journal_size: int = 500
     idle_timeout: int = 120
     replica: str = ""
+    shared_journal: bool = False
 
     @classmethod
     def from_options(cls, options: Any, environ: dict[str, str] | None = None) -> Settings:
@@ -190,6 +195,7 @@ class Settings:
             journal_size=options.imnot_journal_size,
             idle_timeout=options.imnot_idle_timeout,
             replica=options.imnot_replica or f"{socket.gethostname()}-{os.getpid()}",
+            shared_journal=options.imnot_shared_journal,
         )
 
     @property

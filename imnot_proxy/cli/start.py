@@ -93,9 +93,9 @@ def cmd_start(args: argparse.Namespace, extra: Sequence[str]) -> int:
         return 2
     console.print(f"imnot-proxy {__version__} listening on http://{args.host}:{args.port} "
                   f"(partners: {args.partners or default_partners()})", highlight=False)
-    if count > 1:
-        return supervise(argv, count, confdir=args.confdir,
-                         label=f" on {args.host}:{args.port}")
+    if count > 1:  # workers on one SQLite file also share the journal
+        return supervise(["--set", "imnot_shared_journal=true", *argv], count,
+                         confdir=args.confdir, label=f" on {args.host}:{args.port}")
     if not (args.web or getattr(args, "full", False)):
         from .. import lean
 

@@ -23,12 +23,15 @@ def default_replica_name() -> str:
 
 
 class Local:
-    """One process (or several on one SQLite file): nothing beyond the store is shared."""
+    """One process, or several on one SQLite file: the journal is this process's, or
+    (``shared_journal``, for workers) a table in the SQLite file; callbacks are delivered by
+    the process that accepted them."""
 
     shared = False
 
-    def __init__(self, dispatch: Callable[[Any], None], size: int = DEFAULT_SIZE):
-        self.journal: Journal = MemoryJournal(size)
+    def __init__(self, dispatch: Callable[[Any], None], size: int = DEFAULT_SIZE,
+                 journal: Any = None):
+        self.journal: Journal = journal if journal is not None else MemoryJournal(size)
         self.dispatch = dispatch
 
     def attach(self, definitions: Any) -> None:
@@ -38,7 +41,9 @@ class Local:
         pass
 
     def close(self) -> None:
-        pass
+        close = getattr(self.journal, "close", None)
+        if close is not None:
+            close()
 
 
 class Shared:
@@ -74,7 +79,12 @@ class Shared:
 
 
 def for_store(store: Store, replica: str, dispatch: Callable[[Any], None],
-              size: int = DEFAULT_SIZE) -> Local | Shared:
+              size: int = DEFAULT_SIZE, *, shared_journal: bool = False) -> Local | Shared:
     if getattr(store, "shared", False):  # the Redis store
         return Shared(store, replica, size)
+    path = getattr(store, "path", None)
+    if shared_journal and path is not None:
+        from .sqlite_journal import SqliteJournal
+
+        return Local(dispatch, size, SqliteJournal(path, replica, size=size))
     return Local(dispatch, size)

@@ -58,6 +58,14 @@ def test_two_workers_share_one_port_and_one_store(workers: Launcher):
         assert proxied_request(workers.url, "GET", f"{BASE}{location}/status").status == 200
         assert proxied_request(workers.url, "GET", f"{BASE}{location}").json() == {"v": 1}
 
+    def journal() -> list[dict]:  # any worker lists every worker's requests
+        entries = direct_request(workers.url, "GET", "/imnot/admin/journal?limit=100", None,
+                                 {}).json()
+        return entries if len(entries) >= 24 else []
+
+    entries = wait_until(journal, timeout=5, message="every request in the journal")
+    assert len({e["replica"] for e in entries}) == 2
+
 
 def test_a_dead_worker_is_replaced_and_sigterm_stops_them_all(workers: Launcher):
     first = wait_until(lambda: len(children(workers.pid)) == 2 and children(workers.pid),

@@ -193,3 +193,27 @@ def test_sqlite_keeps_everything_in_this_process(tmp_path: Path):
     local = replicas.for_store(store, "r", lambda job: None)
     assert isinstance(local, replicas.Local) and len(local.journal) == 0
     store.close()
+
+
+def test_workers_on_one_sqlite_file_share_a_capped_journal(tmp_path: Path):
+    from imnot_proxy.replicas.sqlite_journal import SqliteJournal
+
+    store = SqliteStore(tmp_path / "x.db")
+    one = replicas.for_store(store, "w1", lambda job: None, 5, shared_journal=True)
+    two = SqliteJournal(tmp_path / "x.db", "w2", size=5)
+    try:
+        assert isinstance(one.journal, SqliteJournal)
+        one.journal.add(entry("/from-one"))
+        two.add(entry("/from-two"))
+        two.flush()
+        seen = one.journal.latest(10)
+        assert [(e.path, e.replica) for e in seen] == [("/from-one", "w1"), ("/from-two", "w2")]
+        for i in range(20):
+            two.add(entry(f"/{i}"))
+        two.flush()
+        assert [e.path for e in one.journal.latest(3)] == ["/19", "/18", "/17"]
+        assert len(two) == 5
+    finally:
+        one.close()
+        two.close()
+        store.close()
