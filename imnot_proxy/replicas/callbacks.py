@@ -58,7 +58,7 @@ class CallbackQueue:
         self.store = store
         self.due = store.keys.named("cb:due")
         self.leases = store.keys.named("cb:lease")
-        self._claim = store.client.register_script(CLAIM)
+        self._claim = store.script(CLAIM)
         self._deliver = deliver_fn
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -40,7 +40,7 @@ class SharedPartners:
         self.store = store
         self.hash = store.keys.named("partners")
         self.version = store.keys.named("partners:v")
-        self._publish = store.client.register_script(PUBLISH)
+        self._publish = store.script(PUBLISH)
         self._parsed: dict[tuple[str, int], PartnerSource | None] = {}
         self.applied = 0
         self.definitions = None

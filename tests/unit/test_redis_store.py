@@ -154,3 +154,28 @@ def test_without_redis_server_the_tests_skip_with_a_hint_or_fail_in_ci(monkeypat
     monkeypatch.setenv("IMNOT_REQUIRE_REDIS", "1")
     with pytest.raises(pytest.fail.Exception, match="IMNOT_REQUIRE_REDIS=1"):
         redis_server.require_redis_server()
+
+
+def test_out_of_memory_and_read_only_are_store_errors_and_write_nothing(own_server):
+    store = RedisStore(parse(own_server.url))
+    try:
+        store.put_global("p", "d", b'{"v":1}')
+        issued = store.issue_id("p", "d", None)
+        own_server.cli("CONFIG", "SET", "maxmemory-policy", "noeviction")
+        own_server.cli("CONFIG", "SET", "maxmemory", "1")  # already over: writes are refused
+        with pytest.raises(StoreError, match="refused the operation: .*maxmemory"):
+            store.put_global("p", "d", b'{"v":2}')
+        with pytest.raises(StoreError, match="maxmemory"):
+            store.create_session("p", "d", b"1")
+        own_server.cli("CONFIG", "SET", "maxmemory", "0")
+        assert store.get_global("p", "d").body == b'{"v":1}'  # nothing half-written
+        assert store.list_sessions() == []
+
+        own_server.cli("REPLICAOF", "127.0.0.1", "1")  # a read-only replica of nobody
+        with pytest.raises(StoreError, match="read only replica"):
+            store.issue_id("p", "d", None)
+        assert store.get_id("p", "d", issued.id).id == issued.id  # reads still work
+        own_server.cli("REPLICAOF", "NO", "ONE")
+        assert store.issue_id("p", "d", None).id
+    finally:
+        store.close()

@@ -22,9 +22,9 @@ class FlowState:
     url: Any
 
     def _scripts_for_flows(self) -> None:
-        self._count_poll = self._r.register_script(COUNT_POLL)
-        self._take_token = self._r.register_script(TAKE_TOKEN)
-        self._put_hash_script = self._r.register_script(PUT_HASH)
+        self._count_poll = self.script(COUNT_POLL)
+        self._take_token = self.script(TAKE_TOKEN)
+        self._put_hash_script = self.script(PUT_HASH)
 
     def _put_hash(self, key: str, ttl: int, fields: dict[str, Any]) -> None:
         """A new hash and its TTL in one script: one round trip, never a hash without TTL."""

@@ -19,6 +19,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -58,13 +59,14 @@ class RedisStore(FlowState):
                 health_check_interval=30)
             self._r.ping()
             self._offset = self._measure_offset()
+            self._flagged = _version(self._r.info("server")) >= (7, 0)
         except (redis.RedisError, OSError, ValueError) as exc:
             raise StoreError(f"cannot open store {url.masked}: {_reason(exc)}",
                              store=url.masked) from None
-        self._stamp = self._r.register_script(STAMP_SESSION)
-        self._put_payload = self._r.register_script(PUT_PAYLOAD)
-        self._list_sessions = self._r.register_script(LIST_SESSIONS)
-        self._count_sessions = self._r.register_script(COUNT_SESSIONS)
+        self._stamp = self.script(STAMP_SESSION)
+        self._put_payload = self.script(PUT_PAYLOAD)
+        self._list_sessions = self.script(LIST_SESSIONS)
+        self._count_sessions = self.script(COUNT_SESSIONS)
         self._scripts_for_flows()
         self.listener = Listener(self._r, [self.keys.payload_prefix, self.keys.session_prefix],
                                  self.keys.events, self.cache, on_state=self._listener_state,
@@ -74,6 +76,12 @@ class RedisStore(FlowState):
             self.listener.ready.wait(CONNECT_TIMEOUT)
 
     # --- plumbing -------------------------------------------------------------
+
+    def script(self, source: str) -> Any:
+        """A Lua script. On Redis 7 (and Valkey) it carries a ``#!lua`` line: such a script is
+        refused whole when Redis is out of memory or a read-only replica, instead of being
+        allowed to go on writing after a first command that frees memory."""
+        return self._r.register_script(("#!lua\n" if self._flagged else "") + source)
 
     @property
     def client(self) -> redis.Redis:
@@ -210,8 +218,11 @@ class RedisStore(FlowState):
             if len(self._stamped) > cache.limit:
                 self._stamped.clear()
             self._stamped[session_id] = now
-            with self._guard():
-                self._stamp(keys=[key], args=[iso(self.now()), self.url.session_ttl])
+            try:
+                with self._guard():
+                    self._stamp(keys=[key], args=[iso(self.now()), self.url.session_ttl])
+            except StoreError:
+                pass  # a cached payload still answers; the stamp is tried again next second
         return hit[2]
 
     def get_session(self, session_id: str) -> SessionRecord | None:
@@ -263,6 +274,11 @@ def _session(session_id: str, row: dict) -> SessionRecord:
     return SessionRecord(session_id, text["p"], text["dp"], row[b"body"],
                          iso(float(text["created"])), text.get("last_used"), text.get("outcome"),
                          text["ct"], text.get("name", ""))
+
+
+def _version(info: dict) -> tuple[int, ...]:
+    text = str(info.get("redis_version", "0"))
+    return tuple(int(p) for p in text.split(".")[:2] if p.isdigit())
 
 
 def _reason(exc: BaseException) -> str:
