@@ -179,3 +179,14 @@ def test_out_of_memory_and_read_only_are_store_errors_and_write_nothing(own_serv
         assert store.issue_id("p", "d", None).id
     finally:
         store.close()
+
+
+def test_the_offline_cli_names_an_unreachable_store_in_one_line(capsys, partners_dir: Path):
+    from imnot_proxy.cli import main
+
+    with pytest.raises(SystemExit) as raised:
+        main(["payload", "get", "staylink", "reservation", "--partners", str(partners_dir),
+              "--db", "redis://:pw@127.0.0.1:1/0"])
+    assert raised.value.code == 2
+    err = capsys.readouterr().err
+    assert "cannot open store redis://:****@127.0.0.1:1/0" in err and ":pw@" not in err
