@@ -85,7 +85,9 @@ class Definitions:
     def refresh(self) -> ReloadReport | None:
         """Apply what other replicas announced; None when nothing changed here."""
         with self._changing:
-            current = list(self.current().partners)
+            if self.engine is None:  # the first load applies everything announced so far
+                return None
+            current = list(self.engine.partners)
             merged = self.shared.overlay(current) if self.shared is not None else current
             if [(s.name, s.model) for s in merged] == [(s.name, s.model) for s in current]:
                 return None
@@ -192,7 +194,9 @@ class Definitions:
     def unregister(self, name: str) -> ReloadReport:
         """Delete a partner's file and stop serving its routes at once."""
         with self._changing:
-            current = list(self.current().partners)
+            if self.engine is None:  # the first load applies everything announced so far
+                return None
+            current = list(self.engine.partners)
             shared = self.shared is not None and any(
                 s.name == name and s.file.is_relative_to(SHARED_FOLDER) for s in current)
             if shared:  # registered on another replica: no file here
