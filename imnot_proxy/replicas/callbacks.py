@@ -70,7 +70,7 @@ class CallbackQueue:
         member = json.dumps({"p": request.partner, "dp": request.datapoint, "id": request.id,
                              "retries": job.retries, "lease": lease_seconds(job.retries),
                              "n": uuid.uuid4().hex[:8]}, separators=(",", ":"))
-        with self.store._guard():
+        with self.store.guard():
             self.store.client.zadd(self.due, {member: self.store.now() + job.delay})
         loop = self._loop
         if loop is not None and not loop.is_closed():
@@ -81,13 +81,13 @@ class CallbackQueue:
             self._wake.set()
 
     def claim(self) -> list[dict[str, Any]]:
-        with self.store._guard():
+        with self.store.guard():
             members = self._claim(keys=[self.due, self.leases],
-                                  args=[self.store._script_now(), CLAIM_AT_ONCE])
+                                  args=[self.store.script_now(), CLAIM_AT_ONCE])
         return [dict(json.loads(m), member=m) for m in members]
 
     def ack(self, member: bytes) -> None:
-        with self.store._guard():
+        with self.store.guard():
             self.store.client.zrem(self.leases, member)
 
     async def run(self, spawn: Callable[[Any, str], Any]) -> None:

@@ -61,7 +61,7 @@ class SharedPartners:
         self.store.publish("reload", "all")
 
     def _announce(self, name: str, text: str) -> None:
-        with self.store._guard():
+        with self.store.guard():
             version = int(self._publish(keys=[self.hash, self.version],
                                         args=[name, text, self.store.keys.events, "partners"]))
         self.applied = max(self.applied, version)
@@ -72,7 +72,7 @@ class SharedPartners:
         """``partners`` with the shared registrations put in and the shared deletions taken
         out (by name); conflicting routes keep the file's partner and are logged."""
         try:
-            with self.store._guard():
+            with self.store.guard():
                 raw = self.store.client.hgetall(self.hash)
         except StoreError as exc:
             logger.warning("imnot_proxy: partners shared by other replicas not applied: %s",

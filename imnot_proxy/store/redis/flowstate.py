@@ -31,7 +31,7 @@ class FlowState:
         args: list[Any] = [ttl]
         for name, value in fields.items():
             args += (name, value)
-        with self._guard():
+        with self.guard():
             self._put_hash_script(keys=[key], args=args)
 
     # --- polling ids ------------------------------------------------------------
@@ -52,13 +52,13 @@ class FlowState:
         return issued
 
     def get_id(self, partner: str, datapoint: str, id: str) -> IssuedId | None:
-        with self._guard():
+        with self.guard():
             row = self._r.hgetall(self.keys.issued(partner, datapoint, id))
         return _issued(partner, datapoint, id, row, 0) if row else None
 
     def count_poll(self, partner: str, datapoint: str, id: str) -> IssuedId | None:
         """Count one status poll; the record returned holds the polls made *before* it."""
-        with self._guard():
+        with self.guard():
             flat = self._count_poll(keys=[self.keys.issued(partner, datapoint, id)])
         if not flat:
             return None
@@ -82,7 +82,7 @@ class FlowState:
         return request
 
     def get_callback(self, partner: str, datapoint: str, id: str) -> CallbackRequest | None:
-        with self._guard():
+        with self.guard():
             row = self._r.hgetall(self.keys.callback(partner, datapoint, id))
         if not row:
             return None
@@ -95,7 +95,7 @@ class FlowState:
                      error: str | None) -> None:
         key = self.keys.deliveries(request_id)
         entry = json.dumps([attempt, iso(self.now()), status, error])
-        with self._guard():
+        with self.guard():
             pipe = self._r.pipeline(transaction=True)
             pipe.rpush(key, entry)
             if self.url.callback_ttl:
@@ -103,7 +103,7 @@ class FlowState:
             pipe.execute()
 
     def deliveries(self, request_id: str) -> list[Delivery]:
-        with self._guard():
+        with self.guard():
             rows = self._r.lrange(self.keys.deliveries(request_id), 0, -1)
         return [Delivery(request_id, *json.loads(row)) for row in rows]
 
@@ -123,7 +123,7 @@ class FlowState:
 
     def get_cursor(self, partner: str, datapoint: str, session_id: str | None,
                    cursor: str) -> int | None:
-        with self._guard():
+        with self.guard():
             row = self._r.hgetall(self.keys.cursor(cursor))
         if not row:
             return None
@@ -139,13 +139,13 @@ class FlowState:
     def take_token(self, key: str, per_minute: int) -> float:
         """Take one token from the bucket; 0 when allowed, else seconds until one is free.
         Refill is timed by Redis's clock, so every replica spends the same bucket."""
-        with self._guard():
+        with self.guard():
             wait = self._take_token(keys=[self.keys.bucket(key)],
-                                    args=[self._script_now(), per_minute])
+                                    args=[self.script_now(), per_minute])
         return float(wait)
 
     def next_sequence(self, key: str) -> int:
-        with self._guard():
+        with self.guard():
             return int(self._r.incr(self.keys.sequence(key)))
 
 

@@ -98,7 +98,8 @@ class RedisStore(FlowState):
             return self._clock()
         return time.time() + self._offset
 
-    def _script_now(self) -> str:
+    def script_now(self) -> str:
+        """The ``now`` argument of a script: "" (Redis's own ``TIME``), or the test clock."""
         return repr(self._clock()) if self._clock is not None else ""
 
     def _measure_offset(self) -> float:
@@ -114,7 +115,9 @@ class RedisStore(FlowState):
             self._down_until = 0.0
 
     @contextlib.contextmanager
-    def _guard(self) -> Iterator[None]:
+    def guard(self) -> Iterator[None]:
+        """Around every Redis call (here and in ``replicas/``): redis-py's errors become a
+        ``StoreError`` naming the store; after a connection failure, fail at once a while."""
         if self._down_until and time.monotonic() < self._down_until:
             raise StoreError(f"store {self.url.masked} is unreachable; retrying shortly",
                              store=self.url.masked)
@@ -130,7 +133,7 @@ class RedisStore(FlowState):
 
     def publish(self, kind: str, data: str) -> None:
         """Tell every replica on this prefix (``Listener.on_event`` handlers)."""
-        with self._guard():
+        with self.guard():
             self._r.publish(self.keys.events, f"{kind}:{data}")
 
     def close(self) -> None:
@@ -148,7 +151,7 @@ class RedisStore(FlowState):
                       "ct", content_type]
         if outcome is not None:
             args += ["outcome", outcome]
-        with self._guard():
+        with self.guard():
             written = self._put_payload(keys=[key, self.keys.payload_names(partner, datapoint)],
                                         args=args)
         self.cache.invalidate([key])
@@ -161,14 +164,14 @@ class RedisStore(FlowState):
         if found is not _MISS:
             return found
         generation = cache.generation
-        with self._guard():
+        with self.guard():
             row = self._r.hgetall(key)
         payload = _payload(row, name) if row else None
         cache.store(key, payload, generation)
         return payload
 
     def payload_names(self, partner: str, datapoint: str) -> list[str]:
-        with self._guard():
+        with self.guard():
             names = self._r.smembers(self.keys.payload_names(partner, datapoint))
         return sorted(n.decode() for n in names)
 
@@ -184,7 +187,7 @@ class RedisStore(FlowState):
                   "ct": content_type, "name": name}
         if outcome is not None:
             fields["outcome"] = outcome
-        with self._guard():
+        with self.guard():
             pipe = self._r.pipeline(transaction=True)
             pipe.hset(key, mapping=fields)
             if self.url.session_ttl:
@@ -202,7 +205,7 @@ class RedisStore(FlowState):
         hit = cache.data.get(key, _MISS)
         if hit is _MISS:
             generation = cache.generation
-            with self._guard():
+            with self.guard():
                 row = self._r.hgetall(key)
             hit = None
             if row:
@@ -219,21 +222,21 @@ class RedisStore(FlowState):
                 self._stamped.clear()
             self._stamped[session_id] = now
             try:
-                with self._guard():
+                with self.guard():
                     self._stamp(keys=[key], args=[iso(self.now()), self.url.session_ttl])
             except StoreError:
                 pass  # a cached payload still answers; the stamp is tried again next second
         return hit[2]
 
     def get_session(self, session_id: str) -> SessionRecord | None:
-        with self._guard():
+        with self.guard():
             row = self._r.hgetall(self.keys.session(session_id))
         return _session(session_id, row) if row else None
 
     def list_sessions(self, limit: int | None = None,
                       after: str | None = None) -> list[SessionRecord]:
         """Newest first (ties by id), a page at a time, in one script."""
-        with self._guard():
+        with self.guard():
             pairs = self._list_sessions(keys=[self.keys.session_index],
                                         args=[self.keys.session_prefix, after or "",
                                               -1 if limit is None else limit])
@@ -241,13 +244,13 @@ class RedisStore(FlowState):
                 for sid, row in pairs]
 
     def count_sessions(self) -> int:
-        with self._guard():
+        with self.guard():
             return int(self._count_sessions(keys=[self.keys.session_index],
                                             args=[self.keys.session_prefix, "count"]))
 
     def delete_session(self, session_id: str) -> bool:
         key = self.keys.session(session_id)
-        with self._guard():
+        with self.guard():
             pipe = self._r.pipeline(transaction=True)
             pipe.delete(key)
             pipe.zrem(self.keys.session_index, session_id)
@@ -256,7 +259,7 @@ class RedisStore(FlowState):
         return bool(deleted)
 
     def clear_sessions(self) -> int:
-        with self._guard():
+        with self.guard():
             count = int(self._count_sessions(keys=[self.keys.session_index],
                                              args=[self.keys.session_prefix, "clear"]))
         self.cache.invalidate(None)
