@@ -94,8 +94,9 @@ def test_a_redis_that_goes_away_is_a_store_error_and_comes_back_by_itself(own_se
         own_server.stop()
         with pytest.raises(StoreError, match=f"127.0.0.1:{own_server.port}"):
             store.issue_id("p", "d", None)
-        with pytest.raises(StoreError, match="unreachable"):  # fails fast meanwhile
-            store.get_global("p", "d")  # the cache is off while nothing invalidates it
+        wait_for(lambda: not store.cache.enabled)  # off while nothing can invalidate it
+        with pytest.raises(StoreError, match="unreachable"):
+            store.get_global("p", "d")
         own_server.start()  # with its append-only file: nothing acknowledged is lost
 
         def served() -> bool:
