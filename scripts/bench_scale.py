@@ -14,6 +14,7 @@ generator is wrk with one thread (``-t1``): at most one core of the box.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -109,7 +110,9 @@ def summarize(bench: ModuleType, samples: dict[str, list[Any]],
               redis_ticks: dict[str, list[float]], conc: list[int],
               engines: list[str]) -> tuple[dict[str, Any], list[str]]:
     med = bench.med
-    out = ["\nScale (wrk -t1: one load-generator core at most; medians over rounds):\n",
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    out = [f"\nScale (wrk -t1: one load-generator core at most; medians over rounds; load "
+           f"average at the end {load} on {os.cpu_count()} cores):\n",
            "| scenario | engine | c | req/s | p99 ms | proxy CPU µs/req | redis-server CPU "
            "µs/req | box CPU % | errors |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     rows = []
