@@ -62,12 +62,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "headers always are)."),
     OptionSpec("imnot_redact_fields", Sequence[str], [],
                "More JSON/form/query field names to redact in recordings (passwords, secrets "
-               "and tokens always are)."),
+               "and tokens always are; docs/security.md lists the rules)."),
     OptionSpec("imnot_admin_host", str, "imnot.proxy",
                "Virtual host that serves the admin API through the proxy."),
     OptionSpec("imnot_admin_key", Optional[str], None,  # noqa: UP045 - mitmproxy option type
                "Bearer key for the admin API (default: the IMNOT_ADMIN_KEY environment "
-               "variable). Without a key the admin API is open."),
+               "variable). Without a key the admin API is open (see docs/security.md)."),
     OptionSpec("imnot_intercept", str, "partners",
                "Which HTTPS connections to decrypt: partners (partner, admin and recorded "
                "hosts; every other CONNECT passes through as opaque TLS) or all (mitmproxy's "
@@ -96,6 +96,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "Largest payload uploaded through the admin API, in bytes."),
     OptionSpec("imnot_journal_size", int, 500,
                "How many partner requests the journal keeps."),
+    OptionSpec("imnot_journal_bodies", int, 0,
+               "Keep the first N bytes of each mocked or unmatched request's body in the "
+               "journal, redacted as recordings are (0: bodies are not kept). For tests that "
+               "check what was sent."),
     OptionSpec("imnot_idle_timeout", int, 120,
                "Seconds after which an idle client connection is closed."),
     OptionSpec("imnot_callback_allow", Sequence[str], [],
@@ -112,6 +116,7 @@ BOUNDS: tuple[tuple[str, float, float], ...] = (
     ("imnot_max_partner_bytes", 1024, 1024 ** 3),
     ("imnot_max_payload_bytes", 1024, 4 * 1024 ** 3),
     ("imnot_journal_size", 1, 1_000_000),
+    ("imnot_journal_bodies", 0, 1024 * 1024),
     ("imnot_idle_timeout", 1, 86_400),
 )
 
@@ -151,6 +156,7 @@ class Settings:
     max_payload_bytes: int = 32 * 1024 * 1024
     journal_size: int = 500
     idle_timeout: int = 120
+    journal_bodies: int = 0
     replica: str = ""
     shared_journal: bool = False
 
@@ -194,6 +200,7 @@ class Settings:
             max_payload_bytes=options.imnot_max_payload_bytes,
             journal_size=options.imnot_journal_size,
             idle_timeout=options.imnot_idle_timeout,
+            journal_bodies=options.imnot_journal_bodies,
             replica=options.imnot_replica or f"{socket.gethostname()}-{os.getpid()}",
             shared_journal=options.imnot_shared_journal,
         )

@@ -80,8 +80,8 @@ def check_size(body: bytes, limit: int | None, what: str, option: str) -> None:
 
 
 def session_view(record: SessionRecord) -> dict:
-    view = {"session_id": record.session_id, "partner": record.partner,
-            "datapoint": record.datapoint, "created_at": record.created_at,
+    view = {"session_id": record.session_id, "partner": record.partner or None,
+            "datapoint": record.datapoint or None, "created_at": record.created_at,
             "last_used": record.last_used}
     if record.outcome:
         view["outcome"] = record.outcome

@@ -27,6 +27,13 @@ class BuildContext:
     dispatch: Callable[[Any], None] = field(default=lambda job: None)  # runs async callbacks
     callback_allowed: Callable[[str], str | None] = field(default=lambda url: None)
     clock: Clock = time.time
+    compiled: Any = None  # the partner's compiled conditions and templates (compiled.py)
+    rendering: Any = None  # renders this datapoint's templated answers (rendering.py)
+    callback_shapes: dict | None = None  # the engine's: (partner, datapoint) -> CallbackShape
+
+    def template(self, model: Any) -> Any:
+        """The compiled templates of an answer model, or None when it has none."""
+        return self.compiled.get(model) if self.compiled is not None else None
 
 
 def resolve_payload(store: Store, partner: str, datapoint: str, session: str | None,
@@ -53,6 +60,26 @@ def payload_response(status: int, payload: Payload, headers: dict[str, str] | No
     if not any(k.lower() == "content-type" for k, _ in pairs):
         pairs.append(("content-type", payload.content_type))
     return MockResponse(status, tuple(pairs), payload.body, step)
+
+
+def templated(ctx: BuildContext, model: Any, inner: Handler) -> Handler:
+    """``inner``, with the templated parts of its answer (``template: true``) rendered over
+    what it answers; ``inner`` itself when the answer has no templates."""
+    template = ctx.template(model)
+    if template is None:
+        return inner
+    rendering = ctx.rendering
+
+    def handle(request: RequestView, params: dict[str, str]) -> MockResponse:
+        return rendering.answer(template, inner(request, params),
+                                rendering.context(request, params))
+
+    return handle
+
+
+def int_status(status: Any, default: int = 200) -> int:
+    """The status written in the file; a templated one is rendered per request."""
+    return status if isinstance(status, int) else default
 
 
 def json_object_body(request: RequestView) -> dict:

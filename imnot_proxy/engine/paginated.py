@@ -10,17 +10,19 @@ total reports N pages' worth of items.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from ..errors import RequestError
 from ..messages import MockResponse, RequestView, clean_text, json_response
 from ..schema import PaginatedDatapoint, PaginatedEndpoint, Pagination
-from .common import BuildContext, resolve_payload
+from .common import BuildContext, Handler, int_status, resolve_payload, templated
 
 
-def build(ctx: BuildContext, dp: PaginatedDatapoint) -> list:
-    return [_endpoint(ctx, dp, ep) for ep in dp.endpoints]
+def factory(ctx: BuildContext, dp: PaginatedDatapoint) -> Callable[[Any], Handler]:
+    """Builds the handler of one endpoint of ``dp`` (or of one of its alternatives)."""
+    return lambda ep: _endpoint(ctx, dp, ep)
 
 
 def _int(value: str | None, default: int) -> int:
@@ -33,7 +35,7 @@ def _int(value: str | None, default: int) -> int:
 def _endpoint(ctx: BuildContext, dp: PaginatedDatapoint, ep: PaginatedEndpoint):
     store, partner, name = ctx.store, ctx.partner, dp.name
     cfg: Pagination = dp.pagination
-    status, headers = ep.response.status, ep.response.headers or None
+    status, headers = int_status(ep.response.status), ep.response.headers or None
     default_limit = ctx.default_limit
     payload_name = getattr(ep, "payload", None) or ""
     parsed: dict[bytes, Any] = {}
@@ -127,7 +129,7 @@ def _endpoint(ctx: BuildContext, dp: PaginatedDatapoint, ep: PaginatedEndpoint):
     def handle(request: RequestView, params: dict[str, str]) -> MockResponse:
         return json_response(status, shape(request, items_of(request)), headers)
 
-    return handle
+    return templated(ctx, ep.response, handle)
 
 
 def _put(body: dict, key: str | None, value: Any) -> None:

@@ -30,6 +30,9 @@ class Payload:
 
 @dataclass(frozen=True)
 class SessionRecord:
+    """A session and the payload it was created with; one opened empty (``open_session``)
+    has ``partner``, ``datapoint`` and ``body`` empty."""
+
     session_id: str
     partner: str
     datapoint: str
@@ -94,8 +97,17 @@ class Store(Protocol):
     def create_session(self, partner: str, datapoint: str, body: bytes,
                        outcome: str | None = None, *, name: str = "",
                        content_type: str = JSON_TYPE) -> str: ...
+    def open_session(self, session_id: str | None = None) -> str | None:
+        """A session with no payload yet (a new id when None); None when the id is taken."""
+        ...
+    def put_session_payload(self, session_id: str, partner: str, datapoint: str, body: bytes,
+                            outcome: str | None = None, *, name: str = "",
+                            content_type: str = JSON_TYPE) -> bool:
+        """Set a session's payload for one more datapoint; False when there is no such
+        session."""
+        ...
     def session_payload(self, session_id: str, partner: str, datapoint: str,
-                        name: str = "") -> Payload | None: ...
+                        name: str = "", *, touch: bool = True) -> Payload | None: ...
     def get_session(self, session_id: str) -> SessionRecord | None: ...
     def list_sessions(self, limit: int | None = None,
                       after: str | None = None) -> list[SessionRecord]:
@@ -115,6 +127,9 @@ class Store(Protocol):
                      url: str, method: str, captured: dict[str, Any] | None = None,
                      payload_name: str = "") -> CallbackRequest: ...
     def get_callback(self, partner: str, datapoint: str, id: str) -> CallbackRequest | None: ...
+    def list_callbacks(self, session_id: str) -> list[CallbackRequest]:
+        """Oldest first."""
+        ...
     def log_delivery(self, request_id: str, attempt: int, status: int | None,
                      error: str | None) -> None: ...
     def deliveries(self, request_id: str) -> list[Delivery]: ...

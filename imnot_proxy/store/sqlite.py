@@ -75,6 +75,16 @@ MIGRATIONS: list[str] = [
     ALTER TABLE callbacks ADD COLUMN payload_name TEXT NOT NULL DEFAULT '';
     CREATE TABLE sequences (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     """,
+    # 4: one session across several datapoints (a session opened empty holds its payloads
+    # here), and a session's callbacks listed
+    """
+    CREATE TABLE session_payloads (
+        session_id TEXT NOT NULL, partner TEXT NOT NULL, datapoint TEXT NOT NULL,
+        name TEXT NOT NULL DEFAULT '', payload BLOB NOT NULL, updated_at TEXT NOT NULL,
+        outcome TEXT, content_type TEXT NOT NULL DEFAULT 'application/json',
+        PRIMARY KEY (session_id, partner, datapoint, name));
+    CREATE INDEX callbacks_by_session ON callbacks (session_id);
+    """,
 ]
 
 
@@ -98,6 +108,7 @@ class SqliteStore:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self._cache: dict[tuple[str, str, str], Payload | None] = {}
         self._session_cache: dict[str, tuple[str, str, Payload] | None] = {}
+        self._more_cache: dict[tuple[str, str, str, str], Payload | None] = {}
         self._stamped: dict[str, float] = {}
         self._data_version = self._version()
 
@@ -130,7 +141,8 @@ class SqliteStore:
             self._data_version = version
             self._cache.clear()
             self._session_cache.clear()
-        for cache in (self._cache, self._session_cache, self._stamped):
+            self._more_cache.clear()
+        for cache in (self._cache, self._session_cache, self._more_cache, self._stamped):
             if len(cache) > CACHE_LIMIT:  # bounded: many sessions must not grow memory forever
                 cache.clear()
         return self._cache
@@ -204,10 +216,47 @@ class SqliteStore:
         )
         return session_id
 
+    def open_session(self, session_id: str | None = None) -> str | None:
+        """A session with no payload yet (a new id when None); None when the id is taken."""
+        session_id = session_id or str(uuid.uuid4())
+        with self._lock:
+            created = self._db.execute(
+                "INSERT INTO sessions (session_id, partner, datapoint, payload, created_at) "
+                "VALUES (?,'','',x'',?) ON CONFLICT (session_id) DO NOTHING",
+                (session_id, now_iso())).rowcount
+            self._session_cache.pop(session_id, None)
+        return session_id if created else None
+
+    def put_session_payload(self, session_id: str, partner: str, datapoint: str, body: bytes,
+                            outcome: str | None = None, *, name: str = "",
+                            content_type: str = JSON_TYPE) -> bool:
+        """Set the session's payload for partner/datapoint (and name); False when there is no
+        such session. The payload a session was created with is replaced in place."""
+        with self._lock:
+            row = self._db.execute("SELECT partner, datapoint, name FROM sessions "
+                                   "WHERE session_id=?", (session_id,)).fetchone()
+            if row is None:
+                return False
+            if tuple(row) == (partner, datapoint, name):
+                self._db.execute("UPDATE sessions SET payload=?, outcome=?, content_type=? "
+                                 "WHERE session_id=?", (body, outcome, content_type, session_id))
+            else:
+                self._db.execute(
+                    "INSERT INTO session_payloads VALUES (?,?,?,?,?,?,?,?) ON CONFLICT "
+                    "(session_id, partner, datapoint, name) DO UPDATE SET "
+                    "payload=excluded.payload, updated_at=excluded.updated_at, "
+                    "outcome=excluded.outcome, content_type=excluded.content_type",
+                    (session_id, partner, datapoint, name, body, now_iso(), outcome,
+                     content_type))
+            self._session_cache.pop(session_id, None)
+            self._more_cache.pop((session_id, partner, datapoint, name), None)
+        return True
+
     def session_payload(self, session_id: str, partner: str, datapoint: str,
-                        name: str = "") -> Payload | None:
-        """The session's payload if it belongs to partner/datapoint (and has this name);
-        stamps ``last_used`` (at most once a second per session, so reads stay reads)."""
+                        name: str = "", *, touch: bool = True) -> Payload | None:
+        """The session's payload for partner/datapoint (and name), if it has one; stamps
+        ``last_used`` when ``touch`` (at most once a second per session, so reads stay
+        reads)."""
         with self._lock:
             self._fresh_cache()
             hit = self._session_cache.get(session_id, ())
@@ -218,14 +267,32 @@ class SqliteStore:
                 hit = (row[0], row[1], Payload(bytes(row[2]), row[3], row[4], row[5], row[6])
                        ) if row else None
                 self._session_cache[session_id] = hit
-            if hit is None or hit[0] != partner or hit[1] != datapoint or hit[2].name != name:
+            if hit is None:
                 return None
+            if hit[0] == partner and hit[1] == datapoint and hit[2].name == name:
+                payload: Payload | None = hit[2]
+            else:
+                payload = self._more_payload(session_id, partner, datapoint, name)
+                if payload is None:
+                    return None
             now = self._clock()
-            if now - self._stamped.get(session_id, -STAMP_EVERY) >= STAMP_EVERY:
+            if touch and now - self._stamped.get(session_id, -STAMP_EVERY) >= STAMP_EVERY:
                 self._stamped[session_id] = now
                 self._db.execute("UPDATE sessions SET last_used=? WHERE session_id=?",
                                  (now_iso(), session_id))
-            return hit[2]
+            return payload
+
+    def _more_payload(self, session_id: str, partner: str, datapoint: str,
+                      name: str) -> Payload | None:
+        key = (session_id, partner, datapoint, name)
+        if key in self._more_cache:
+            return self._more_cache[key]
+        row = self._db.execute(
+            "SELECT payload, updated_at, outcome, content_type, name FROM session_payloads "
+            "WHERE session_id=? AND partner=? AND datapoint=? AND name=?", key).fetchone()
+        payload = Payload(bytes(row[0]), row[1], row[2], row[3], row[4]) if row else None
+        self._more_cache[key] = payload
+        return payload
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         row = self._one(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id=?",
@@ -255,12 +322,19 @@ class SqliteStore:
         return int(row[0]) if row else 0
 
     def delete_session(self, session_id: str) -> bool:
-        self._session_cache.pop(session_id, None)
-        return self._write("DELETE FROM sessions WHERE session_id=?", (session_id,)).rowcount > 0
+        with self._lock:
+            self._session_cache.pop(session_id, None)
+            self._more_cache.clear()
+            self._db.execute("DELETE FROM session_payloads WHERE session_id=?", (session_id,))
+            return self._db.execute("DELETE FROM sessions WHERE session_id=?",
+                                    (session_id,)).rowcount > 0
 
     def clear_sessions(self) -> int:
-        self._session_cache.clear()
-        return self._write("DELETE FROM sessions").rowcount
+        with self._lock:
+            self._session_cache.clear()
+            self._more_cache.clear()
+            self._db.execute("DELETE FROM session_payloads")
+            return self._db.execute("DELETE FROM sessions").rowcount
 
     # --- polling ids ------------------------------------------------------------
 
@@ -313,6 +387,15 @@ class SqliteStore:
             "payload_name FROM callbacks WHERE partner=? AND datapoint=? AND id=?",
             (partner, datapoint, id))
         return CallbackRequest(*row[:7], _captured(row[7]), row[8]) if row else None
+
+    def list_callbacks(self, session_id: str) -> list[CallbackRequest]:
+        """The callback requests made in a session, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, partner, datapoint, session_id, url, method, created_at, captured, "
+                "payload_name FROM callbacks WHERE session_id=? ORDER BY created_at, rowid",
+                (session_id,)).fetchall()
+        return [CallbackRequest(*row[:7], _captured(row[7]), row[8]) for row in rows]
 
     def log_delivery(self, request_id: str, attempt: int, status: int | None,
                      error: str | None) -> None:

@@ -52,6 +52,7 @@ BAD_AUTH = {
 GATED = [
     ("GET", "/imnot/admin/partners"),
     ("GET", "/imnot/admin/sessions"),
+    ("POST", "/imnot/admin/sessions"),
     ("DELETE", "/imnot/admin/sessions"),
     ("DELETE", "/imnot/admin/sessions/{session_id}"),
     ("POST", "/imnot/admin/{partner}/{datapoint}/payload"),
@@ -64,6 +65,7 @@ GATED = [
     ("DELETE", "/imnot/admin/partners/{name}"),
     ("POST", "/imnot/admin/reload"),
     ("GET", "/imnot/admin/journal"),
+    ("GET", "/imnot/admin/callbacks"),
     ("GET", "/imnot/admin/postman"),
     ("POST", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}/retrigger"),
     ("GET", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}"),
@@ -471,7 +473,7 @@ def test_conflicting_partner_is_422_and_nothing_is_written(
     assert served.json() == {"hello": "adminco"}
 
 
-POLLING_WITHOUT_ID_PLACEHOLDER = """\
+POLLING_WITHOUT_ID_DELIVERY = """\
 partner: newco
 datapoints:
   - name: job
@@ -482,8 +484,6 @@ datapoints:
         path: /newco/jobs
         response:
           generates_id: true
-          id_header: Location
-          id_header_value: /newco/jobs/latest
 """
 CALLBACK_WITH_TWO_URLS = """\
 partner: newco
@@ -505,7 +505,7 @@ INVALID_FILES = {
     "datapoints-mapping": "partner: x\ndatapoints:\n  name: a\n  pattern: static\n",
     "unknown-pattern": newco_text({"pattern: static": "pattern: statik"}),
     # B2: the original wrote these and failed only when it registered the routes.
-    "polling-id-header": POLLING_WITHOUT_ID_PLACEHOLDER,
+    "polling-id-header": POLLING_WITHOUT_ID_DELIVERY,
     "callback-both-urls": CALLBACK_WITH_TWO_URLS,
 }
 

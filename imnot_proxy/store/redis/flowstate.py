@@ -26,13 +26,15 @@ class FlowState:
         self._take_token = self.script(TAKE_TOKEN)
         self._put_hash_script = self.script(PUT_HASH)
 
-    def _put_hash(self, key: str, ttl: int, fields: dict[str, Any]) -> None:
-        """A new hash and its TTL in one script: one round trip, never a hash without TTL."""
-        args: list[Any] = [ttl]
+    def _put_hash(self, key: str, ttl: int, fields: dict[str, Any], *,
+                  index: tuple[str, str] | None = None) -> None:
+        """A new hash and its TTL in one script: one round trip, never a hash without TTL;
+        ``index`` (list key, item) also appends it to a list with the same TTL."""
+        args: list[Any] = [ttl, index[1] if index else ""]
         for name, value in fields.items():
             args += (name, value)
         with self.guard():
-            self._put_hash_script(keys=[key], args=args)
+            self._put_hash_script(keys=[key, index[0]] if index else [key], args=args)
 
     # --- polling ids ------------------------------------------------------------
 
@@ -77,19 +79,30 @@ class FlowState:
             fields["sess"] = session_id
         if captured:
             fields["cap"] = json.dumps(captured, separators=(",", ":"))
+        index = None
+        if session_id is not None:
+            index = (self.keys.session_callbacks(session_id),
+                     json.dumps([partner, datapoint, request.id]))
         self._put_hash(self.keys.callback(partner, datapoint, request.id), self.url.callback_ttl,
-                       fields)
+                       fields, index=index)
         return request
 
     def get_callback(self, partner: str, datapoint: str, id: str) -> CallbackRequest | None:
         with self.guard():
             row = self._r.hgetall(self.keys.callback(partner, datapoint, id))
-        if not row:
-            return None
-        text = _text(row)
-        return CallbackRequest(id, partner, datapoint, text.get("sess"), text["url"],
-                               text["method"], text["created_at"], _captured(text.get("cap")),
-                               text.get("pn", ""))
+        return _callback(partner, datapoint, id, row) if row else None
+
+    def list_callbacks(self, session_id: str) -> list[CallbackRequest]:
+        """A session's callbacks, oldest first (those expired are left out)."""
+        with self.guard():
+            items = [json.loads(i) for i in
+                     self._r.lrange(self.keys.session_callbacks(session_id), 0, -1)]
+            pipe = self._r.pipeline(transaction=False)
+            for partner, datapoint, id in items:
+                pipe.hgetall(self.keys.callback(partner, datapoint, id))
+            rows = pipe.execute() if items else []
+        return [_callback(p, dp, id, row) for (p, dp, id), row in zip(items, rows, strict=True)
+                if row]
 
     def log_delivery(self, request_id: str, attempt: int, status: int | None,
                      error: str | None) -> None:
@@ -159,6 +172,13 @@ def _text(row: dict) -> dict[str, str]:
 
 def _captured(text: str | None) -> dict[str, Any]:
     return json.loads(text) if text else {}
+
+
+def _callback(partner: str, datapoint: str, id: str, row: dict) -> CallbackRequest:
+    text = _text(row)
+    return CallbackRequest(id, partner, datapoint, text.get("sess"), text["url"],
+                           text["method"], text["created_at"], _captured(text.get("cap")),
+                           text.get("pn", ""))
 
 
 def _issued(partner: str, datapoint: str, id: str, row: dict, counted: int) -> IssuedId:

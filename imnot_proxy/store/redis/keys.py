@@ -7,10 +7,10 @@ transactions stay in one slot), then a short kind:
 |---|---|---|
 | ``pl:<p>:<dp>:<name>`` | hash | a global payload: body, updated_at, outcome, ct |
 | ``pn:<p>:<dp>`` | set | names of a datapoint's global payloads |
-| ``ss:<session>`` | hash | a session: p, dp, body, created, last_used, outcome, ct, name |
+| ``ss:<session>`` | hash | a session: p, dp, body, created, last_used, outcome, ct, name, and its payloads for other datapoints (``xb:``/``xm:`` fields) |
 | ``sx`` | sorted set | sessions by creation time (µs), for paging newest first |
 | ``id:<p>:<dp>:<id>`` | hash | an issued polling id: sess, created, polls, outcome, cap |
-| ``cb:<p>:<dp>:<id>`` | hash | a callback request; ``dl:<id>`` its delivery log (list) |
+| ``cb:<p>:<dp>:<id>`` | hash | a callback request; ``dl:<id>`` its delivery log (list), ``cl:<session>`` a session's callbacks (list) |
 | ``cu:<cursor>`` | hash | a pagination cursor |
 | ``bk:<key>`` / ``sq:<key>`` | hash / string | rate-limit buckets, template sequences |
 
@@ -25,6 +25,10 @@ def part(text: str) -> str:
     if ":" in text or "%" in text:
         return text.replace("%", "%25").replace(":", "%3A")
     return text
+
+
+def unpart(text: str) -> str:
+    return text.replace("%3A", ":").replace("%25", "%") if "%" in text else text
 
 
 class Keys:
@@ -49,6 +53,9 @@ class Keys:
 
     def callback(self, partner: str, datapoint: str, id: str) -> str:
         return f"{self.base}cb:{part(partner)}:{part(datapoint)}:{id}"
+
+    def session_callbacks(self, session_id: str) -> str:
+        return f"{self.base}cl:{session_id}"
 
     def deliveries(self, request_id: str) -> str:
         return f"{self.base}dl:{request_id}"
@@ -76,10 +83,43 @@ if not now then
 end
 """
 
-# ARGV: ttl seconds (0: none), then field, value pairs. A new hash with its TTL, atomically.
+# KEYS: the hash [, a list that indexes it]. ARGV: ttl seconds (0: none), the list item ("":
+# no list), then field, value pairs. A new hash (and its index entry) with its TTL, atomically.
 PUT_HASH = """
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end
+if ARGV[2] ~= '' then
+  redis.call('RPUSH', KEYS[2], ARGV[2])
+  if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
+end
+return 1
+"""
+
+# KEYS: session, index. ARGV: session id, created, ttl, index score. 0 when the id is taken.
+OPEN_SESSION = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'p', '', 'dp', '', 'body', '', 'created', ARGV[2],
+           'ct', 'application/json', 'name', '')
+if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+return 1
+"""
+
+# KEYS: session. ARGV: partner, datapoint, name, body, outcome ("": none), content type,
+# time, extra field suffix. The payload the session was made with is replaced in place;
+# any other goes into xb:/xm: fields of the same hash (one key: one TTL, one deletion).
+PUT_SESSION_PAYLOAD = """
+local row = redis.call('HMGET', KEYS[1], 'p', 'dp', 'name')
+if not row[1] then return 0 end
+if row[1] == ARGV[1] and row[2] == ARGV[2] and row[3] == ARGV[3] then
+  redis.call('HSET', KEYS[1], 'body', ARGV[4], 'ct', ARGV[6])
+  if ARGV[5] == '' then redis.call('HDEL', KEYS[1], 'outcome')
+  else redis.call('HSET', KEYS[1], 'outcome', ARGV[5]) end
+else
+  redis.call('HSET', KEYS[1], 'xb:' .. ARGV[8], ARGV[4],
+             'xm:' .. ARGV[8], cjson.encode({ARGV[7], ARGV[5], ARGV[6]}))
+end
 return 1
 """
 

@@ -16,6 +16,7 @@ lets them through again.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,7 +30,17 @@ from ...clock import iso
 from ...errors import StoreError
 from ..base import JSON_TYPE, Payload, SessionRecord
 from .flowstate import FlowState, _text
-from .keys import COUNT_SESSIONS, LIST_SESSIONS, PUT_PAYLOAD, STAMP_SESSION, Keys
+from .keys import (
+    COUNT_SESSIONS,
+    LIST_SESSIONS,
+    OPEN_SESSION,
+    PUT_PAYLOAD,
+    PUT_SESSION_PAYLOAD,
+    STAMP_SESSION,
+    Keys,
+    part,
+    unpart,
+)
 from .listener import Listener, TrackedCache
 from .url import RedisUrl
 
@@ -65,6 +76,8 @@ class RedisStore(FlowState):
                              store=url.masked) from None
         self._stamp = self.script(STAMP_SESSION)
         self._put_payload = self.script(PUT_PAYLOAD)
+        self._open_session = self.script(OPEN_SESSION)
+        self._put_session_payload = self.script(PUT_SESSION_PAYLOAD)
         self._list_sessions = self.script(LIST_SESSIONS)
         self._count_sessions = self.script(COUNT_SESSIONS)
         self._scripts_for_flows()
@@ -196,28 +209,53 @@ class RedisStore(FlowState):
             pipe.execute()
         return session_id
 
+    def open_session(self, session_id: str | None = None) -> str | None:
+        """A session with no payload yet (a new id when None); None when the id is taken."""
+        session_id = session_id or str(uuid.uuid4())
+        created = self.now()
+        key = self.keys.session(session_id)
+        with self.guard():
+            made = self._open_session(keys=[key, self.keys.session_index],
+                                      args=[session_id, repr(created), self.url.session_ttl,
+                                            int(created * 1e6)])
+        self.cache.invalidate([key])
+        return session_id if made else None
+
+    def put_session_payload(self, session_id: str, partner: str, datapoint: str, body: bytes,
+                            outcome: str | None = None, *, name: str = "",
+                            content_type: str = JSON_TYPE) -> bool:
+        """Set the session's payload for partner/datapoint (and name), in one script; False
+        when there is no such session."""
+        key = self.keys.session(session_id)
+        with self.guard():
+            done = self._put_session_payload(
+                keys=[key], args=[partner, datapoint, name, body, outcome or "", content_type,
+                                  iso(self.now()), f"{part(partner)}:{part(datapoint)}:"
+                                                   f"{part(name)}"])
+        self.cache.invalidate([key])
+        return bool(done)
+
     def session_payload(self, session_id: str, partner: str, datapoint: str,
-                        name: str = "") -> Payload | None:
-        """The session's payload if it belongs to partner/datapoint (and has this name);
-        stamps ``last_used`` and restarts the session's TTL, at most once a second."""
+                        name: str = "", *, touch: bool = True) -> Payload | None:
+        """The session's payload for partner/datapoint (and name), if it has one; with
+        ``touch``, stamps ``last_used`` and restarts the session's TTL, at most once a
+        second."""
         key = self.keys.session(session_id)
         cache = self.cache
-        hit = cache.data.get(key, _MISS)
-        if hit is _MISS:
+        payloads = cache.data.get(key, _MISS)
+        if payloads is _MISS:
             generation = cache.generation
             with self.guard():
                 row = self._r.hgetall(key)
-            hit = None
-            if row:
-                text = _text({k: v for k, v in row.items() if k != b"body"})
-                hit = (text["p"], text["dp"], Payload(row[b"body"], iso(float(text["created"])),
-                                                      text.get("outcome"), text["ct"],
-                                                      text.get("name", "")))
-            cache.store(key, hit, generation)
-        if hit is None or hit[0] != partner or hit[1] != datapoint or hit[2].name != name:
+            payloads = _session_payloads(row) if row else None
+            cache.store(key, payloads, generation)
+        if payloads is None:
+            return None
+        payload = payloads.get((partner, datapoint, name))
+        if payload is None:
             return None
         now = time.monotonic()
-        if now - self._stamped.get(session_id, -STAMP_EVERY) >= STAMP_EVERY:
+        if touch and now - self._stamped.get(session_id, -STAMP_EVERY) >= STAMP_EVERY:
             if len(self._stamped) > cache.limit:
                 self._stamped.clear()
             self._stamped[session_id] = now
@@ -226,7 +264,7 @@ class RedisStore(FlowState):
                     self._stamp(keys=[key], args=[iso(self.now()), self.url.session_ttl])
             except StoreError:
                 pass  # a cached payload still answers; the stamp is tried again next second
-        return hit[2]
+        return payload
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         with self.guard():
@@ -272,8 +310,28 @@ def _payload(row: dict, name: str) -> Payload:
                    outcome.decode() if outcome is not None else None, row[b"ct"].decode(), name)
 
 
+def _session_payloads(row: dict) -> dict[tuple[str, str, str], Payload]:
+    """Every payload of a session by (partner, datapoint, name): the one it was made with
+    (none for a session opened empty) and those put in for other datapoints."""
+    text = _text({k: v for k, v in row.items() if k.startswith((b"p", b"dp", b"name", b"c",
+                                                                 b"outcome"))})
+    found: dict[tuple[str, str, str], Payload] = {}
+    if text.get("p") or text.get("dp"):
+        found[(text["p"], text["dp"], text.get("name", ""))] = Payload(
+            row[b"body"], iso(float(text["created"])), text.get("outcome"), text["ct"],
+            text.get("name", ""))
+    for field, value in row.items():
+        if field.startswith(b"xm:"):
+            suffix = field[3:]
+            at, outcome, content_type = json.loads(value)
+            partner, datapoint, name = (unpart(p) for p in suffix.decode().split(":"))
+            found[(partner, datapoint, name)] = Payload(row[b"xb:" + suffix], at,
+                                                        outcome or None, content_type, name)
+    return found
+
+
 def _session(session_id: str, row: dict) -> SessionRecord:
-    text = _text({k: v for k, v in row.items() if k != b"body"})
+    text = _text({k: v for k, v in row.items() if not k.startswith((b"body", b"x"))})
     return SessionRecord(session_id, text["p"], text["dp"], row[b"body"],
                          iso(float(text["created"])), text.get("last_used"), text.get("outcome"),
                          text["ct"], text.get("name", ""))
