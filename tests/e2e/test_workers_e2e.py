@@ -100,3 +100,12 @@ def test_worker_count(text: str, count: int):
     assert worker_count("auto") >= 1
     with pytest.raises(ValueError, match="auto or a number"):
         worker_count("0")
+
+
+def test_workers_run_the_lean_engine_only(capsys):
+    from imnot_proxy.cli import main
+
+    assert main(["start", "--workers", "2", "--web"]) == 2
+    assert "does not combine with --web" in capsys.readouterr().err
+    assert main(["start", "--workers", "many"]) == 2
+    assert "auto or a number" in capsys.readouterr().err
