@@ -20,13 +20,13 @@ from typing import Any
 from mitmproxy import command, ctx, exceptions, http
 from mitmproxy import types as mtypes
 
-from . import errorpages, flows, proxyoptions, watch
+from . import errorpages, flows, proxyoptions, replicas, watch
 from .admin import AdminApi, AdminService
 from .definitions import Definitions
 from .engine import Admin, Engine, EngineSettings, Forward, Policy, Record
 from .engine.callback import callback_refusal
 from .errors import RequestError, StoreError
-from .journal import MemoryJournal
+from .journal import Journal, MemoryJournal
 from .journalbody import BodyCapture
 from .jsonlog import FLOW_FIELD, use_json_logs
 from .messages import error_response
@@ -43,6 +43,10 @@ logger = logging.getLogger("imnot_proxy")
 ADMIN_TIMEOUT = 30.0  # seconds an admin change may take before its client gets a 503
 
 
+class StoreOptionsError(exceptions.OptionsError):
+    """The store cannot be opened (bad URL, wrong password, unreachable): exit code 2."""
+
+
 class ImnotProxy:
     """Answers partner hosts from partner YAML; leaves every other flow alone."""
 
@@ -51,7 +55,8 @@ class ImnotProxy:
         self.store: Store | None = None
         self.definitions: Definitions | None = None
         self.admin: AdminApi | None = None
-        self.journal = MemoryJournal()
+        self.journal: Journal = MemoryJournal()
+        self.replication: replicas.Local | replicas.Shared | None = None
         self.sessions = ConnectSessions()
         self.recording = LiveRecording()
         self.tasks = Tasks()
@@ -85,7 +90,7 @@ class ImnotProxy:
         verbosity = getattr(ctx.options, "termlog_verbosity", "info")
         # A flow line nobody prints still costs a trip through every addon: skip it then.
         self._flow_log = settings.json_logs or verbosity in ("info", "debug")
-        if updated & {"imnot_db", "imnot_partners"} or self.store is None:
+        if updated & {"imnot_db", "imnot_partners", "imnot_shared_journal"} or self.store is None:
             self._open_store(settings)
         assert self.definitions is not None and self.admin is not None
         self.definitions.limits = Limits(max_bytes=settings.max_partner_bytes)
@@ -116,6 +121,8 @@ class ImnotProxy:
 
     def running(self) -> None:
         self.tasks.bind()
+        if self.replication is not None:
+            self.replication.start(self.tasks.spawn)
         if not self._frozen:
             # Start-up objects (mitmproxy, partner models) never die; left in the collected
             # generations, every full collection walks all of them and stalls the proxy.
@@ -135,6 +142,8 @@ class ImnotProxy:
     def done(self) -> None:
         self.tasks.cancel_all()
         self.recording.close()
+        if self.replication is not None:
+            self.replication.close()
         if self.store is not None:
             self.store.close()
 
@@ -142,21 +151,32 @@ class ImnotProxy:
         try:
             store = open_store(settings.db)
         except (StoreError, ValueError) as exc:
-            raise exceptions.OptionsError(f"Cannot open imnot_db {settings.db}: {exc}") from exc
+            raise StoreOptionsError(f"Cannot open imnot_db: {exc}") from None
+        if self.replication is not None:
+            self.replication.close()
         if self.store is not None:
             self.store.close()
         self.store = store
+        self.replication = replicas.for_store(store, settings.replica, self.tasks.dispatch,
+                                              settings.journal_size,
+                                              shared_journal=settings.shared_journal)
+        self.journal = self.replication.journal
         self.definitions = Definitions(settings.partners, store,
                                        limits=Limits(max_bytes=settings.max_partner_bytes))
         self.definitions.on_swap(lambda engine: self.tasks.on_loop(self._sync_hosts))
+        self.replication.attach(self.definitions)
+        if loop_running():
+            self.replication.start(self.tasks.spawn)
         self.admin = AdminApi(AdminService(
-            self.definitions, store, journal=self.journal, dispatch=self.tasks.dispatch,
+            self.definitions, store, journal=self.journal, dispatch=self.replication.dispatch,
             admin_key=lambda: self.settings.admin_key if self.settings else None,
             max_payload_bytes=settings.max_payload_bytes))
 
     def _engine_settings(self, settings: Settings, policy: Policy) -> EngineSettings:
+        assert self.replication is not None and self.store is not None
         return EngineSettings(
-            default_limit=settings.default_limit, dispatch=self.tasks.dispatch,
+            default_limit=settings.default_limit, dispatch=self.replication.dispatch,
+            clock=self.store.now,
             callback_allowed=functools.partial(callback_refusal, allow=settings.callback_allow),
             policy=policy)
 

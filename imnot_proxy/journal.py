@@ -40,6 +40,7 @@ class JournalEntry:
     choice: str | None = None  # the alternative that answered ("when#2 (header X-Tier=gold)")
     body: str | None = None  # the request body, redacted (``journalbody``), when kept
     body_kept: bool = False  # whether bodies are kept at all (imnot_journal_bodies)
+    replica: str | None = None  # which proxy served it (a journal shared by replicas)
 
     @property
     def url(self) -> str:
@@ -57,6 +58,7 @@ class JournalEntry:
             "closest": list(self.closest) if self.closest is not None else None,
             "note": self.note, "request_id": self.request_id,
             "ms": round(self.seconds * 1000, 2),
+            **({"replica": self.replica} if self.replica is not None else {}),
         }
         if self.body_kept:
             view["body"] = self.body

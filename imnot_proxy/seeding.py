@@ -71,8 +71,9 @@ def seed_payloads(partners: list[PartnerSource], store: Store) -> list[str]:
                     continue
                 if body is None:
                     continue
-                store.put_global(source.name, dp.name, body, name=name,
-                                 content_type=content_type)
+                if store.put_global(source.name, dp.name, body, name=name,
+                                    content_type=content_type, if_absent=True) is None:
+                    continue  # another process (a worker, a replica) seeded it, or an upload
                 loaded.append(f"{source.name}/{dp.name}" + (f"@{name}" if name else ""))
     return loaded
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +32,16 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("imnot_partners", Sequence[str], ["partners"],
                "Partner definitions: directories (holding */partner.yaml or *.yaml) or files."),
     OptionSpec("imnot_db", str, "",
-               "State store: a SQLite file path or sqlite:///path. "
-               "Default: imnot.db beside the (first) partners directory."),
+               "State store: a SQLite file path or sqlite:///path, or a shared store for "
+               "replicas: redis://[:password@]host:port/db[?prefix=team-a] (also rediss://, "
+               "unix://). Default: imnot.db beside the (first) partners directory."),
+    OptionSpec("imnot_shared_journal", bool, False,
+               "Keep the journal in the SQLite store, so that every process on the file lists "
+               "every request (imnot-proxy start --workers sets it; a Redis store always "
+               "shares its journal)."),
+    OptionSpec("imnot_replica", str, "",
+               "This proxy's name in a journal shared by replicas (Redis store). Default: "
+               "the host name and process id."),
     OptionSpec("imnot_unmatched", str, "404",
                "What a request for a partner host with no matching route gets: "
                "404 (a JSON error naming the closest routes), passthrough (sent upstream), "
@@ -155,6 +164,8 @@ class Settings:
     journal_size: int = 500
     idle_timeout: int = 120
     journal_bodies: int = 0
+    replica: str = ""
+    shared_journal: bool = False
     ui: bool = True
     ui_theme: str = "dark"
 
@@ -199,6 +210,8 @@ class Settings:
             journal_size=options.imnot_journal_size,
             idle_timeout=options.imnot_idle_timeout,
             journal_bodies=options.imnot_journal_bodies,
+            replica=options.imnot_replica or f"{socket.gethostname()}-{os.getpid()}",
+            shared_journal=options.imnot_shared_journal,
             ui=options.imnot_ui,
             ui_theme=options.imnot_ui_theme,
         )

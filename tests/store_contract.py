@@ -11,6 +11,8 @@ Subclass ``StoreContract`` in a test module and provide three fixtures:
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -21,6 +23,22 @@ P, DP = "staylink", "report"
 
 def body(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
+
+
+FRESH_WITHIN = 0.1  # seconds: a read after another instance's acknowledged write sees it
+
+
+def fresh(read: Callable[[], object], expected: object) -> float:
+    """Read until the value is ``expected``; fails after ``FRESH_WITHIN`` seconds. Returns
+    how long it took (0 for a backend that checks on every read, as SQLite does)."""
+    started = time.monotonic()
+    while True:
+        value = read()
+        waited = time.monotonic() - started
+        if value == expected:
+            return waited
+        assert waited < FRESH_WITHIN, f"still {value!r} after {waited * 1000:.0f} ms"
+        time.sleep(0.002)
 
 
 class StoreContract:
@@ -389,16 +407,54 @@ class StoreContract:
         finally:
             again.close()
 
-    def test_second_instance_sees_uploads_at_once(self, store: Store, reopen):
+    def test_second_instance_sees_uploads_within_100_ms(self, store: Store, reopen):
+        other = reopen()
+
+        def payload(where: Store) -> bytes | None:
+            found = where.get_global(P, DP)
+            return found.body if found else None
+
+        try:
+            assert payload(store) is None  # a miss another instance may cache
+            other.put_global(P, DP, body({"v": 1}))
+            fresh(lambda: payload(store), body({"v": 1}))
+            other.put_global(P, DP, body({"v": 2}))
+            fresh(lambda: payload(store), body({"v": 2}))
+            store.put_global(P, DP, body({"v": 3}))
+            fresh(lambda: payload(other), body({"v": 3}))
+        finally:
+            other.close()
+
+    def test_second_instance_sees_session_deletes_within_100_ms(self, store: Store, reopen):
         other = reopen()
         try:
-            assert store.get_global(P, DP) is None  # a miss another instance may cache
-            other.put_global(P, DP, body({"v": 1}))
-            assert store.get_global(P, DP).body == body({"v": 1})
-            other.put_global(P, DP, body({"v": 2}))
-            assert store.get_global(P, DP).body == body({"v": 2})
-            store.put_global(P, DP, body({"v": 3}))
-            assert other.get_global(P, DP).body == body({"v": 3})
+            sid = other.create_session(P, DP, body(1))
+            assert store.session_payload(sid, P, DP).body == body(1)  # now cached
+            other.delete_session(sid)
+            fresh(lambda: store.session_payload(sid, P, DP), None)
+        finally:
+            other.close()
+
+    def test_a_seed_never_overwrites_a_payload(self, store: Store, reopen):
+        other = reopen()
+        try:
+            assert store.put_global(P, DP, body({"uploaded": 1})) is not None
+            assert other.put_global(P, DP, body({"seed": 1}), if_absent=True) is None
+            assert store.get_global(P, DP).body == body({"uploaded": 1})
+            assert other.get_global(P, DP).body == body({"uploaded": 1})
+            assert other.put_global(P, "fresh", body({"seed": 1}), if_absent=True)
+            assert store.get_global(P, "fresh").body == body({"seed": 1})
+        finally:
+            other.close()
+
+    def test_two_seeders_of_one_payload_leave_one_value(self, store: Store, reopen):
+        other = reopen()
+        try:
+            store.put_global(P, DP, body({"seed": "a"}), name="n")
+            other.put_global(P, DP, body({"seed": "b"}), name="n")
+            assert store.payload_names(P, DP) == ["n"]
+            fresh(lambda: store.get_global(P, DP, "n").body, body({"seed": "b"}))
+            assert other.get_global(P, DP, "n").body == body({"seed": "b"})
         finally:
             other.close()
 
@@ -412,7 +468,7 @@ class StoreContract:
             named = other.open_session()
             assert store.session_payload(named, P, DP) is None  # a miss this instance caches
             other.put_session_payload(named, P, DP, body(2))
-            assert store.session_payload(named, P, DP).body == body(2)
+            fresh(lambda: getattr(store.session_payload(named, P, DP), "body", None), body(2))
             assert other.take_token("k", 1) == 0
             assert store.take_token("k", 1) > 0
         finally:

@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .. import __version__
-from ..errors import RequestError
+from ..engine import store_unavailable
+from ..errors import RequestError, StoreError
 from ..messages import MockResponse, RequestView, error_response, json_response
 from ..postman import collection
 from ..routing import ANY_HOST, Match, Route, Router
@@ -260,6 +261,8 @@ class AdminApi:
             result = found.route.target(self.service, request, found.params)
         except RequestError as exc:
             return error_response(exc.status, exc.detail, exc.headers or None, exc.extra)
+        except StoreError as exc:
+            return store_unavailable(exc)
         if isinstance(result, MockResponse):
             return result
         return json_response(200, result)

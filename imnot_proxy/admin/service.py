@@ -223,6 +223,8 @@ class AdminService:
         if not any(Path(p).exists() for p in self.definitions.paths):
             raise RequestError(400, "No partners directory configured")
         report = self.definitions.reload()
+        if self.definitions.shared is not None:
+            self.definitions.shared.reloaded()
         return 200, report.view()
 
     def _need_partners_dir(self) -> None:

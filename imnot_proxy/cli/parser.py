@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-watch", action="store_true",
                    help="do not reload partner files when they change")
     p.add_argument("--json-logs", action="store_true", help="log lines as JSON objects")
+    p.add_argument("--workers", default="1", metavar="N",
+                   help="run N lean proxy processes on the port (auto: one per core), sharing "
+                        "the store, restarted when one dies (default 1)")
 
     p = sub.add_parser("validate", help="check partner files; exit 1 on errors")
     p.add_argument("paths", nargs="*", help="partner directories or files (default: ./partners)")

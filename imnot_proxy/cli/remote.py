@@ -175,7 +175,12 @@ def local_service(partners: str | Path, db: str | Path) -> AdminService:
 def open_remote(args: argparse.Namespace) -> Remote:
     """``--db``: the store file (and ``--partners``); otherwise the proxy at ``--url``."""
     if getattr(args, "db", None):
-        return LocalRemote(local_service(args.partners or str(default_partners()), args.db))
+        from ..errors import StoreError
+
+        try:
+            return LocalRemote(local_service(args.partners or str(default_partners()), args.db))
+        except StoreError as exc:  # one line naming the store, its password masked
+            raise SystemExit(fail(str(exc), 2)) from None
     from ..client import AdminClient
 
     return HttpRemote(AdminClient.from_env(getattr(args, "url", None), getattr(args, "key", None)))

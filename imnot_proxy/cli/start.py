@@ -7,10 +7,12 @@ so that every other command stays quick.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
+from ..workers import supervise, worker_count
 from .output import console, err_console
 from .paths import addon_path, default_partners, examples_dir
 from .preflight import quiet_connections, record_notice, taken_ports, web_argv
@@ -83,6 +85,15 @@ def upstream_argv(url: str) -> list[str]:
 
 def cmd_start(args: argparse.Namespace, extra: Sequence[str]) -> int:
     argv = start_argv(args, extra)
+    try:
+        count = worker_count(getattr(args, "workers", "1"))
+    except ValueError as exc:
+        print(f"imnot-proxy: {exc}", file=sys.stderr)
+        return 2
+    if count > 1 and (args.web or getattr(args, "full", False)):
+        print("imnot-proxy: --workers runs the lean engine; it does not combine with --web "
+              "or --full", file=sys.stderr)
+        return 2
     taken = taken_ports(args, extra)
     if taken:
         for line in taken:
@@ -95,6 +106,9 @@ def cmd_start(args: argparse.Namespace, extra: Sequence[str]) -> int:
     if notice:
         console.print(notice, highlight=False, markup=False)
     quiet_connections(args.verbose)
+    if count > 1:  # workers on one SQLite file also share the journal
+        return supervise(["--set", "imnot_shared_journal=true", *argv], count,
+                         confdir=args.confdir, label=f" on {args.host}:{args.port}")
     if not (args.web or getattr(args, "full", False)):
         from .. import lean
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..clock import Clock
-from ..errors import RequestError
+from ..errors import RequestError, StoreError
 from ..lang.requestdata import data_of
 from ..loader import PartnerSource
 from ..messages import MockResponse, RequestView, clean_text, error_response, json_response
@@ -39,7 +39,7 @@ from .outcomes import (
 from .xmlerrors import error_reply
 
 __all__ = ["Admin", "Engine", "EngineSettings", "Forward", "Mocked", "Outcome", "Policy",
-           "Record", "Unmatched", "is_admin_path", "miss_response"]
+           "Record", "Unmatched", "is_admin_path", "miss_response", "store_unavailable"]
 
 @dataclass(frozen=True)
 class EngineSettings:
@@ -156,6 +156,8 @@ class Engine:
         except RequestError as exc:
             response = error_reply(match.route.errors, request, exc.status, exc.detail,
                                    exc.headers or None, exc.extra or None)
+        except StoreError as exc:  # state unreachable: say so, and keep serving the rest
+            response = store_unavailable(exc)
         if request.method == "HEAD" and response.body:
             headers = response.headers + (("content-length", str(len(response.body))),)
             response = replace(response, headers=headers, body=b"")
@@ -181,6 +183,12 @@ class Engine:
 
     def route_labels(self) -> set[str]:
         return {f"{r.host} {r.method} {r.path} ({r.owner})" for r in self.router.routes}
+
+
+def store_unavailable(exc: StoreError) -> MockResponse:
+    """503 naming the store, for a request that needs state the store cannot give now."""
+    return error_response(503, str(exc), {"Retry-After": "1"},
+                          {"store": exc.store} if exc.store else None)
 
 
 def miss_response(miss: Miss, request: RequestView) -> MockResponse:

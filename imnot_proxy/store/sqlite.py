@@ -116,8 +116,21 @@ class SqliteStore:
 
     def _migrate(self) -> None:
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            self._db.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
+        if version >= len(MIGRATIONS):
+            return
+        # Several processes (workers) may open a new file at once: read the version again
+        # under the write lock, so that only one of them migrates.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            (version,) = self._db.execute("PRAGMA user_version").fetchone()
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in _statements(script):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def _version(self) -> int:
         return self._db.execute("PRAGMA data_version").fetchone()[0]
@@ -146,22 +159,30 @@ class SqliteStore:
         with self._lock:
             self._db.close()
 
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+    def now(self) -> float:
+        return self._clock()
+
     # --- payloads -------------------------------------------------------------
 
     def put_global(self, partner: str, datapoint: str, body: bytes,
                    outcome: str | None = None, *, name: str = "",
-                   content_type: str = JSON_TYPE) -> str:
+                   content_type: str = JSON_TYPE, if_absent: bool = False) -> str | None:
         at = now_iso()
-        self._write(
+        conflict = "NOTHING" if if_absent else (
+            "UPDATE SET payload=excluded.payload, updated_at=excluded.updated_at, "
+            "outcome=excluded.outcome, content_type=excluded.content_type")
+        written = self._write(
             "INSERT INTO global_payloads (partner, datapoint, name, payload, updated_at, "
-            "outcome, content_type) VALUES (?,?,?,?,?,?,?) "
-            "ON CONFLICT (partner, datapoint, name) DO UPDATE SET payload=excluded.payload, "
-            "updated_at=excluded.updated_at, outcome=excluded.outcome, "
-            "content_type=excluded.content_type",
+            f"outcome, content_type) VALUES (?,?,?,?,?,?,?) "
+            f"ON CONFLICT (partner, datapoint, name) DO {conflict}",
             (partner, datapoint, name, body, at, outcome, content_type),
-        )
+        ).rowcount
         self._cache.pop((partner, datapoint, name), None)
-        return at
+        return at if written else None
 
     def get_global(self, partner: str, datapoint: str, name: str = "") -> Payload | None:
         with self._lock:
@@ -447,6 +468,11 @@ class SqliteStore:
             "SET value = value + 1 RETURNING value", (key,))
         assert row is not None
         return int(row[0])
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a migration script (none of them contains a ``;`` in a literal)."""
+    return [part.strip() for part in script.split(";") if part.strip()]
 
 
 SESSION_COLUMNS = ("session_id, partner, datapoint, payload, created_at, last_used, outcome, "

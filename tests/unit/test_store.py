@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from store_contract import StoreContract, body
 
 from imnot_proxy.errors import StoreError
-from imnot_proxy.store import SqliteStore, open_store
+from imnot_proxy.store import SqliteStore, Store, open_store
+from imnot_proxy.store.redis import RedisStore
+from imnot_proxy.store.redis import url as redis_url
 from imnot_proxy.store.sqlite import MIGRATIONS
 
 
-class TestSqliteStore(StoreContract):
+class TestStore(StoreContract):
+    """The contract, run against every backend: SQLite and a real redis-server."""
+
+    @pytest.fixture(params=["sqlite", "redis"])
+    def reopen(self, request, tmp_path: Path, clock) -> Callable[[], Store]:
+        if request.param == "sqlite":
+            return lambda: SqliteStore(tmp_path / "imnot.db", clock=clock)
+        server = request.getfixturevalue("redis_server")
+        url = redis_url.parse(f"{server.url}?prefix=t-{uuid.uuid4().hex[:12]}")
+        return lambda: RedisStore(url, clock=clock)
+
     @pytest.fixture
-    def reopen(self, tmp_path: Path, clock) -> Callable[[], SqliteStore]:
-        return lambda: SqliteStore(tmp_path / "imnot.db", clock=clock)
+    def store(self, reopen) -> Iterator[Store]:
+        opened = reopen()
+        yield opened
+        opened.close()
 
 
 def test_file_is_in_wal_mode_and_migrated(store: SqliteStore):
@@ -76,8 +91,8 @@ def test_open_store_by_path_or_url(tmp_path: Path, url: str):
 
 
 def test_open_store_rejects_other_schemes():
-    with pytest.raises(ValueError, match="unsupported store URL"):
-        open_store("redis://127.0.0.1:6379/0")
+    with pytest.raises(StoreError, match=r"cannot open store ftp://x/y: unknown scheme 'ftp'"):
+        open_store("ftp://x/y")
 
 
 def test_session_reads_are_cached_but_see_another_process_deleting(tmp_path: Path, clock):
