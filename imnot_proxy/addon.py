@@ -95,6 +95,7 @@ class ImnotProxy:
         assert self.definitions is not None and self.admin is not None
         self.definitions.limits = Limits(max_bytes=settings.max_partner_bytes)
         self.admin.service.max_payload_bytes = settings.max_payload_bytes
+        self.admin.ui.configure(settings.ui, settings.ui_theme)
         if settings.journal_size != self.journal.size:
             self.journal.resize(settings.journal_size)
         self._bodies = BodyCapture.of(settings.journal_bodies, settings.redact_headers,

@@ -106,6 +106,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "Hosts (or *.suffix) that callbacks may be sent to, besides loopback addresses."),
     OptionSpec("imnot_default_limit", int, 50,
                "Page size of paginated datapoints when the request gives none."),
+    OptionSpec("imnot_ui", bool, True,
+               "Serve the admin web page at /imnot/admin/ui (and at http://<imnot_admin_host>/). "
+               "The page opens without the admin key; every call it makes needs it."),
+    OptionSpec("imnot_ui_theme", str, "dark",
+               "Colour theme the admin web page opens with: dark, light, or system (the "
+               "browser's preference).",
+               ("dark", "light", "system")),
 )
 
 # Numeric options and the values they may take.
@@ -159,6 +166,8 @@ class Settings:
     journal_bodies: int = 0
     replica: str = ""
     shared_journal: bool = False
+    ui: bool = True
+    ui_theme: str = "dark"
 
     @classmethod
     def from_options(cls, options: Any, environ: dict[str, str] | None = None) -> Settings:
@@ -203,6 +212,8 @@ class Settings:
             journal_bodies=options.imnot_journal_bodies,
             replica=options.imnot_replica or f"{socket.gethostname()}-{os.getpid()}",
             shared_journal=options.imnot_shared_journal,
+            ui=options.imnot_ui,
+            ui_theme=options.imnot_ui_theme,
         )
 
     @property

@@ -20,6 +20,7 @@ from ..messages import MockResponse, RequestView, error_response, json_response
 from ..postman import collection
 from ..routing import ANY_HOST, Match, Route, Router
 from .service import AdminService
+from .ui import UiPages
 from .views import check_size, payload_name
 
 OPEN_PATHS = frozenset({"/healthz", "/imnot/docs", "/imnot/docs/partners"})  # no key needed
@@ -211,6 +212,12 @@ def _int_param(request: RequestView, name: str, default: int, low: int, high: in
     return max(low, min(high, int(raw)))
 
 
+@route("POST", "/imnot/admin/try")
+def _try(svc, request, params):
+    """The flow tester: one request answered by the serving engine (see ``trial.run``)."""
+    return svc.try_request(request.body)
+
+
 @route("GET", "/imnot/admin/postman")
 def _postman(svc, request, params):
     return collection([s.model for s in svc.engine().partners],
@@ -231,14 +238,17 @@ def _callback_log(svc, request, params):
 class AdminApi:
     """HTTP front of ``AdminService`` with bearer-key auth."""
 
-    def __init__(self, service: AdminService):
+    def __init__(self, service: AdminService, ui: UiPages | None = None):
         self.service = service
+        self.ui = ui or UiPages()  # the web page: open, like the docs
         self.router = Router()
         for method, path, action in ROUTES:
             self.router.add(Route(host=ANY_HOST, method=method, path=path, partner="imnot",
                                   datapoint="admin", pattern="admin", target=action))
 
     def handle(self, request: RequestView) -> MockResponse:
+        if self.ui.owns(request.path):
+            return self.ui.handle(request)
         # Auth comes first, so that nothing (not even which paths exist) leaks without the key.
         if request.path not in OPEN_PATHS and not self._authorized(request):
             return error_response(401, "Unauthorized", {"WWW-Authenticate": "Bearer"})

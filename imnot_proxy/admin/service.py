@@ -20,6 +20,7 @@ from ..errors import RequestError
 from ..journal import Journal, MemoryJournal
 from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
+from . import trial
 from .views import check_size, parse_payload, partner_view, payload_view, session_view
 
 # A session id a client names itself: it travels as the proxy user name in a URL, so only
@@ -229,6 +230,10 @@ class AdminService:
     def _need_partners_dir(self) -> None:
         if not self.definitions.partner_dirs:
             raise RequestError(400, "No partners directory configured")
+
+    def try_request(self, spec: bytes) -> dict:
+        """Run one request through the serving engine, as the flow tester does."""
+        return trial.run(self.engine(), self.journal, spec)
 
     def journal_entries(self, limit: int, *, session: str | None = None,
                         partner: str | None = None, kinds: frozenset[str] | None = None

@@ -66,6 +66,7 @@ GATED = [
     ("POST", "/imnot/admin/reload"),
     ("GET", "/imnot/admin/journal"),
     ("GET", "/imnot/admin/callbacks"),
+    ("POST", "/imnot/admin/try"),
     ("GET", "/imnot/admin/postman"),
     ("POST", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}/retrigger"),
     ("GET", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}"),
