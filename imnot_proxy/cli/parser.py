@@ -148,4 +148,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only flows to these hosts (or *.suffix); default: every host")
     q.add_argument("--dry-run", action="store_true", help="print the YAML, write nothing")
     q.add_argument("--force", action="store_true", help="overwrite an existing partner.yaml")
+    q.add_argument("--explain", action="store_true",
+                   help="per datapoint: why, from which flows, what is not reproduced; and "
+                        "every step of the replay check")
+    q.add_argument("--no-check", action="store_true",
+                   help="skip the replay check (the recording replayed against the new mock)")
+    q = record_sub.add_parser(
+        "replay-check", help="replay a recording against a partner's mock, step by step",
+        description="Replay the recorded client requests in order against the partner's mock "
+                    "(in-process, with a scratch store; ids the mock gives out replace the "
+                    "recorded ones) and compare each answer with the recorded one: status, "
+                    "body shape (keys and value types), Content-Type, Location shape. Exit 1 "
+                    "when any step differs.")
+    q.add_argument("files", nargs="+", metavar="FILE", help="HAR or mitmproxy flow files")
+    q.add_argument("--partner", required=True, help="the partner to check")
+    q.add_argument("--partners", default="partners",
+                   help="partners directory or file (default: partners)")
+    q.add_argument("--host", nargs="+", action="extend",
+                   help="only flows to these hosts (or *.suffix); default: every host")
+    q.add_argument("--json", action="store_true", help="the steps as JSON")
     return parser

@@ -33,6 +33,7 @@ class InferredDatapoint:
     comment: str
     flows: list[int]
     payload: Any = NO_PAYLOAD
+    gaps: list[str] = field(default_factory=list)  # what the datapoint cannot reproduce
 
     @property
     def has_payload(self) -> bool:

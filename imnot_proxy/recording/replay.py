@@ -1,0 +1,203 @@
+"""The replay check: a recording's client requests, replayed in order against a partner's
+mock, each answer compared with the recorded one.
+
+The mock runs in-process: an ``Engine`` over a scratch SQLite store in memory,
+seeded with the partner's payloads, whose clock is set to each recorded
+request's time (so ``seconds`` limits and polls behave as they did). Ids the mock
+gives out replace the recorded ones in later requests (``IdMap``). Requests the
+partner did not receive are skipped, with the reason: failed exchanges, hosts the
+partner does not serve, and the partner's own calls to a callback URL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..engine import Engine, EngineSettings, Forward, Mocked, Unmatched
+from ..loader import PartnerSource, parse_partner
+from ..messages import CIHeaders, RequestView, encode_json
+from ..seeding import seed_payloads
+from ..store import SqliteStore
+from .compare import Difference, Observed, compare
+from .exchange import Exchange
+from .idmap import IdMap, later_use
+from .infer.detectors.callback import callback_url
+from .yamlout import PARTNER_FILE, Rendered
+
+Payloads = dict[tuple[str, str], bytes]  # (partner, datapoint) -> JSON bytes
+
+
+@dataclass(frozen=True)
+class Step:
+    """One recorded request: its recorded and replayed status and how the answers differ."""
+
+    n: int  # the flow's number in the recording, from 1
+    request: str
+    recorded: int | None
+    replayed: int | None = None
+    differences: tuple[Difference, ...] = ()
+    owner: str | None = None  # partner/datapoint that answered
+    skipped: str | None = None  # why it was not replayed
+
+    @property
+    def equal(self) -> bool:
+        return self.skipped is None and not self.differences
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    steps: tuple[Step, ...] = field(default=())
+
+    @property
+    def compared(self) -> list[Step]:
+        return [s for s in self.steps if s.skipped is None]
+
+    @property
+    def differing(self) -> list[Step]:
+        return [s for s in self.compared if s.differences]
+
+    @property
+    def ok(self) -> bool:
+        """Every replayed step equal, and at least one replayed."""
+        return bool(self.compared) and not self.differing
+
+    @property
+    def score(self) -> str:
+        compared = self.compared
+        return f"{len(compared) - len(self.differing)}/{len(compared)} steps equal"
+
+    def view(self) -> dict:
+        return {"ok": self.ok, "score": self.score, "steps": [
+            {"n": s.n, "request": s.request, "recorded": s.recorded, "replayed": s.replayed,
+             "equal": s.equal, "owner": s.owner, "skipped": s.skipped,
+             "differences": [str(d) for d in s.differences]} for s in self.steps]}
+
+
+class MockSide:
+    """A partner's mock in-process: its engine over a scratch store, on a settable clock."""
+
+    def __init__(self, sources: Sequence[PartnerSource], payloads: Payloads | None = None):
+        """``payloads`` None: the partners' payload files, as the proxy seeds them."""
+        self.now = 0.0
+        self.store = SqliteStore(Path(":memory:"), clock=self.clock)
+        if payloads is None:
+            seed_payloads(list(sources), self.store)
+        for (partner, datapoint), body in (payloads or {}).items():
+            self.store.put_global(partner, datapoint, body)
+        mocked = [replace(s, model=s.model.model_copy(update={"mode": None})) for s in sources]
+        self.engine = Engine(mocked, self.store, EngineSettings(clock=self.clock))
+        self.direct = not any(s.model.hosts for s in sources)
+
+    def clock(self) -> float:
+        return self.now
+
+    def answer(self, method: str, url: str, headers: tuple[tuple[str, str], ...],
+               body: bytes) -> tuple[Observed | None, str | None, str | None]:
+        """(answer, partner/datapoint, None) or (None, None, why there is no answer)."""
+        outcome = self.engine.handle(request_view(method, url, headers, body, self.direct))
+        if isinstance(outcome, Mocked):
+            response, owner = outcome.response, outcome.route.owner
+        elif isinstance(outcome, Unmatched):
+            response, owner = outcome.response, None
+        elif isinstance(outcome, Forward):
+            return None, None, "not a host of this partner"
+        else:
+            return None, None, "an admin request"
+        return Observed(response.status, tuple(response.headers), response.body), owner, None
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> MockSide:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def replay_rendered(rendered: Rendered, folder: Path, exchanges: Sequence[Exchange],
+                    hosts: Sequence[str] = ()) -> Fidelity | None:
+    """The replay check of a partner file not written yet (None when it does not load)."""
+    source, problems = parse_partner(rendered.partner_yaml, folder / PARTNER_FILE)
+    if source is None:
+        return None
+    payloads: Payloads = {}
+    for file, text in rendered.payloads.items():
+        value = json.loads(text)
+        if value is not None:
+            payloads[(source.name, Path(file).stem)] = encode_json(value)
+    return replay(exchanges, [source], payloads, hosts=hosts)
+
+
+def request_view(method: str, url: str, headers: tuple[tuple[str, str], ...], body: bytes,
+                 direct: bool = False) -> RequestView:
+    parts = urlsplit(url)
+    scheme = parts.scheme or "http"
+    return RequestView(
+        method=method.upper(), path=parts.path or "/", query_string=parts.query,
+        headers=CIHeaders(headers), body=body, scheme=scheme,
+        host=(parts.hostname or "").lower(), port=parts.port or (443 if scheme == "https" else 80),
+        direct=direct)
+
+
+def callback_deliveries(exchanges: Sequence[Exchange]) -> set[int]:
+    """Indexes of recorded calls to a URL that an earlier request handed the partner."""
+    handed: set[str] = set()
+    out: set[int] = set()
+    for i, ex in enumerate(exchanges):
+        if ex.url in handed:
+            out.add(i)
+            continue
+        found = callback_url(ex)
+        if found is not None and ex.status == 202:
+            handed.add(found[2])
+    return out
+
+
+def label(ex: Exchange) -> str:
+    parts = urlsplit(ex.url)
+    return f"{ex.method} {parts.path or '/'}" + (f"?{parts.query}" if parts.query else "")
+
+
+def selected(host: str, hosts: Sequence[str]) -> bool:
+    return any(host == h or (h.startswith("*.") and host.endswith(h[1:])) for h in hosts)
+
+
+def replay(exchanges: Sequence[Exchange], sources: Sequence[PartnerSource],
+           payloads: Payloads | None = None, *, hosts: Sequence[str] = ()) -> Fidelity:
+    """Replay the recorded client requests against the partners' mock, in recorded order."""
+    exchanges = list(exchanges)
+    host_filter = [h.strip().lower() for h in hosts if h.strip()]
+    deliveries = callback_deliveries(exchanges)
+    later = later_use(exchanges)
+    ids = IdMap()
+    steps: list[Step] = []
+    with MockSide(sources, payloads) as mock:
+        for i, ex in enumerate(exchanges):
+            step = Step(i + 1, label(ex), ex.status)
+            if ex.status is None:
+                steps.append(replace(step, skipped="no response recorded"))
+                continue
+            if host_filter and not selected(ex.host, host_filter):
+                steps.append(replace(step, skipped="host not selected"))
+                continue
+            if i in deliveries:
+                steps.append(replace(step, skipped="the partner's call to a callback URL"))
+                continue
+            url, headers, body = ids.request(ex)
+            mock.now = ex.started
+            got, owner, why = mock.answer(ex.method, url, headers, body)
+            if got is None:
+                steps.append(replace(step, skipped=why))
+                continue
+            recorded = Observed(ex.status, ex.response_headers, ex.response_body)
+            ids.learn(recorded, got, later(i))
+            result = compare(recorded, got, expected_ids=ids.values.keys(),
+                             got_ids=ids.values.values())
+            steps.append(replace(step, replayed=got.status, differences=result.differences,
+                                 owner=owner))
+    return Fidelity(tuple(steps))
