@@ -124,7 +124,15 @@ def _endpoint(ctx: BuildContext, dp: PaginatedDatapoint, ep: PaginatedEndpoint):
     def handle(request: RequestView, params: dict[str, str]) -> MockResponse:
         return json_response(status, shape(request, items_of(request)), headers)
 
-    return handle
+    envelope = cfg.envelope
+    if not envelope:
+        return handle
+
+    def with_envelope(request: RequestView, params: dict[str, str]) -> MockResponse:
+        return json_response(status, {**envelope, **shape(request, items_of(request))},
+                             headers)
+
+    return with_envelope
 
 
 def _put(body: dict, key: str | None, value: Any) -> None:

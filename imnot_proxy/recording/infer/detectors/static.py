@@ -33,11 +33,15 @@ def detect(draft: Draft, flows: list[Flow]) -> bool:
     kind = content_type(last.ex).split(";")[0] or "no body"
     why = f"answered {last.status} ({kind})"
     distinct = {answer(f.ex, json_type_header=True).key() for f in flows}
+    gaps = []
     if len(distinct) > 1:
         why += f"; {len(distinct)} different answers recorded, kept the last (flow {last.n})"
+        gaps.append(f"{len(distinct)} different answers recorded; the mock always gives flow "
+                    f"{last.n}'s")
     kept = [k for k in answered.headers if k.lower() != "content-type"]
     if kept:
         why += f"; headers kept: {', '.join(kept)}"
-    draft.single(flows, last, "static", response,
-                 f"static: {last.method} {path(last, {})} → {last.status} {kind}", why)
+    dp = draft.single(flows, last, "static", response,
+                      f"static: {last.method} {path(last, {})} → {last.status} {kind}", why)
+    dp.gaps += gaps
     return True
