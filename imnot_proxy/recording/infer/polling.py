@@ -72,14 +72,16 @@ def infer_polling(draft: Draft) -> None:
 
 
 def _absorb_strays(draft: Draft, group: _Polling) -> None:
-    """Requests on a step's route for an id no submit gave out: the step answers them."""
+    """Requests on a step's route for an id no submit gave out: the step answers them. A
+    segment that does not look like an id counts too when the partner answered an error
+    (``/jobs/not-a-job`` → 404 is how it treats unknown ids)."""
     for route in group.routes:
         for flow in draft.usable:
             if flow.n in draft.claimed or flow.method != route.method \
                     or len(flow.segments) != len(route.shape):
                 continue
             pos = route.id_pos
-            if pos not in flow.params:
+            if pos not in flow.params and not 400 <= flow.status < 500:
                 continue
             shape = list(flow.shape)
             shape[pos] = None

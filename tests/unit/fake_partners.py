@@ -1,0 +1,145 @@
+"""Small stateful partners and client scripts, recorded in-process as ``Exchange`` values.
+
+A partner is a function ``(method, url, headers, body) -> (status, headers, body)`` with its
+own state; ``Recorder.send`` calls it and keeps the exchange, as record mode would. The
+recorded exchanges go through ``infer`` → ``yamlout.render`` → the replay check, and the
+tests assert on the replay check's table, not on the YAML.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from imnot_proxy.recording import yamlout
+from imnot_proxy.recording.exchange import Exchange
+from imnot_proxy.recording.infer import Inference, infer
+from imnot_proxy.recording.replay import Fidelity, replay_rendered
+
+BASE = "https://api.partner.example"
+Reply = tuple[int, dict[str, str], Any]
+Partner = Callable[[str, str, dict[str, str], bytes], Reply]
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Recorder:
+    """A client's view of a partner, keeping every exchange with its time."""
+
+    partner: Partner
+    exchanges: list[Exchange] = field(default_factory=list)
+    now: float = 1_700_000_000.0
+
+    def send(self, method: str, path: str, body: Any = None,
+             headers: dict[str, str] | None = None) -> Answer:
+        url = path if path.startswith("http") else BASE + path
+        request_headers = dict(headers or {})
+        data = b""
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            request_headers.setdefault("Content-Type", "application/json")
+        status, out_headers, out = self.partner(method, url, request_headers, data)
+        out_headers = dict(out_headers)
+        if not isinstance(out, bytes):
+            out = json.dumps(out).encode()
+            out_headers.setdefault("Content-Type", "application/json")
+        self.exchanges.append(Exchange(self.now, method, url, tuple(request_headers.items()),
+                                       data, status, tuple(out_headers.items()), out))
+        self.now += 0.25
+        return Answer(status, out_headers, out)
+
+
+def converted(exchanges: list[Exchange], name: str = "p", folder: Path | None = None
+              ) -> tuple[Inference, yamlout.Rendered, Fidelity]:
+    """``record to-yaml`` in memory: the inference, the files, and the replay check."""
+    result = infer(exchanges, name)
+    folder = folder or Path("/nonexistent") / name
+    rendered = yamlout.render(result, ["test.har"], folder)
+    fidelity = replay_rendered(rendered, folder, exchanges)
+    assert fidelity is not None
+    return result, rendered, fidelity
+
+
+def table(fidelity: Fidelity) -> list[str]:
+    """The replay check as lines, for assertion messages."""
+    return [f"{s.n} {s.request}: {s.recorded}→{s.replayed} "
+            + ("equal" if s.equal else s.skipped or "; ".join(map(str, s.differences)))
+            for s in fidelity.steps]
+
+
+# --- partners ------------------------------------------------------------------------------
+
+
+@dataclass
+class Jobs:
+    """An async job API: submit, status polls (PENDING until the ``polls``-th), result.
+
+    ``submit_body``: the submit answers ``{"id", "status": "PENDING"}`` beside the Location.
+    A result asked for before the status said DONE is a 409; an unknown id a 404.
+    """
+
+    polls: int = 3
+    submit_body: bool = True
+    state: dict[str, int] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+        parts = urlsplit(url)
+        segments = parts.path.strip("/").split("/")
+        if method == "POST" and segments == ["jobs"]:
+            job = str(uuid.uuid4())
+            self.state[job] = 0
+            self.data[job] = json.loads(body or b"{}")
+            answer = {"id": job, "status": "PENDING"} if self.submit_body else b""
+            return 202, {"Location": f"/jobs/{job}"}, answer
+        if method == "GET" and len(segments) == 3 and segments[0] == "jobs":
+            job, what = segments[1], segments[2]
+            if job not in self.state:
+                return 404, {}, {"error": "NOT_FOUND", "id": job}
+            if what == "status":
+                self.state[job] += 1
+                done = self.state[job] >= self.polls
+                return 200, {}, {"id": job, "status": "DONE" if done else "PENDING"}
+            if what == "result":
+                if self.state[job] < self.polls:
+                    return 409, {"Retry-After": "1"}, {"error": "NOT_READY", "id": job}
+                return 200, {}, {"id": job, "rows": [{"n": 1, "v": 2.5}], "total": 1}
+        return 404, {}, {"error": "NO_ROUTE"}
+
+
+@dataclass
+class Catalog:
+    """A page_number list whose envelope carries null and constant keys beside the items."""
+
+    items: list[dict[str, Any]] = field(default_factory=lambda: [
+        {"sku": f"S-{i}", "qty": i} for i in range(5)])
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        if method == "GET" and parts.path == "/catalog":
+            page = int(query.get("page", ["1"])[0])
+            size = int(query.get("size", ["2"])[0])
+            start = (page - 1) * size
+            window = self.items[start:start + size]
+            return 200, {}, {"products": window, "total": len(self.items),
+                             "hasMore": start + size < len(self.items), "links": None,
+                             "meta": {"apiVersion": "2", "deprecated": False},
+                             "warnings": []}
+        if method == "GET" and parts.path == "/properties/P-100":
+            return 200, {}, {"id": "P-100", "name": "Seaside", "rooms": 12}
+        return 404, {}, {"error": "NO_ROUTE"}

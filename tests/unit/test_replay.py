@@ -1,0 +1,132 @@
+"""The replay check as the oracle of record mode: a recording of a small stateful partner,
+turned into a partner file, replayed against that file's mock — every step must be equal.
+
+Each test fails without the inference it is about: the table shows the step that differs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from imnot_proxy.cli import main
+from imnot_proxy.loader import load_paths
+from imnot_proxy.recording.har import HarWriter
+from imnot_proxy.recording.replay import replay
+
+from .fake_partners import Catalog, Jobs, Recorder, converted, table
+
+
+def run_jobs(rec: Recorder, *, early: bool = True, jobs: int = 2) -> list[str]:
+    """What an integration does: submit, maybe ask for the result too early, poll, fetch."""
+    ids = []
+    for n in range(jobs):
+        location = rec.send("POST", "/jobs", {"report": "daily", "n": n}).headers["Location"]
+        ids.append(location.rsplit("/", 1)[1])
+        if early:
+            assert rec.send("GET", f"{location}/result").status == 409
+        while rec.send("GET", f"{location}/status").json()["status"] != "DONE":
+            pass
+        assert rec.send("GET", f"{location}/result").status == 200
+    return ids
+
+
+def test_a_result_asked_for_too_early_is_not_ready_and_the_roles_stay_right() -> None:
+    rec = Recorder(Jobs(polls=3))
+    run_jobs(rec)
+    _, _, fidelity = converted(rec.exchanges)
+    assert fidelity.ok, table(fidelity)
+    early = fidelity.steps[1]
+    assert (early.request.endswith("/result"), early.recorded, early.replayed) \
+        == (True, 409, 409)
+    # the status series and the result keep their place: PENDING twice, DONE, then data
+    assert [s.replayed for s in fidelity.steps[:6]] == [202, 409, 200, 200, 200, 200]
+
+
+def test_steps_in_the_order_first_called_do_not_decide_the_roles() -> None:
+    rec = Recorder(Jobs(polls=2))
+    run_jobs(rec, jobs=1)
+    result, _, fidelity = converted(rec.exchanges)
+    assert fidelity.ok, table(fidelity)
+    steps = result.datapoints[0].data["endpoints"]
+    assert [s["path"] for s in steps] == ["/jobs", "/jobs/{id}/status", "/jobs/{id}/result"]
+
+
+def test_unknown_ids_answer_as_the_partner_did() -> None:
+    rec = Recorder(Jobs(polls=2))
+    run_jobs(rec, early=False, jobs=1)
+    assert rec.send("GET", "/jobs/not-a-job/status").status == 404
+    assert rec.send("GET", "/jobs/3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e6f/result").status == 404
+    _, _, fidelity = converted(rec.exchanges)
+    assert fidelity.ok, table(fidelity)
+    assert [s.replayed for s in fidelity.steps[-2:]] == [404, 404]
+
+
+def test_the_submits_recorded_body_is_answered_with_the_new_id() -> None:
+    rec = Recorder(Jobs(polls=1, submit_body=True))
+    run_jobs(rec, early=False, jobs=1)
+    _, rendered, fidelity = converted(rec.exchanges)
+    assert fidelity.ok, table(fidelity)
+    assert fidelity.steps[0].replayed == 202 and fidelity.steps[0].equal
+
+
+def test_list_envelopes_keep_their_null_and_constant_keys() -> None:
+    rec = Recorder(Catalog())
+    for page in (1, 2, 3):
+        rec.send("GET", f"/catalog?page={page}&size=2")
+    _, _, fidelity = converted(rec.exchanges)
+    assert fidelity.ok, table(fidelity)
+
+
+def test_a_step_that_differs_is_named_and_fails_the_check(tmp_path: Path, capsys) -> None:
+    rec = Recorder(Jobs(polls=2))
+    run_jobs(rec, jobs=1)
+    har = tmp_path / "jobs.har"
+    writer = HarWriter(har)
+    for exchange in rec.exchanges:
+        writer.append(exchange)
+    writer.close()
+    out = tmp_path / "partners"
+    assert main(["record", "to-yaml", str(har), "--partner", "jobs", "--out", str(out)]) == 0
+    assert "replay check: 5/5 steps equal" in capsys.readouterr().out
+    assert main(["record", "replay-check", str(har), "--partner", "jobs",
+                 "--partners", str(out)]) == 0
+    capsys.readouterr()
+    partner = out / "jobs" / "partner.yaml"
+    partner.write_text(partner.read_text().replace("status: 409", "status: 425"))
+    assert main(["record", "replay-check", str(har), "--partner", "jobs", "--partners",
+                 str(out), "--json"]) == 1
+    view = json.loads(capsys.readouterr().out)
+    assert view["score"] == "4/5 steps equal"
+    (step,) = [s for s in view["steps"] if not s["equal"]]
+    assert (step["n"], step["differences"]) == (2, ["status: 409 ≠ 425"])
+
+
+def test_replay_check_without_the_partner_fails_clearly(tmp_path: Path, capsys) -> None:
+    rec = Recorder(Catalog())
+    rec.send("GET", "/catalog?page=1&size=2")
+    har = tmp_path / "c.har"
+    writer = HarWriter(har)
+    writer.append(rec.exchanges[0])
+    writer.close()
+    assert main(["record", "replay-check", str(har), "--partner", "nope",
+                 "--partners", str(tmp_path)]) == 1
+    assert "no loadable partner 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("hosts", [(), ("api.partner.example",)])
+def test_flows_to_other_hosts_and_failed_ones_are_skipped_with_the_reason(
+        tmp_path: Path, hosts: tuple[str, ...]) -> None:
+    rec = Recorder(Catalog())
+    rec.send("GET", "/properties/P-100")
+    rec.send("GET", "https://cdn.other.example/logo.png")
+    _, rendered, _ = converted(rec.exchanges[:1], folder=tmp_path / "p")
+    folder = tmp_path / "p"
+    from imnot_proxy.recording.yamlout import write
+    write(rendered, folder)
+    fidelity = replay(rec.exchanges, load_paths([folder / "partner.yaml"]).partners,
+                      hosts=hosts)
+    assert fidelity.ok
+    assert fidelity.steps[1].skipped in ("not a host of this partner", "host not selected")
