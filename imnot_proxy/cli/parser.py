@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only flows to these hosts (or *.suffix); default: every host")
     q.add_argument("--dry-run", action="store_true", help="print the YAML, write nothing")
     q.add_argument("--force", action="store_true", help="overwrite an existing partner.yaml")
+    q.add_argument("--merge", action="store_true",
+                   help="add to an existing partner.yaml: new endpoints added, its own kept, "
+                        "conflicts shown and written to conflicts/")
     q.add_argument("--explain", action="store_true",
                    help="per datapoint: why, from which flows, what is not reproduced; and "
                         "every step of the replay check")

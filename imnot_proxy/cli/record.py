@@ -17,6 +17,7 @@ from .output import console, fail, print_json
 if TYPE_CHECKING:
     from ..recording.exchange import Exchange
     from ..recording.infer import Inference
+    from ..recording.merge import Merged
     from ..recording.replay import Fidelity
 
 
@@ -49,6 +50,19 @@ def format_fidelity(fidelity: Fidelity, *, every_step: bool = True) -> Table:
             "[red]" + "; ".join(str(d) for d in step.differences) + "[/]"
         table.add_row(str(step.n), step.request, str(step.recorded), str(step.replayed),
                       step.owner or "no route", result)
+    return table
+
+
+def format_merge(merged: Merged, target: Path) -> Table:
+    """What the merge does to each recorded datapoint."""
+    table = Table(title=f"merge into {target}")
+    for column in ("datapoint", "outcome", "detail"):
+        table.add_column(column, overflow="fold")
+    colours = {"added": "green", "unchanged": "dim", "conflict": "red"}
+    for row in merged.rows:
+        table.add_row(row.datapoint, f"[{colours[row.outcome]}]{row.outcome}[/]", row.detail)
+    for note in merged.notes:
+        table.add_row("-", "[yellow]note[/]", note)
     return table
 
 
@@ -103,6 +117,7 @@ def cmd_to_yaml(args: argparse.Namespace) -> int:
     """``record to-yaml``: recorded flows → partner YAML and payload files, after review."""
     from ..recording import yamlout
     from ..recording.infer import infer
+    from ..recording.merge import MergeError, merge
     from ..recording.replay import replay_rendered
     from ..schema import PARTNER_NAME_RE
 
@@ -119,10 +134,19 @@ def cmd_to_yaml(args: argparse.Namespace) -> int:
     if not result.datapoints:
         return fail("nothing to write: no usable flows in the recording")
     folder = Path(args.out) / args.partner
+    target = folder / yamlout.PARTNER_FILE
+    merged = None
     try:
-        rendered = yamlout.render(result, [Path(f).name for f in args.files], folder)
-    except yamlout.OutputError as exc:
+        if args.merge and target.exists():
+            merged = merge(target.read_text(encoding="utf-8"), folder, result)
+            rendered = merged.rendered
+            console.print(format_merge(merged, target))
+        else:
+            rendered = yamlout.render(result, [Path(f).name for f in args.files], folder)
+    except (yamlout.OutputError, MergeError) as exc:
         return fail(str(exc))
+    except OSError as exc:
+        return fail(f"{target}: cannot read: {exc.strerror or exc}")
     fidelity = None if args.no_check else replay_rendered(rendered, folder, exchanges, hosts)
     if fidelity is not None:
         if args.explain or fidelity.differing:
@@ -132,15 +156,15 @@ def cmd_to_yaml(args: argparse.Namespace) -> int:
                       "against the new mock)", highlight=False)
     if args.explain:
         console.print(format_explain(result, fidelity))
+    extra = merged.conflicts if merged is not None else {}
     if args.dry_run:
         print(rendered.partner_yaml, end="")
-        for file in rendered.payloads:
+        for file in [*rendered.payloads, *extra]:
             console.print(f"would write {folder / file}", highlight=False)
         return 0
-    target = folder / yamlout.PARTNER_FILE
-    if target.exists() and not args.force:
-        return fail(f"{target} exists; use --force to overwrite it")
-    for path in yamlout.write(rendered, folder):
+    if target.exists() and merged is None and not args.force:
+        return fail(f"{target} exists; use --merge to add to it or --force to overwrite it")
+    for path in yamlout.write(rendered, folder, extra):
         console.print(f"[green]wrote[/] {path}", highlight=False)
     console.print("Review the file, then: imnot-proxy validate " + str(folder), highlight=False)
     return 0

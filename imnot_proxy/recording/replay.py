@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from ..engine import Engine, EngineSettings, Forward, Mocked, Unmatched
 from ..loader import PartnerSource, parse_partner
 from ..messages import CIHeaders, RequestView, encode_json
-from ..seeding import seed_payloads
+from ..seeding import payload_folder, seed_payloads
 from ..store import SqliteStore
 from .compare import Difference, Observed, compare
 from .exchange import Exchange
@@ -121,15 +121,24 @@ class MockSide:
 
 def replay_rendered(rendered: Rendered, folder: Path, exchanges: Sequence[Exchange],
                     hosts: Sequence[str] = ()) -> Fidelity | None:
-    """The replay check of a partner file not written yet (None when it does not load)."""
+    """The replay check of a partner file not written yet (None when it does not load);
+    payloads it does not carry are read from the folder's payload files, as the proxy would."""
     source, problems = parse_partner(rendered.partner_yaml, folder / PARTNER_FILE)
     if source is None:
         return None
+    texts = {Path(file).stem: text for file, text in rendered.payloads.items()}
+    existing = payload_folder(folder / PARTNER_FILE)
     payloads: Payloads = {}
-    for file, text in rendered.payloads.items():
-        value = json.loads(text)
+    for dp in source.model.datapoints:
+        text = texts.get(dp.name)
+        if text is None and (existing / f"{dp.name}.json").is_file():
+            text = (existing / f"{dp.name}.json").read_text(encoding="utf-8")
+        try:
+            value = json.loads(text) if text is not None else None
+        except ValueError:
+            value = None
         if value is not None:
-            payloads[(source.name, Path(file).stem)] = encode_json(value)
+            payloads[(source.name, dp.name)] = encode_json(value)
     return replay(exchanges, [source], payloads, hosts=hosts)
 
 
