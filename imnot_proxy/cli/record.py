@@ -163,7 +163,7 @@ def cmd_to_yaml(args: argparse.Namespace) -> int:
             console.print(f"would write {folder / file}", highlight=False)
         return 0
     if target.exists() and merged is None and not args.force:
-        return fail(f"{target} exists; use --merge to add to it or --force to overwrite it")
+        return fail(f"{target} exists; use --force to overwrite it or --merge to add to it")
     for path in yamlout.write(rendered, folder, extra):
         console.print(f"[green]wrote[/] {path}", highlight=False)
     console.print("Review the file, then: imnot-proxy validate " + str(folder), highlight=False)

@@ -53,7 +53,7 @@ def test_two_recordings_make_one_partner_that_replays_both(tmp_path: Path, capsy
     file.write_text("# kept: a comment written by hand\n" + file.read_text())
     capsys.readouterr()
     assert to_yaml(b, "--out", str(out)) == 1
-    assert "use --merge to add to it" in capsys.readouterr().err
+    assert "or --merge to add to it" in capsys.readouterr().err
     assert to_yaml(b, "--out", str(out), "--merge") == 0
     report = " ".join(capsys.readouterr().out.split())
     assert "jobs │ unchanged" in report and "P-100 │ added" in report
