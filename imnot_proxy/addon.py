@@ -211,6 +211,9 @@ class ImnotProxy:
                     return self._admin_in_thread(flow, view)
                 flows.answer(flow, self.admin.handle(view), {"admin": True})  # type: ignore[union-attr]
             elif isinstance(outcome, Record):
+                if self.recording.failure is not None:
+                    self._refuse_unrecorded(flow, self.recording.failure)
+                    return None
                 flows.forward(flow, self.settings.upstream_login)  # type: ignore[union-attr]
                 flow.metadata["imnot"] = {"kind": "record", "partner": outcome.partner,
                                           "started": started}
@@ -247,6 +250,13 @@ class ImnotProxy:
         flows.answer(flow, error_response(500, f"imnot_proxy error: {exc}"),
                      {"kind": "error", "error": str(exc)})
         flow.comment = f"imnot error: {exc}"
+
+    @staticmethod
+    def _refuse_unrecorded(flow: http.HTTPFlow, failure: str) -> None:
+        """Record-mode traffic is never let through unrecorded (as mitmproxy's save addon)."""
+        flows.answer(flow, error_response(502, f"imnot_proxy error: recording failed: {failure}"),
+                     {"kind": "error", "error": failure})
+        flow.comment = "imnot error: recording failed"
 
     def response(self, flow: http.HTTPFlow) -> None:
         self._finish_recording(flow)

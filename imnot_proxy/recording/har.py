@@ -22,6 +22,7 @@ from .exchange import Exchange
 HEAD = '{"log": {"version": "1.2", "creator": {"name": "imnot_proxy", "version": "%s"}, ' \
        '"entries": [\n'
 TAIL = "\n]}}\n"
+_TAIL = TAIL.encode()
 TEXT_TYPES = ("json", "text", "xml", "javascript", "x-www-form-urlencoded", "html", "csv",
               "yaml", "graphql")
 
@@ -44,11 +45,17 @@ class HarWriter:
 
     def append(self, exchange: Exchange) -> None:
         """One ``pwrite`` per entry: the entry and the tail land together."""
-        line = json.dumps(to_entry(exchange), ensure_ascii=False).encode()
-        data = (b",\n" if self.count else b"") + line
-        os.pwrite(self._fd, data + TAIL.encode(), self._offset)
+        self.append_many([exchange])
+
+    def append_many(self, exchanges: list[Exchange]) -> None:
+        """Several entries and the tail in one ``pwrite``."""
+        if not exchanges:
+            return
+        lines = [json.dumps(to_entry(ex), ensure_ascii=False).encode() for ex in exchanges]
+        data = (b",\n" if self.count else b"") + b",\n".join(lines)
+        os.pwrite(self._fd, data + _TAIL, self._offset)
         self._offset += len(data)
-        self.count += 1
+        self.count += len(lines)
 
     def close(self) -> None:
         os.close(self._fd)
