@@ -29,7 +29,7 @@ from .errors import RequestError, StoreError
 from .journal import MemoryJournal
 from .jsonlog import FLOW_FIELD, use_json_logs
 from .messages import error_response
-from .recording.har import from_flow
+from .recording.capture import capture
 from .recording.live import LiveRecording
 from .sessions import ConnectSessions
 from .settings import ENGINE_OPTIONS, OPTIONS, Settings, is_loopback
@@ -283,7 +283,7 @@ class ImnotProxy:
             return
         meta["recorded"] = True
         try:
-            self.recording.record(meta["partner"], from_flow(flow))
+            self.recording.record(meta["partner"], capture(flow))
         except OSError:
             # A recording that cannot be written must not pass for a recorded one.
             logger.exception("imnot_proxy: cannot write the recording for %s", flow.comment)

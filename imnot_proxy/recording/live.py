@@ -8,9 +8,9 @@ the next recorded flow starts new ones. Writing happens in a thread
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
+from .capture import Captured
 from .exchange import Exchange
 from .recorder import Recorder
 from .redact import Redactor
@@ -35,15 +35,15 @@ class LiveRecording:
         """Why recording stopped (a write failed), or None."""
         return self._recorder.failure if self._recorder is not None else None
 
-    def record(self, partner: str, exchange: Exchange) -> None:
-        """Queue one exchange to be redacted and appended; raises OSError once recording
-        has failed."""
+    def record(self, partner: str, item: Captured | Exchange) -> None:
+        """Queue one captured flow (or exchange) to be redacted and appended; raises OSError
+        once recording has failed."""
         if self._recorder is None:
             if self._directory is None:
                 raise RecordingFailed("no recordings directory configured")
             self._recorder = QueuedRecorder(
                 Recorder(self._directory, Redactor.default(*self._redact)))
-        self._recorder.submit(partner, replace(exchange, partner=partner))
+        self._recorder.submit(partner, item)
 
     def flush(self) -> None:
         """Wait until everything queued is written."""

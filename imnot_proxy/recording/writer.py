@@ -1,11 +1,14 @@
-"""Recorded exchanges written off the event loop: a bounded queue and one writer thread.
+"""Recorded exchanges written off the event loop, in batches, by one writer thread.
 
-The proxy's hook only copies the flow into an ``Exchange`` and queues it.
-Redaction, HAR encoding and the write happen in the thread, which takes every
-exchange waiting and appends them per partner with one write. The queue is
-bounded: when the disk falls behind, the hook waits (the proxy slows down)
-rather than holding unbounded traffic in memory. ``flush`` waits until every
-queued exchange is on disk; ``close`` flushes and stops the thread (``done``).
+The proxy's hook only captures the flow (``capture.capture``, references to its
+parts) and appends it to a list. The thread wakes every ``INTERVAL`` seconds, or at
+once when ``BATCH`` flows are waiting, flush or close is asked for; it decodes,
+redacts and HAR-encodes what is waiting and appends it per partner with one write.
+Waking it per flow would cost more than the work it takes off the loop. The list
+is bounded: past ``CAPACITY`` waiting flows the hook waits until the thread has
+written them (the proxy slows down rather than hold unbounded traffic).
+``flush`` waits until everything queued so far is on disk; ``close`` flushes and
+stops the thread (the addon's ``done``).
 
 A write that fails is not retried: the error is logged once and kept, and
 ``failure`` reports it, so the proxy stops letting record-mode traffic through
@@ -15,18 +18,20 @@ unrecorded (mitmproxy's ``save`` addon takes the same stance).
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
+from .capture import Captured, exchange
 from .exchange import Exchange
 from .recorder import Recorder
 
 logger = logging.getLogger(__name__)
 
-CAPACITY = 4096  # exchanges waiting at most
-BATCH = 256  # exchanges written together at most
-_STOP = object()
+INTERVAL = 0.05  # seconds a captured flow waits at most before it is written
+BATCH = 64  # flows waiting that wake the writer at once
+CAPACITY = 4096  # flows waiting at most; the hook waits past this
 
 
 class RecordingFailed(OSError):
@@ -34,11 +39,19 @@ class RecordingFailed(OSError):
 
 
 class QueuedRecorder:
-    """A ``Recorder`` fed through a queue by one writer thread."""
+    """A ``Recorder`` fed by the event loop through a list that one thread drains."""
 
-    def __init__(self, recorder: Recorder, capacity: int = CAPACITY):
+    def __init__(self, recorder: Recorder, *, interval: float = INTERVAL,
+                 capacity: int = CAPACITY):
         self.recorder = recorder
-        self._queue: queue.Queue = queue.Queue(capacity)
+        self.interval = interval
+        self.capacity = capacity
+        self._pending: deque[tuple[str, Captured | Exchange]] = deque()
+        self._wake = threading.Event()
+        self._done = threading.Condition()
+        self._submitted = 0  # only the loop thread writes this
+        self._written = 0  # only the writer thread writes this (under _done)
+        self._stopping = False
         self._failure: str | None = None
         self._thread = threading.Thread(target=self._run, name="imnot recorder", daemon=True)
         self._thread.start()
@@ -48,58 +61,73 @@ class QueuedRecorder:
         """Why recording stopped, or None while it works."""
         return self._failure
 
-    def submit(self, partner: str, exchange: Exchange) -> None:
-        """Queue one exchange; raises RecordingFailed once a write has failed."""
+    def submit(self, partner: str, item: Captured | Exchange) -> None:
+        """Queue one captured flow (or exchange); raises RecordingFailed once a write failed."""
         if self._failure is not None:
             raise RecordingFailed(self._failure)
-        self._queue.put((partner, exchange))
+        self._pending.append((partner, item))
+        self._submitted += 1
+        waiting = len(self._pending)
+        if waiting >= BATCH or waiting >= self.capacity:
+            self._wake.set()
+            if waiting >= self.capacity:
+                self._wait_for(self._submitted - self.capacity // 2)
 
     def flush(self) -> None:
-        """Wait until every exchange queued so far is written (or has failed)."""
-        self._queue.join()
+        """Wait until every flow queued so far is written (or has failed)."""
+        self._wait_for(self._submitted)
+
+    def _wait_for(self, count: int) -> None:
+        self._wake.set()
+        with self._done:
+            self._done.wait_for(lambda: self._written >= count or self._failure is not None
+                                or not self._thread.is_alive())
 
     def files(self) -> list[Path]:
         return self.recorder.files()
 
     def close(self) -> None:
         if self._thread.is_alive():
-            self._queue.put(_STOP)
+            self._stopping = True
+            self._wake.set()
             self._thread.join()
         self.recorder.close()
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            stop = any(item is _STOP for item in batch)
-            try:
-                self._write([item for item in batch if item is not _STOP])
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
-            if stop:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            stopping = self._stopping
+            while self._pending:
+                batch = []
+                while self._pending and len(batch) < 4 * BATCH:
+                    batch.append(self._pending.popleft())
+                self._write(batch)
+                with self._done:
+                    self._written += len(batch)
+                    self._done.notify_all()
+            if stopping:
                 return
 
-    def _write(self, batch: list[tuple[str, Exchange]]) -> None:
-        if self._failure is not None or not batch:
+    def _write(self, batch: list[tuple[str, Captured | Exchange]]) -> None:
+        if self._failure is not None:
             return
         by_partner: dict[str, list[Exchange]] = {}
-        for partner, exchange in batch:
-            by_partner.setdefault(partner, []).append(exchange)
-        for partner, exchanges in by_partner.items():
-            try:
-                self.recorder.record_many(partner, exchanges)
-            except OSError as exc:
-                self._failure = f"cannot write the recording of {partner} in " \
-                                f"{self.recorder.directory}: {exc.strerror or exc}"
-                logger.error("imnot_proxy: %s; record-mode requests are refused from now on",
-                             self._failure)
-                return
-            except Exception as exc:  # noqa: BLE001 - a bug must not silently stop recording
-                self._failure = f"cannot record {partner}: {type(exc).__name__}: {exc}"
-                logger.exception("imnot_proxy: %s", self._failure)
-                return
+        try:
+            for partner, item in batch:
+                ex = exchange(item) if isinstance(item, Captured) else item
+                by_partner.setdefault(partner, []).append(replace(ex, partner=partner))
+            for partner, exchanges in by_partner.items():
+                try:
+                    self.recorder.record_many(partner, exchanges)
+                except OSError as exc:
+                    self._fail(f"cannot write the recording of {partner} in "
+                               f"{self.recorder.directory}: {exc.strerror or exc}")
+                    return
+        except Exception as exc:  # noqa: BLE001 - a bug must not silently stop recording
+            self._fail(f"cannot record: {type(exc).__name__}: {exc}", exc)
+
+    def _fail(self, failure: str, exc: Exception | None = None) -> None:
+        self._failure = failure
+        logger.error("imnot_proxy: %s; record-mode requests are refused from now on", failure,
+                     exc_info=exc)
