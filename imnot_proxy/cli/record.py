@@ -93,18 +93,21 @@ def format_explain(result: Inference, fidelity: Fidelity | None) -> Table:
 
 
 def read_recordings(files: list[str]) -> tuple[list[Exchange], str | None]:
-    """Every exchange of the files, or the first file's problem."""
-    from ..recording.har import HarError, read_any
+    """Every usable exchange of the files, after naming what was skipped and why; a problem
+    when none is usable."""
+    from ..recording.sources import load_all
 
-    exchanges = []
-    for name in files:
-        try:
-            exchanges.extend(read_any(Path(name)))
-        except HarError as exc:
-            return [], str(exc)
-        except OSError as exc:
-            return [], f"{name}: cannot read: {exc.strerror or exc}"
-    return exchanges, None
+    loaded = load_all([Path(name) for name in files])
+    if not loaded.exchanges:
+        reasons = loaded.skipped or [f"{', '.join(files)}: no entries"]
+        if len(reasons) == 1:
+            return [], reasons[0]
+        return [], "no usable flows:\n  " + "\n  ".join(reasons)
+    for line in loaded.skipped:
+        console.print(f"[yellow]skipped:[/] {line}", highlight=False)
+    for line in loaded.notes:
+        console.print(f"[yellow]note:[/] {line}", highlight=False)
+    return loaded.exchanges, None
 
 
 def cmd_record(args: argparse.Namespace) -> int:

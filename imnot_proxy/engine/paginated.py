@@ -34,7 +34,7 @@ def _endpoint(ctx: BuildContext, dp: PaginatedDatapoint, ep: PaginatedEndpoint):
     store, partner, name = ctx.store, ctx.partner, dp.name
     cfg: Pagination = dp.pagination
     status, headers = ep.response.status, ep.response.headers or None
-    default_limit = ctx.default_limit
+    default_limit = cfg.page_size or ctx.default_limit
     parsed: dict[bytes, Any] = {}
 
     def items_of(request: RequestView) -> list:

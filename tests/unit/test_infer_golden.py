@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from imnot_proxy.recording import yamlout
-from imnot_proxy.recording.har import read_any
 from imnot_proxy.recording.infer import Inference, infer
 from imnot_proxy.recording.replay import Fidelity, replay_rendered
+from imnot_proxy.recording.sources import read_any
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 GOLDEN = DATA / "infer"

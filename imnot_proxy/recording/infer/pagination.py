@@ -16,6 +16,7 @@ NEXT_URL_FIELDS = frozenset({"next", "nexturl", "nextpage", "nextpageurl", "next
 PREV_URL_FIELDS = frozenset({"previous", "prev", "previousurl", "prevurl", "previouspage",
                              "prevpage", "previouspageurl", "prevpageurl", "previouslink",
                              "prevlink", "previoushref", "prevhref"})
+DEFAULT_PAGE_SIZE = 50  # imnot_default_limit's default
 PAGE_PARAMS = ("page", "p", "pageNumber", "page_number", "pageNo", "pageIndex", "page_index")
 SIZE_PARAMS = ("size", "per_page", "perPage", "pageSize", "page_size", "limit", "count",
                "pagesize")
@@ -88,6 +89,12 @@ def pagination(pages: list[Flow]) -> tuple[dict[str, Any], list[Any], str, list[
         config["previous_url_field"] = prev_field
         used |= {next_field or "", prev_field or ""}
     items = _all_items(pages, keys, items_field, config["style"], queries, size_param)
+    size_name = (size_param or "size") if config["style"].startswith("page_number") else "limit"
+    if not any(size_name in q for q in queries):
+        longest = max(len(p.json[items_field]) for p in pages)
+        if longest and (len(pages) > 1 or longest > DEFAULT_PAGE_SIZE):
+            config["page_size"] = longest
+            notes.append(f"no page size in the requests: pages of {longest} items")
     gaps: list[str] = []
     envelope = _envelope(pages, used, gaps)
     if envelope:
