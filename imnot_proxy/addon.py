@@ -23,14 +23,16 @@ from mitmproxy import types as mtypes
 from . import errorpages, flows, proxyoptions, watch
 from .admin import AdminApi, AdminService
 from .definitions import Definitions
-from .engine import Admin, Engine, EngineSettings, Forward, Policy, Record
+from .engine import Admin, Engine, EngineSettings, Forward, Policy, Record, Verify
 from .engine.callback import callback_refusal
 from .errors import RequestError, StoreError
 from .journal import MemoryJournal
 from .jsonlog import FLOW_FIELD, use_json_logs
 from .messages import error_response
 from .recording.capture import capture
+from .recording.drift import format_drift_line
 from .recording.live import LiveRecording
+from .recording.verify import VerifySide
 from .sessions import ConnectSessions
 from .settings import ENGINE_OPTIONS, OPTIONS, Settings, is_loopback
 from .store import Store, open_store
@@ -53,6 +55,7 @@ class ImnotProxy:
         self.journal = MemoryJournal()
         self.sessions = ConnectSessions()
         self.recording = LiveRecording()
+        self.verify = VerifySide()
         self.tasks = Tasks()
         self._watcher: Any = None
         self._flow_log = True
@@ -101,6 +104,7 @@ class ImnotProxy:
             self.definitions.set_policy(policy)
         self.recording.configure(settings.recordings, settings.redact_headers,
                                  settings.redact_fields)
+        self.verify.configure(settings.verify_ignore)
         if updated & {"imnot_intercept", "imnot_admin_host", "imnot_record_hosts"}:
             if settings.intercept == "all" and "imnot_intercept" in updated:
                 ctx.options.update(allow_hosts=[])
@@ -130,6 +134,8 @@ class ImnotProxy:
     def done(self) -> None:
         self.tasks.cancel_all()
         self.recording.close()
+        self._save_drift()
+        self.verify.close()
         if self.store is not None:
             self.store.close()
 
@@ -210,6 +216,12 @@ class ImnotProxy:
                 if view.method not in ("GET", "HEAD"):
                     return self._admin_in_thread(flow, view)
                 flows.answer(flow, self.admin.handle(view), {"admin": True})  # type: ignore[union-attr]
+            elif isinstance(outcome, Verify):
+                self.verify.begin(flow.id, engine, outcome.partner, view)
+                flows.forward(flow, self.settings.upstream_login)  # type: ignore[union-attr]
+                flow.metadata["imnot"] = {"kind": "verify", "partner": outcome.partner,
+                                          "started": started}
+                flow.comment = f"imnot verify {outcome.partner} {view.method} {view.path}"
             elif isinstance(outcome, Record):
                 if self.recording.failure is not None:
                     self._refuse_unrecorded(flow, self.recording.failure)
@@ -259,10 +271,22 @@ class ImnotProxy:
         flow.comment = "imnot error: recording failed"
 
     def response(self, flow: http.HTTPFlow) -> None:
+        if self.verify.waiting:
+            self._finish_verify(flow)
         self._finish_recording(flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
+        if self.verify.waiting:
+            self._finish_verify(flow)
         self._finish_recording(flow)
+
+    def _finish_verify(self, flow: http.HTTPFlow) -> None:
+        found = self.verify.finish(flow.id, capture(flow))
+        if found is not None:
+            meta = flow.metadata["imnot"]
+            meta["drift"] = [str(d) for d in found]
+            flow.comment += f" · drift: {found[0]}" if found else " · as the mock"
+            self._journal(flow, "verify", flow.comment, meta["started"])
 
     def _forward(self, flow: http.HTTPFlow, partner_host: bool, started: float) -> None:
         settings = self.settings
@@ -303,6 +327,24 @@ class ImnotProxy:
                             extra={FLOW_FIELD: view})
 
     # --- commands (the same code as the admin API) ----------------------------------
+
+    def _save_drift(self) -> str | None:
+        if self.settings is None:
+            return None
+        try:
+            path = self.verify.save(self.settings.recordings)
+        except OSError as exc:
+            logger.warning("imnot_proxy: cannot write the drift report: %s", exc)
+            return None
+        return str(path) if path is not None else None
+
+    @command.command("imnot.verify.report")
+    def verify_report_command(self) -> Sequence[str]:
+        """The drift report of verify mode, one line per endpoint; also written as JSON to
+        the recordings directory."""
+        saved = self._save_drift()
+        lines = [format_drift_line(e) for e in self.verify.report.view()["endpoints"]]
+        return [*lines, f"written to {saved}" if saved else "nothing verified yet"]
 
     @command.command("imnot.reload")
     def reload_command(self) -> str:

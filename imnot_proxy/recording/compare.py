@@ -55,13 +55,21 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_ .]", "", name).lower()
 
 
+def _words(name: str) -> list[str]:
+    """``createdAt``, ``created_at``, ``Created-At`` → ``["created", "at"]``."""
+    return [w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)]
+
+
 @dataclass(frozen=True)
 class Ignore:
     """Body fields left out of shape comparisons: ``names`` at any depth (compared without
-    case, ``-``, ``_``), ``paths`` from the top (``data.items[].updatedAt``)."""
+    case, ``-``, ``_``), ``paths`` from the top (``data.items[].updatedAt``), and names whose
+    last words are one of ``suffixes`` (``at`` takes ``createdAt`` and ``updated_at``, not
+    ``format``)."""
 
     names: frozenset[str] = frozenset()
     paths: frozenset[str] = frozenset()
+    suffixes: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, fields: Iterable[str]) -> Ignore:
@@ -77,10 +85,16 @@ class Ignore:
         return cls(frozenset(names), frozenset(paths))
 
     def __bool__(self) -> bool:
-        return bool(self.names or self.paths)
+        return bool(self.names or self.paths or self.suffixes)
 
     def skips(self, key: str, path: str) -> bool:
-        return _norm(key) in self.names or path in self.paths
+        if _norm(key) in self.names or path in self.paths:
+            return True
+        if self.suffixes:
+            words = _words(key)
+            return any(len(words) >= len(tail) and words[-len(tail):] == tail
+                       for tail in map(str.split, self.suffixes))
+        return False
 
 
 NOTHING = Ignore()

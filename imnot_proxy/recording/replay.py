@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from ..engine import Engine, EngineSettings, Forward, Mocked, Unmatched
 from ..loader import PartnerSource, parse_partner
-from ..messages import CIHeaders, RequestView, encode_json
+from ..messages import CIHeaders, MockResponse, RequestView, encode_json
 from ..seeding import payload_folder, seed_payloads
 from ..store import SqliteStore
 from .compare import Difference, Observed, compare
@@ -77,6 +77,21 @@ class Fidelity:
              "differences": [str(d) for d in s.differences]} for s in self.steps]}
 
 
+@dataclass(frozen=True)
+class MockAnswer:
+    """The mock's answer to one request: who answered, on which endpoint, about which id."""
+
+    observed: Observed | None = None
+    owner: str | None = None  # partner/datapoint
+    endpoint: str = ""  # "partner/datapoint METHOD /path/{id}" or "(no route) METHOD /path"
+    series: str | None = None  # the id the request was about
+    skipped: str | None = None  # why there is no answer
+
+
+def observed_of(response: MockResponse) -> Observed:
+    return Observed(response.status, tuple(response.headers), response.body)
+
+
 class MockSide:
     """A partner's mock in-process: its engine over a scratch store, on a settable clock."""
 
@@ -96,18 +111,21 @@ class MockSide:
         return self.now
 
     def answer(self, method: str, url: str, headers: tuple[tuple[str, str], ...],
-               body: bytes) -> tuple[Observed | None, str | None, str | None]:
-        """(answer, partner/datapoint, None) or (None, None, why there is no answer)."""
-        outcome = self.engine.handle(request_view(method, url, headers, body, self.direct))
+               body: bytes) -> MockAnswer:
+        """The mock's answer, or why there is none (``answer.skipped``)."""
+        view = request_view(method, url, headers, body, self.direct)
+        outcome = self.engine.handle(view)
         if isinstance(outcome, Mocked):
-            response, owner = outcome.response, outcome.route.owner
-        elif isinstance(outcome, Unmatched):
-            response, owner = outcome.response, None
-        elif isinstance(outcome, Forward):
-            return None, None, "not a host of this partner"
-        else:
-            return None, None, "an admin request"
-        return Observed(response.status, tuple(response.headers), response.body), owner, None
+            route, response = outcome.route, outcome.response
+            return MockAnswer(observed_of(response), route.owner,
+                              f"{route.owner} {route.method} {route.path}",
+                              outcome.params.get("id"))
+        if isinstance(outcome, Unmatched):
+            return MockAnswer(observed_of(outcome.response), None,
+                              f"(no route) {view.method} {view.path}")
+        if isinstance(outcome, Forward):
+            return MockAnswer(skipped="not a host of this partner")
+        return MockAnswer(skipped="an admin request")
 
     def close(self) -> None:
         self.store.close()
@@ -176,6 +194,18 @@ def selected(host: str, hosts: Sequence[str]) -> bool:
     return any(host == h or (h.startswith("*.") and host.endswith(h[1:])) for h in hosts)
 
 
+def not_replayed(index: int, ex: Exchange, host_filter: Sequence[str],
+                 deliveries: set[int]) -> str | None:
+    """Why a recorded request is not one the client sent the partner, or None."""
+    if ex.status is None:
+        return "no response recorded"
+    if host_filter and not selected(ex.host, host_filter):
+        return "host not selected"
+    if index in deliveries:
+        return "the partner's call to a callback URL"
+    return None
+
+
 def replay(exchanges: Sequence[Exchange], sources: Sequence[PartnerSource],
            payloads: Payloads | None = None, *, hosts: Sequence[str] = ()) -> Fidelity:
     """Replay the recorded client requests against the partners' mock, in recorded order."""
@@ -188,20 +218,16 @@ def replay(exchanges: Sequence[Exchange], sources: Sequence[PartnerSource],
     with MockSide(sources, payloads) as mock:
         for i, ex in enumerate(exchanges):
             step = Step(i + 1, label(ex), ex.status)
-            if ex.status is None:
-                steps.append(replace(step, skipped="no response recorded"))
-                continue
-            if host_filter and not selected(ex.host, host_filter):
-                steps.append(replace(step, skipped="host not selected"))
-                continue
-            if i in deliveries:
-                steps.append(replace(step, skipped="the partner's call to a callback URL"))
+            why = not_replayed(i, ex, host_filter, deliveries)
+            if why is not None:
+                steps.append(replace(step, skipped=why))
                 continue
             url, headers, body = ids.request(ex)
             mock.now = ex.started
-            got, owner, why = mock.answer(ex.method, url, headers, body)
+            answered = mock.answer(ex.method, url, headers, body)
+            got, owner = answered.observed, answered.owner
             if got is None:
-                steps.append(replace(step, skipped=why))
+                steps.append(replace(step, skipped=answered.skipped))
                 continue
             recorded = Observed(ex.status, ex.response_headers, ex.response_body)
             ids.learn(recorded, got, later(i))

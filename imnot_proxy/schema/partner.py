@@ -22,7 +22,7 @@ class Partner(StrictModel):
     hosts: Annotated[list[HostName], WithJsonSchema({"anyOf": [
         {"type": "string"}, {"type": "array", "items": {"type": "string"}}]})] = Field(
         default_factory=list)
-    mode: Literal["mock", "record"] | None = None
+    mode: Literal["mock", "record", "verify"] | None = None
     datapoints: list[Datapoint] = Field(min_length=1)
 
     @field_validator("hosts", mode="before")

@@ -43,10 +43,11 @@ class Recorder:
     partner: Partner
     exchanges: list[Exchange] = field(default_factory=list)
     now: float = 1_700_000_000.0
+    base: str = BASE
 
     def send(self, method: str, path: str, body: Any = None,
              headers: dict[str, str] | None = None) -> Answer:
-        url = path if path.startswith("http") else BASE + path
+        url = path if path.startswith("http") else self.base + path
         request_headers = dict(headers or {})
         data = b""
         if body is not None:
@@ -119,6 +120,21 @@ class Jobs:
                     return 409, {"Retry-After": "1"}, {"error": "NOT_READY", "id": job}
                 return 200, {}, {"id": job, "rows": [{"n": 1, "v": 2.5}], "total": 1}
         return 404, {}, {"error": "NO_ROUTE"}
+
+
+@dataclass
+class ChangedJobs(Jobs):
+    """The same API a release later: four polls until DONE, and the result's shape changed
+    (``rows`` is an object, ``total`` a string, a new ``meta``)."""
+
+    polls: int = 4
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+        status, out_headers, out = super().__call__(method, url, headers, body)
+        if method == "GET" and url.endswith("/result") and status == 200:
+            out = {"id": out["id"], "rows": {"items": out["rows"]}, "total": "1",
+                   "meta": {"v": 2}}
+        return status, out_headers, out
 
 
 @dataclass
