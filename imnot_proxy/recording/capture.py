@@ -70,6 +70,14 @@ def _content(raw: bytes | None, fields: tuple[tuple[bytes, bytes], ...]) -> byte
         return raw
 
 
+def response(c: Captured) -> tuple[int | None, tuple[tuple[str, str], ...], bytes]:
+    """Only the answer of a captured flow: status, headers, decoded body."""
+    if c.status is None:
+        return None, (), b""
+    return (c.status, tuple((_text(k), _text(v)) for k, v in c.response_fields),
+            _content(c.response_body, c.response_fields))
+
+
 def exchange(c: Captured) -> Exchange:
     """The ``Exchange`` of a captured flow (as ``har.from_flow`` would make it)."""
     scheme, path = _text(c.scheme), _text(c.path)

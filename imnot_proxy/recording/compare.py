@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,22 +34,32 @@ class Observed:
     headers: Pairs = ()
     body: bytes = b""
 
-    def header(self, name: str) -> str | None:
-        name = name.lower()
-        return next((v for k, v in self.headers if k.lower() == name), None)
+    @cached_property
+    def _by_name(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, value in self.headers:
+            out.setdefault(key.lower(), value)
+        return out
 
-    @property
+    def header(self, name: str) -> str | None:
+        return self._by_name.get(name.lower())
+
+    @cached_property
     def media_type(self) -> str:
         return (self.header("content-type") or "").split(";")[0].strip().lower()
 
-    def json(self) -> Any:
-        """The body as JSON, or None."""
+    @cached_property
+    def _parsed(self) -> Any:
         if not self.body or self.body.lstrip()[:1] not in (b"{", b"["):
             return None
         try:
             return json.loads(self.body)
         except ValueError:
             return None
+
+    def json(self) -> Any:
+        """The body as JSON, or None (parsed once)."""
+        return self._parsed
 
 
 def _norm(name: str) -> str:
@@ -70,6 +81,7 @@ class Ignore:
     names: frozenset[str] = frozenset()
     paths: frozenset[str] = frozenset()
     suffixes: tuple[str, ...] = ()
+    _seen: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, fields: Iterable[str]) -> Ignore:
@@ -88,13 +100,21 @@ class Ignore:
         return bool(self.names or self.paths or self.suffixes)
 
     def skips(self, key: str, path: str) -> bool:
-        if _norm(key) in self.names or path in self.paths:
+        if self.paths and path in self.paths:
             return True
-        if self.suffixes:
-            words = _words(key)
-            return any(len(words) >= len(tail) and words[-len(tail):] == tail
-                       for tail in map(str.split, self.suffixes))
-        return False
+        known = self._seen.get(key)
+        if known is None:
+            known = self._by_name(key)
+            if len(self._seen) < 4096:  # field names are few; bodies keyed by ids are not
+                self._seen[key] = known
+        return known
+
+    def _by_name(self, key: str) -> bool:
+        if _norm(key) in self.names:
+            return True
+        words = _words(key)
+        return any(len(words) >= len(tail) and words[-len(tail):] == tail
+                   for tail in map(str.split, self.suffixes))
 
 
 NOTHING = Ignore()

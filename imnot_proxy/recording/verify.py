@@ -23,7 +23,7 @@ from ..engine import Engine, EngineSettings, Mocked, Unmatched
 from ..messages import RequestView
 from ..store import SqliteStore
 from ..store.scratch import ScratchStore
-from .capture import Captured, exchange
+from .capture import Captured, response
 from .compare import Difference, Observed
 from .drift import DriftReport, volatile
 from .exchange import Exchange
@@ -72,9 +72,7 @@ class VerifySide:
         pending = self._waiting.pop(key, None)
         if pending is None:
             return None
-        ex = exchange(real)
-        return self.observe(pending, Observed(ex.status, ex.response_headers,
-                                              ex.response_body))
+        return self.observe(pending, Observed(*response(real)))
 
     def configure(self, ignore: tuple[str, ...]) -> None:
         ignored = volatile(ignore)
