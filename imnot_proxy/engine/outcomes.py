@@ -8,6 +8,7 @@ real answer with the mock's (``Verify``).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -76,6 +77,7 @@ class Verify:
     host: str
 
 
+@functools.lru_cache(maxsize=1024)
 def partner_name_for(host: str) -> str:
     """A partner name for a host recorded before any YAML names it."""
     return re.sub(r"[^a-z0-9_-]+", "-", host.lower()).strip("-")[:64] or "partner"

@@ -2,8 +2,9 @@
 
 The recordings directory and the redaction names come from the options; a
 change of either closes the current files (after writing what is queued), and
-the next recorded flow starts new ones. Writing happens in a thread
-(``writer.QueuedRecorder``); ``failure`` says why recording stopped, if it did.
+the next recorded flow starts new ones. Writing happens off the event loop
+(``writer.QueuedRecorder`` feeding a child process, ``sinks.ProcessSink``);
+``failure`` says why recording stopped, if it did.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from pathlib import Path
 
 from .capture import Captured
 from .exchange import Exchange
-from .recorder import Recorder
-from .redact import Redactor
+from .sinks import ProcessSink
 from .writer import QueuedRecorder, RecordingFailed
 
 
@@ -41,8 +41,7 @@ class LiveRecording:
         if self._recorder is None:
             if self._directory is None:
                 raise RecordingFailed("no recordings directory configured")
-            self._recorder = QueuedRecorder(
-                Recorder(self._directory, Redactor.default(*self._redact)))
+            self._recorder = QueuedRecorder(ProcessSink(self._directory, *self._redact))
         self._recorder.submit(partner, item)
 
     def flush(self) -> None:

@@ -2,9 +2,11 @@
 
 The proxy's hook only captures the flow (``capture.capture``, references to its
 parts) and appends it to a list. The thread wakes every ``INTERVAL`` seconds, or at
-once when ``BATCH`` flows are waiting, flush or close is asked for; it decodes,
-redacts and HAR-encodes what is waiting and appends it per partner with one write.
-Waking it per flow would cost more than the work it takes off the loop. The list
+once when ``BATCH`` flows are waiting, flush or close is asked for, and hands what is
+waiting to its sink (``sinks``), which decodes, redacts and HAR-encodes it and
+appends it per partner with one write: in a child process for the proxy, so that
+the work runs beside the event loop rather than sharing its interpreter lock.
+Waking the thread per flow would cost more than the work it takes off the loop. The list
 is bounded: past ``CAPACITY`` waiting flows the hook waits until the thread has
 written them (the proxy slows down rather than hold unbounded traffic).
 ``flush`` waits until everything queued so far is on disk; ``close`` flushes and
@@ -20,12 +22,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from dataclasses import replace
 from pathlib import Path
 
-from .capture import Captured, exchange
+from .capture import Captured
 from .exchange import Exchange
 from .recorder import Recorder
+from .sinks import LocalSink, Sink, SinkFailed
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +41,12 @@ class RecordingFailed(OSError):
 
 
 class QueuedRecorder:
-    """A ``Recorder`` fed by the event loop through a list that one thread drains."""
+    """A sink (a ``Recorder`` here, or a child process) fed by the event loop through a
+    list that one thread drains."""
 
-    def __init__(self, recorder: Recorder, *, interval: float = INTERVAL,
+    def __init__(self, sink: Recorder | Sink, *, interval: float = INTERVAL,
                  capacity: int = CAPACITY):
-        self.recorder = recorder
+        self.sink: Sink = LocalSink(sink) if isinstance(sink, Recorder) else sink
         self.interval = interval
         self.capacity = capacity
         self._pending: deque[tuple[str, Captured | Exchange]] = deque()
@@ -84,14 +87,14 @@ class QueuedRecorder:
                                 or not self._thread.is_alive())
 
     def files(self) -> list[Path]:
-        return self.recorder.files()
+        return self.sink.files()
 
     def close(self) -> None:
         if self._thread.is_alive():
             self._stopping = True
             self._wake.set()
             self._thread.join()
-        self.recorder.close()
+        self.sink.close()
 
     def _run(self) -> None:
         while True:
@@ -112,18 +115,10 @@ class QueuedRecorder:
     def _write(self, batch: list[tuple[str, Captured | Exchange]]) -> None:
         if self._failure is not None:
             return
-        by_partner: dict[str, list[Exchange]] = {}
         try:
-            for partner, item in batch:
-                ex = exchange(item) if isinstance(item, Captured) else item
-                by_partner.setdefault(partner, []).append(replace(ex, partner=partner))
-            for partner, exchanges in by_partner.items():
-                try:
-                    self.recorder.record_many(partner, exchanges)
-                except OSError as exc:
-                    self._fail(f"cannot write the recording of {partner} in "
-                               f"{self.recorder.directory}: {exc.strerror or exc}")
-                    return
+            self.sink.write(batch)
+        except SinkFailed as exc:
+            self._fail(str(exc))
         except Exception as exc:  # noqa: BLE001 - a bug must not silently stop recording
             self._fail(f"cannot record: {type(exc).__name__}: {exc}", exc)
 

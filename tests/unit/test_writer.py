@@ -86,3 +86,56 @@ async def test_the_proxy_refuses_record_mode_traffic_it_cannot_record(
         assert b"recording failed" in second.response.content
         assert second.metadata["imnot"]["kind"] == "error"
         addon.done()
+
+
+# --- the child process ---------------------------------------------------------------------
+
+
+def captured(n: int):
+    from mitmproxy.test import tflow
+
+    from imnot_proxy.recording.capture import capture
+
+    flow = tflow.tflow(req=http.Request.make(
+        "GET", f"http://api.partner.example/items/{n}", b"", {"Authorization": f"Bearer tok-{n}"}))
+    flow.response = http.Response.make(200, json.dumps({"n": n}).encode(),
+                                       {"Content-Type": "application/json"})
+    return capture(flow)
+
+
+def test_a_child_process_writes_captured_flows(tmp_path: Path) -> None:
+    from imnot_proxy.recording.sinks import ProcessSink
+
+    writer = QueuedRecorder(ProcessSink(tmp_path, (), ()))
+    for n in range(300):
+        writer.submit("acme", captured(n))
+    writer.flush()
+    assert writer.failure is None
+    [har] = writer.files()
+    entries = read_har(har)
+    assert [e.url.rsplit("/", 1)[1] for e in entries] == [str(n) for n in range(300)]
+    assert "tok-" not in har.read_text()
+    writer.close()
+
+
+def test_a_child_that_cannot_write_or_dies_stops_recording(tmp_path: Path) -> None:
+    from imnot_proxy.recording.sinks import ProcessSink
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    writer = QueuedRecorder(ProcessSink(blocked / "rec", (), ()))
+    writer.submit("acme", captured(1))
+    writer.flush()
+    assert writer.failure is not None and "cannot write the recording of acme" in writer.failure
+    writer.close()
+
+    sink = ProcessSink(tmp_path / "rec", (), ())
+    writer = QueuedRecorder(sink)
+    writer.submit("acme", captured(1))
+    writer.flush()
+    sink._child.kill()  # noqa: SLF001 - the crash under test
+    sink._child.wait()  # noqa: SLF001
+    writer.submit("acme", captured(2))
+    writer.flush()
+    assert writer.failure is not None and "writer process exited" in writer.failure
+    writer.close()
