@@ -108,6 +108,8 @@ class ProcessSink:
         self._files: list[Path] = []
 
     def _start(self) -> subprocess.Popen[bytes]:
+        if not os.access(sys.executable, os.X_OK):
+            raise SinkFailed(f"this user cannot run {sys.executable}")
         # The child imports this package from wherever this process found it.
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
