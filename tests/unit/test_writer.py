@@ -139,3 +139,19 @@ def test_a_child_that_cannot_write_or_dies_stops_recording(tmp_path: Path) -> No
     writer.flush()
     assert writer.failure is not None and "writer process exited" in writer.failure
     writer.close()
+
+
+def test_without_a_usable_interpreter_the_thread_records(tmp_path: Path, monkeypatch,
+                                                         caplog) -> None:
+    from imnot_proxy.recording import sinks
+
+    monkeypatch.setattr(sinks.os, "access", lambda path, mode: False)
+    sink = sinks.ProcessSink(tmp_path, (), ())
+    writer = QueuedRecorder(sink)
+    writer.submit("acme", captured(1))
+    writer.flush()
+    assert writer.failure is None and sink._child is None  # noqa: SLF001
+    assert len(read_har(writer.files()[0])) == 1
+    assert any("no recording writer process (this user cannot run" in r.getMessage()
+               for r in caplog.records)
+    writer.close()
