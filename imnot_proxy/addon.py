@@ -27,6 +27,7 @@ from .engine import Admin, Engine, EngineSettings, Forward, Policy, Record, Veri
 from .engine.callback import callback_refusal
 from .errors import RequestError, StoreError
 from .journal import MemoryJournal
+from .journalbody import BodyCapture
 from .jsonlog import FLOW_FIELD, use_json_logs
 from .messages import error_response
 from .recording.capture import capture
@@ -59,6 +60,7 @@ class ImnotProxy:
         self.tasks = Tasks()
         self._watcher: Any = None
         self._flow_log = True
+        self._bodies: BodyCapture | None = None
         self._frozen = False
         self._idle_applied: int | None = None
 
@@ -93,6 +95,8 @@ class ImnotProxy:
         self.admin.service.max_payload_bytes = settings.max_payload_bytes
         if settings.journal_size != self.journal.size:
             self.journal.resize(settings.journal_size)
+        self._bodies = BodyCapture.of(settings.journal_bodies, settings.redact_headers,
+                                      settings.redact_fields)
         self._idle_applied = proxyoptions.apply_idle_timeout(ctx.options, settings.idle_timeout,
                                                              self._idle_applied)
         policy = Policy(settings.admin_host, settings.unmatched, settings.mode,
@@ -211,11 +215,12 @@ class ImnotProxy:
             view = flows.view_of(flow, self.sessions)
             outcome = engine.handle(view)
             if isinstance(outcome, Forward):
-                self._forward(flow, outcome.partner_host, started)
+                self._forward(flow, outcome.partner_host, started, view.session)
             elif isinstance(outcome, Admin):
                 if view.method not in ("GET", "HEAD"):
                     return self._admin_in_thread(flow, view)
                 flows.answer(flow, self.admin.handle(view), {"admin": True})  # type: ignore[union-attr]
+                flow.comment = f"imnot admin {view.method} {view.path}"
             elif isinstance(outcome, Verify):
                 self.verify.begin(flow.id, engine, outcome.partner, view)
                 flows.forward(flow, self.settings.upstream_login)  # type: ignore[union-attr]
@@ -254,6 +259,7 @@ class ImnotProxy:
             self._fail_closed(flow, exc)
             return
         flows.answer(flow, response, {"admin": True})
+        flow.comment = f"imnot admin {view.method} {view.path}"
 
     @staticmethod
     def _fail_closed(flow: http.HTTPFlow, exc: Exception) -> None:
@@ -288,12 +294,13 @@ class ImnotProxy:
             flow.comment += f" · drift: {found[0]}" if found else " · as the mock"
             self._journal(flow, "verify", flow.comment, meta["started"])
 
-    def _forward(self, flow: http.HTTPFlow, partner_host: bool, started: float) -> None:
+    def _forward(self, flow: http.HTTPFlow, partner_host: bool, started: float,
+                 session: str | None) -> None:
         settings = self.settings
         assert settings is not None
         flows.forward(flow, settings.upstream_login)
         if partner_host:
-            entry = flows.journal_entry(flow, "passthrough", None, started)
+            entry = flows.journal_entry(flow, "passthrough", None, started, session)
             self.journal.add(entry)
             if settings.log_passthrough:
                 logger.info("imnot passthrough %s %s", flow.request.method,
@@ -316,6 +323,9 @@ class ImnotProxy:
 
     def _journal(self, flow: http.HTTPFlow, kind: str, note: str | None, started: float) -> None:
         entry = flows.journal_entry(flow, kind, note, started)
+        if self._bodies is not None:
+            entry = self._bodies.add(entry, flow.request.get_content(strict=False) or b"",
+                                     flow.request.headers.get("content-type"))
         self.journal.add(entry)
         if self._flow_log:
             view = entry.view()

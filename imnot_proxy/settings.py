@@ -55,7 +55,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "headers always are)."),
     OptionSpec("imnot_redact_fields", Sequence[str], [],
                "More JSON/form/query field names to redact in recordings (passwords, secrets "
-               "and tokens always are)."),
+               "and tokens always are; docs/security.md lists the rules)."),
     OptionSpec("imnot_verify_ignore", Sequence[str], [],
                "verify mode: more body fields left out of the comparison, by name or dotted "
                "path (timestamps, tokens and trace ids always are)."),
@@ -63,7 +63,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "Virtual host that serves the admin API through the proxy."),
     OptionSpec("imnot_admin_key", Optional[str], None,  # noqa: UP045 - mitmproxy option type
                "Bearer key for the admin API (default: the IMNOT_ADMIN_KEY environment "
-               "variable). Without a key the admin API is open."),
+               "variable). Without a key the admin API is open (see docs/security.md)."),
     OptionSpec("imnot_intercept", str, "partners",
                "Which HTTPS connections to decrypt: partners (partner, admin and recorded "
                "hosts; every other CONNECT passes through as opaque TLS) or all (mitmproxy's "
@@ -92,6 +92,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "Largest payload uploaded through the admin API, in bytes."),
     OptionSpec("imnot_journal_size", int, 500,
                "How many partner requests the journal keeps."),
+    OptionSpec("imnot_journal_bodies", int, 0,
+               "Keep the first N bytes of each mocked or unmatched request's body in the "
+               "journal, redacted as recordings are (0: bodies are not kept). For tests that "
+               "check what was sent."),
     OptionSpec("imnot_idle_timeout", int, 120,
                "Seconds after which an idle client connection is closed."),
     OptionSpec("imnot_callback_allow", Sequence[str], [],
@@ -108,6 +112,7 @@ BOUNDS: tuple[tuple[str, float, float], ...] = (
     ("imnot_max_partner_bytes", 1024, 1024 ** 3),
     ("imnot_max_payload_bytes", 1024, 4 * 1024 ** 3),
     ("imnot_journal_size", 1, 1_000_000),
+    ("imnot_journal_bodies", 0, 1024 * 1024),
     ("imnot_idle_timeout", 1, 86_400),
 )
 
@@ -148,6 +153,7 @@ class Settings:
     journal_size: int = 500
     idle_timeout: int = 120
     verify_ignore: tuple[str, ...] = ()
+    journal_bodies: int = 0
 
     @classmethod
     def from_options(cls, options: Any, environ: dict[str, str] | None = None) -> Settings:
@@ -190,6 +196,7 @@ class Settings:
             journal_size=options.imnot_journal_size,
             idle_timeout=options.imnot_idle_timeout,
             verify_ignore=tuple(options.imnot_verify_ignore),
+            journal_bodies=options.imnot_journal_bodies,
         )
 
     @property

@@ -19,7 +19,7 @@ from ..messages import MockResponse, RequestView, error_response, json_response
 from ..postman import collection
 from ..routing import ANY_HOST, Match, Route, Router
 from .service import AdminService
-from .views import check_size
+from .views import check_size, payload_name
 
 OPEN_PATHS = frozenset({"/healthz", "/imnot/docs", "/imnot/docs/partners"})  # no key needed
 SESSIONS_PAGE = 100
@@ -87,6 +87,22 @@ def _sessions(svc, request, params):
     return json_response(200, page, headers)
 
 
+@route("POST", "/imnot/admin/sessions")
+def _session_open(svc, request, params):
+    """An empty session for payloads of any datapoint: JSON ``{"session_id": "name"}`` names
+    it (else a new id); 201, or 409 when the name is taken."""
+    try:
+        body = request.json_body() if request.body.strip() else {}
+    except ValueError:
+        raise RequestError(400, "Invalid JSON body") from None
+    if not isinstance(body, dict):
+        raise RequestError(422, "Request body must be a JSON object")
+    name = body.get("session_id")
+    if name is not None and not isinstance(name, str):
+        raise RequestError(422, "session_id must be a string")
+    return json_response(201, svc.open_session(name))
+
+
 @route("DELETE", "/imnot/admin/sessions")
 def _sessions_clear(svc, request, params):
     return svc.clear_sessions()
@@ -99,18 +115,33 @@ def _session_delete(svc, request, params):
 
 @route("POST", "/imnot/admin/{partner}/{datapoint}/payload")
 def _payload_set(svc, request, params):
-    return svc.set_payload(params["partner"], params["datapoint"], request.body, _outcome(request))
+    return svc.set_payload(params["partner"], params["datapoint"], request.body,
+                           _outcome(request), name=payload_name(request.query.get("name")),
+                           content_type=request.headers.get("content-type"))
 
 
 @route("GET", "/imnot/admin/{partner}/{datapoint}/payload")
 def _payload_get(svc, request, params):
-    return svc.get_payload(params["partner"], params["datapoint"])
+    payload = svc.get_payload(params["partner"], params["datapoint"],
+                              payload_name(request.query.get("name")))
+    if request.query.get("raw", "").lower() == "true":  # the stored bytes, as served
+        stored = svc.store.get_global(params["partner"], params["datapoint"],
+                                      payload.get("name", ""))
+        return MockResponse(200, (("content-type", stored.content_type),), stored.body)
+    return payload
+
+
+@route("GET", "/imnot/admin/{partner}/{datapoint}/payloads")
+def _payloads(svc, request, params):
+    return svc.list_payloads(params["partner"], params["datapoint"])
 
 
 @route("POST", "/imnot/admin/{partner}/{datapoint}/payload/session")
 def _session_new(svc, request, params):
     return svc.new_session(params["partner"], params["datapoint"], request.body,
-                           _outcome(request))
+                           _outcome(request), name=payload_name(request.query.get("name")),
+                           content_type=request.headers.get("content-type"),
+                           session=request.query.get("session") or None)
 
 
 @route("GET", "/imnot/admin/{partner}/{datapoint}/payload/session/{session_id}")
@@ -153,7 +184,21 @@ def _reload(svc, request, params):
 
 @route("GET", "/imnot/admin/journal")
 def _journal(svc, request, params):
-    return svc.journal_entries(_int_param(request, "limit", 100, 1, 1000))
+    """Newest first; ``?session=``, ``?partner=`` and ``?kind=`` (comma-separated) filter."""
+    kinds = request.query.get("kind")
+    return svc.journal_entries(
+        _int_param(request, "limit", 100, 1, 1000), session=request.query.get("session"),
+        partner=request.query.get("partner"),
+        kinds=frozenset(k.strip() for k in kinds.split(",") if k.strip()) if kinds else None)
+
+
+@route("GET", "/imnot/admin/callbacks")
+def _callbacks(svc, request, params):
+    """The callbacks of one session (``?session=``, required), with their deliveries."""
+    session = request.query.get("session")
+    if not session:
+        raise RequestError(400, "session is required: /imnot/admin/callbacks?session=<id>")
+    return svc.session_callbacks(session)
 
 
 def _int_param(request: RequestView, name: str, default: int, low: int, high: int) -> int:

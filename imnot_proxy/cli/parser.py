@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--full", action="store_true",
                         help="run all of mitmdump with the addon as a script (slower; every "
                              "mitmdump option)")
-    p.add_argument("-v", "--verbose", action="store_true", help="print every flow")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print every flow and mitmproxy's connection lines")
     p.add_argument("--upstream", metavar="URL",
                    help="forward everything not mocked through this HTTP proxy "
                         "(http://[user:pass@]host:port; mitmproxy's upstream mode)")
@@ -58,10 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("routes", help="list the routes the partner files define")
     p.add_argument("paths", nargs="*")
+    p.add_argument("--admin", action="store_true",
+                   help="also list the admin API routes (payloads, sessions, callbacks)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("init", help="scaffold partners/ with the StayLink and BookingCo examples")
     p.add_argument("--dir", default=".")
+    p.add_argument("--force", action="store_true",
+                   help="write the example files even if partners/ exists (other files kept)")
 
     sub.add_parser("addon-path", help="print the script path for mitmdump -s / mitmweb -s")
 
@@ -95,14 +100,22 @@ def build_parser() -> argparse.ArgumentParser:
     offline.add_argument("--db", help="work on this store file directly, without a proxy")
     offline.add_argument("--partners", help="partners directory (with --db)")
 
-    p = sub.add_parser("payload", help="get or set an uploaded payload")
+    p = sub.add_parser("payload", help="get, set or list uploaded payloads")
     payload_sub = p.add_subparsers(dest="action", required=True)
-    for action in ("get", "set"):
+    for action in ("get", "set", "list"):
         q = payload_sub.add_parser(action, parents=[remote, offline])
         q.add_argument("partner")
         q.add_argument("datapoint")
+        if action == "list":
+            continue
+        q.add_argument("--name", help="one of the datapoint's named payloads (default: the "
+                                      "default payload)")
         if action == "set":
-            q.add_argument("file", nargs="?", help="JSON file, or - for stdin (default)")
+            q.add_argument("file", nargs="?", help="payload file (.json, .xml, .txt, .csv ...), "
+                                                   "or - for stdin (default)")
+            q.add_argument("--content-type",
+                           help="the payload's content type (default: from the file's "
+                                "extension; JSON for .json and stdin)")
             q.add_argument("--session", action="store_true",
                            help="upload into a new session; prints its id")
             q.add_argument("--outcome", help="outcome of ids made from this payload, e.g. failed")

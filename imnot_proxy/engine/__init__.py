@@ -16,15 +16,13 @@ from typing import Any
 
 from ..clock import Clock
 from ..errors import RequestError
+from ..lang.requestdata import data_of
 from ..loader import PartnerSource
 from ..messages import MockResponse, RequestView, clean_text, error_response, json_response
 from ..routing import Match, Miss, Router
-from ..rules import route_entries
 from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
-from . import callback, fetch, oauth, paginated, polling, static
-from .common import BuildContext
-from .guards import rate_limited, validated
+from .build import partner_routes
 from .outcomes import (
     ADMIN,
     FORWARD,
@@ -39,19 +37,10 @@ from .outcomes import (
     Verify,
     partner_name_for,
 )
+from .xmlerrors import error_reply
 
 __all__ = ["Admin", "Engine", "EngineSettings", "Forward", "Mocked", "Outcome", "Policy",
            "Record", "Unmatched", "Verify", "is_admin_path", "miss_response"]
-
-BUILDERS: dict[str, Callable[..., list]] = {
-    "oauth": oauth.build,
-    "static": static.build,
-    "fetch": fetch.build,
-    "polling": polling.build,
-    "callback": callback.build,
-    "paginated": paginated.build,
-}
-
 
 @dataclass(frozen=True)
 class EngineSettings:
@@ -78,6 +67,7 @@ class Engine:
         self.router = Router()
         self.datapoints: dict[tuple[str, str], Any] = {}
         self.modes: dict[str, str | None] = {s.name: s.model.mode for s in partners}
+        self.callback_shapes: dict[tuple[str, str], Any] = {}  # templated callback requests
         self._exact_hosts: dict[str, str] = {}
         self._wild_hosts: list[tuple[str, str]] = []
         for source in partners:
@@ -90,27 +80,13 @@ class Engine:
 
     def _add_partner(self, source: PartnerSource) -> None:
         model = source.model
-        s = self.settings
-        ctx = BuildContext(self.store, model.partner, s.default_limit, s.dispatch,
-                           s.callback_allowed, s.clock)
-        handlers: list[list[Callable]] = []
         for dp in model.datapoints:
             known = self.datapoints.get((model.partner, dp.name))
             if known is None or (known.pattern not in PAYLOAD_PATTERNS
                                  and dp.pattern in PAYLOAD_PATTERNS):
                 self.datapoints[(model.partner, dp.name)] = dp
-            built = []
-            for ep, handler in zip(dp.endpoints, BUILDERS[dp.pattern](ctx, dp), strict=True):
-                if ep.validation is not None:
-                    handler = validated(ep.validation, handler)
-                if ep.rate_limit is not None:
-                    key = f"{model.partner}/{dp.name}/{ep.method} {ep.path}"
-                    handler = rate_limited(self.store, key, ep.rate_limit, handler)
-                built.append(handler)
-            handlers.append(built)
-        for entry in route_entries(model):
-            self.router.add(replace(entry.route,
-                                    target=handlers[entry.datapoint][entry.endpoint]))
+        for route in partner_routes(source, self.store, self.settings, self.callback_shapes):
+            self.router.add(route)
 
     # --- the decision -------------------------------------------------------------
 
@@ -129,7 +105,32 @@ class Engine:
             if not request.direct and (not found.host_known or policy.unmatched == "passthrough"):
                 return FORWARD_PARTNER if found.host_known else FORWARD
             return Unmatched(found, miss_response(found, request))
+        if found.route.candidates:
+            chosen = self._candidate(found, request)
+            if isinstance(chosen, Unmatched):
+                return chosen
+            found = chosen
         return Mocked(found.route, self.call(found, request), found.params)
+
+    def _candidate(self, found: Match, request: RequestView) -> Match | Unmatched:
+        """The first endpoint on this path whose ``when:`` holds (the unconditional one
+        last), or a 404 that says why each did not."""
+        group = found.route
+        data = data_of(request, found.params)
+        for candidate in group.candidates:
+            choice = found.choose(candidate)
+            if candidate.condition is None:
+                return choice
+            data.params = choice.params
+            if candidate.condition.test(data):
+                return choice
+        tried = [{"endpoint": c.owner, "when": c.condition.label,
+                  "failed": c.condition.why_not(data) or "it held"}
+                 for c in group.candidates if c.condition is not None]
+        detail = f"no endpoint for {request.method} {clean_text(request.path)} matched"
+        response = error_reply(group.errors, request, 404, detail, extra={"tried": tried})
+        reason = "; ".join(f"{t['endpoint']}: {t['failed']}" for t in tried)
+        return Unmatched(Miss(host_known=True), response, reason=reason)
 
     def _record_decision(self, host: str, found: Match | Miss) -> Record | Verify | None:
         """Record (or verify) when the partner (or the global mode) says so, record in spy
@@ -157,10 +158,11 @@ class Engine:
         try:
             response = match.route.target(request, match.params)
         except RequestError as exc:
-            response = error_response(exc.status, exc.detail, exc.headers or None)
+            response = error_reply(match.route.errors, request, exc.status, exc.detail,
+                                   exc.headers or None, exc.extra or None)
         if request.method == "HEAD" and response.body:
             headers = response.headers + (("content-length", str(len(response.body))),)
-            response = MockResponse(response.status, headers, b"", response.step)
+            response = replace(response, headers=headers, body=b"")
         return response
 
     # --- lookups ------------------------------------------------------------------

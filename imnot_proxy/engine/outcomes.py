@@ -50,6 +50,7 @@ class Unmatched:
 
     miss: Miss
     response: MockResponse
+    reason: str | None = None  # why no endpoint on a matched path answered (their when:)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..engine.requestdata import parse_xml
+from ..lang.requestdata import parse_xml
 from .infer.ids import id_kind, segments_of
 
 Pairs = tuple[tuple[str, str], ...]

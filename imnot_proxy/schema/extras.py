@@ -41,6 +41,8 @@ class ValidateBlock(StrictModel):
     body: dict[str, Rule] | None = None
     query: dict[str, Rule] | None = None
     headers: dict[str, Rule] | None = None
+    xpath: dict[str, Rule] | None = None  # XPath (namespace-free) -> rule on its first value
+    xsd: str | None = None  # an XML Schema file, relative to the partner file
 
 
 class RateLimit(StrictModel):

@@ -11,6 +11,7 @@ from pydantic import (
 )
 
 from .base import HostName, StrictModel
+from .choice import Key
 from .patterns import Datapoint
 
 
@@ -24,6 +25,8 @@ class Partner(StrictModel):
         default_factory=list)
     mode: Literal["mock", "record", "verify"] | None = None
     datapoints: list[Datapoint] = Field(min_length=1)
+    namespaces: dict[str, str] = Field(default_factory=dict)  # XPath prefixes, every datapoint
+    keys: dict[str, Key] = Field(default_factory=dict)  # for hmac_sha256() in templates
 
     @field_validator("hosts", mode="before")
     @classmethod

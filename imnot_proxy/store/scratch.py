@@ -1,15 +1,26 @@
 """A store over another one whose state changes stay apart: the drift check's mock side.
 
 Payloads and sessions are read from (and uploaded to) the real store, so the mock
-answers with what the team uploaded. Everything a request changes — ids issued,
-polls counted, cursors, callback requests and deliveries, rate-limit tokens — goes
-to the scratch store, so computing what the mock *would* answer never changes what
-it *will* answer. Reading a session payload here does not stamp ``last_used``.
+answers with what the team uploaded. Everything a request changes — ids issued
+(with their captured values), polls counted, cursors, callback requests and
+deliveries, rate-limit tokens, template sequences — goes to the scratch store, so
+computing what the mock *would* answer never changes what it *will* answer. Reading
+a session payload here does not stamp ``last_used``.
 """
 
 from __future__ import annotations
 
-from .base import CallbackRequest, Delivery, IssuedId, Payload, SessionRecord, Store
+from typing import Any
+
+from .base import (
+    JSON_TYPE,
+    CallbackRequest,
+    Delivery,
+    IssuedId,
+    Payload,
+    SessionRecord,
+    Store,
+)
 
 
 class ScratchStore:
@@ -21,21 +32,35 @@ class ScratchStore:
 
     # payloads and sessions: the real ones
     def put_global(self, partner: str, datapoint: str, body: bytes,
-                   outcome: str | None = None) -> str:
-        return self.real.put_global(partner, datapoint, body, outcome)
+                   outcome: str | None = None, *, name: str = "",
+                   content_type: str = JSON_TYPE) -> str:
+        return self.real.put_global(partner, datapoint, body, outcome, name=name,
+                                    content_type=content_type)
 
-    def get_global(self, partner: str, datapoint: str) -> Payload | None:
-        return self.real.get_global(partner, datapoint)
+    def get_global(self, partner: str, datapoint: str, name: str = "") -> Payload | None:
+        return self.real.get_global(partner, datapoint, name)
+
+    def payload_names(self, partner: str, datapoint: str) -> list[str]:
+        return self.real.payload_names(partner, datapoint)
 
     def create_session(self, partner: str, datapoint: str, body: bytes,
-                       outcome: str | None = None) -> str:
-        return self.real.create_session(partner, datapoint, body, outcome)
+                       outcome: str | None = None, *, name: str = "",
+                       content_type: str = JSON_TYPE) -> str:
+        return self.real.create_session(partner, datapoint, body, outcome, name=name,
+                                        content_type=content_type)
 
-    def session_payload(self, session_id: str, partner: str, datapoint: str) -> Payload | None:
-        record = self.real.get_session(session_id)
-        if record is None or (record.partner, record.datapoint) != (partner, datapoint):
-            return None
-        return Payload(record.body, record.created_at, record.outcome)
+    def open_session(self, session_id: str | None = None) -> str | None:
+        return self.real.open_session(session_id)
+
+    def put_session_payload(self, session_id: str, partner: str, datapoint: str, body: bytes,
+                            outcome: str | None = None, *, name: str = "",
+                            content_type: str = JSON_TYPE) -> bool:
+        return self.real.put_session_payload(session_id, partner, datapoint, body, outcome,
+                                             name=name, content_type=content_type)
+
+    def session_payload(self, session_id: str, partner: str, datapoint: str,
+                        name: str = "", *, touch: bool = True) -> Payload | None:
+        return self.real.session_payload(session_id, partner, datapoint, name, touch=False)
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         return self.real.get_session(session_id)
@@ -55,8 +80,9 @@ class ScratchStore:
 
     # request state: the scratch store's
     def issue_id(self, partner: str, datapoint: str, session_id: str | None,
-                 outcome: str | None = None) -> IssuedId:
-        return self.scratch.issue_id(partner, datapoint, session_id, outcome)
+                 outcome: str | None = None,
+                 captured: dict[str, Any] | None = None) -> IssuedId:
+        return self.scratch.issue_id(partner, datapoint, session_id, outcome, captured)
 
     def get_id(self, partner: str, datapoint: str, id: str) -> IssuedId | None:
         return self.scratch.get_id(partner, datapoint, id)
@@ -65,11 +91,16 @@ class ScratchStore:
         return self.scratch.count_poll(partner, datapoint, id)
 
     def add_callback(self, partner: str, datapoint: str, session_id: str | None,
-                     url: str, method: str) -> CallbackRequest:
-        return self.scratch.add_callback(partner, datapoint, session_id, url, method)
+                     url: str, method: str, captured: dict[str, Any] | None = None,
+                     payload_name: str = "") -> CallbackRequest:
+        return self.scratch.add_callback(partner, datapoint, session_id, url, method,
+                                         captured, payload_name)
 
     def get_callback(self, partner: str, datapoint: str, id: str) -> CallbackRequest | None:
         return self.scratch.get_callback(partner, datapoint, id)
+
+    def list_callbacks(self, session_id: str) -> list[CallbackRequest]:
+        return self.scratch.list_callbacks(session_id)
 
     def log_delivery(self, request_id: str, attempt: int, status: int | None,
                      error: str | None) -> None:
@@ -88,6 +119,9 @@ class ScratchStore:
 
     def take_token(self, key: str, per_minute: int) -> float:
         return self.scratch.take_token(key, per_minute)
+
+    def next_sequence(self, key: str) -> int:
+        return self.scratch.next_sequence(key)
 
     def close(self) -> None:
         """Closes the scratch store only; the real one belongs to its owner."""

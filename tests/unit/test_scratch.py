@@ -36,6 +36,13 @@ class TestScratchStore(StoreContract):
         assert store.session_payload(sid, "p", "d").body == body(1)
         assert store.get_session(sid).last_used is None
 
+    def test_reading_without_touch_leaves_last_used(self, store):
+        sid = store.open_session()
+        store.put_session_payload(sid, "p", "d", body(1))
+        assert store.session_payload(sid, "p", "d", touch=False).body == body(1)
+        assert store.session_payload(sid, "p", "d").body == body(1)
+        assert store.get_session(sid).last_used is None
+
 
 def test_request_state_stays_in_the_scratch_store(tmp_path: Path, clock) -> None:
     real = SqliteStore(tmp_path / "real.db", clock=clock)

@@ -29,6 +29,24 @@ def test_file_is_in_wal_mode_and_migrated(store: SqliteStore):
         db.close()
 
 
+def test_a_version_2_file_is_migrated_keeping_its_payloads_and_sessions(tmp_path: Path, clock):
+    db = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:2], start=1):
+        db.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
+    db.execute("INSERT INTO global_payloads VALUES ('p','d',?, 'then', NULL)", (b'{"a":1}',))
+    db.execute("INSERT INTO sessions VALUES ('s1','p','d',?, 'then', NULL, 'failed')",
+               (b"[1]",))
+    db.close()
+    store = SqliteStore(tmp_path / "old.db", clock=clock)
+    try:
+        payload = store.get_global("p", "d")
+        assert (payload.body, payload.content_type, payload.name) == (
+            b'{"a":1}', "application/json", "")
+        assert store.session_payload("s1", "p", "d").outcome == "failed"
+    finally:
+        store.close()
+
+
 def test_reopening_does_not_migrate_twice(tmp_path: Path, clock):
     SqliteStore(tmp_path / "x.db", clock=clock).close()
     again = SqliteStore(tmp_path / "x.db", clock=clock)  # a second CREATE TABLE would raise

@@ -308,6 +308,8 @@ def _render_error(error: Exception, template: Template) -> TemplateRenderError:
         if tb.tb_frame.f_code.co_filename == "<template>":
             line = template._jinja.get_corresponding_lineno(tb.tb_lineno)
         tb = tb.tb_next
+    if line is None and "\n" not in template.source:
+        line = 1  # a one-line template: the line is not in doubt
     if isinstance(error, (LimitExceeded, HelperError)):
         message = str(error)
     elif isinstance(error, TemplateError):
