@@ -22,6 +22,7 @@ from .compare import LOCATION_HEADERS, Observed
 from .exchange import Exchange, Pairs
 from .infer.flows import norm
 from .infer.ids import id_kind, segments_of
+from .redact import PLACEHOLDER
 
 MIN_SUBSTRING = 4  # shorter ids are replaced only where they are a whole value
 SKIP_HEADERS = frozenset({"host", "content-length"})
@@ -65,7 +66,7 @@ class IdMap:
             self._pair(_text(a), _text(b), wanted, key)
 
     def _pair(self, old: str, new: str, wanted: Wanted, key: str) -> None:
-        if old == new or not old or old in self.values:
+        if old == new or not old or old in self.values or old == PLACEHOLDER:
             return
         if old.isdigit():
             # Counts and sizes change too: a number is an id by its name, or by being long

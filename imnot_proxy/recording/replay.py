@@ -6,7 +6,9 @@ seeded with the partner's payloads, whose clock is set to each recorded
 request's time (so ``seconds`` limits and polls behave as they did). Ids the mock
 gives out replace the recorded ones in later requests (``IdMap``). Requests the
 partner did not receive are skipped, with the reason: failed exchanges, hosts the
-partner does not serve, and the partner's own calls to a callback URL.
+partner does not serve, and the partner's own calls to a callback URL. Besides
+shapes, an answer must carry the ids the mock gave out and the values the client
+sent where the recorded one did (``echoes``).
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from ..messages import CIHeaders, MockResponse, RequestView, encode_json
 from ..seeding import payload_folder, seed_payloads
 from ..store import SqliteStore
 from .compare import Difference, Observed, compare
+from .echoes import carried, sent_values
 from .exchange import Exchange
 from .idmap import IdMap, later_use
 from .infer.detectors.callback import callback_url
+from .redact import Redactor
 from .yamlout import PARTNER_FILE, Rendered
 
 Payloads = dict[tuple[str, str], bytes]  # (partner, datapoint) -> JSON bytes
@@ -208,12 +212,15 @@ def not_replayed(index: int, ex: Exchange, host_filter: Sequence[str],
 
 def replay(exchanges: Sequence[Exchange], sources: Sequence[PartnerSource],
            payloads: Payloads | None = None, *, hosts: Sequence[str] = ()) -> Fidelity:
-    """Replay the recorded client requests against the partners' mock, in recorded order."""
-    exchanges = list(exchanges)
+    """Replay the recorded client requests against the partners' mock, in recorded order
+    (secrets redacted first: nothing the check prints can hold one)."""
+    redactor = Redactor.default()
+    exchanges = [redactor.exchange(ex) for ex in exchanges]
     host_filter = [h.strip().lower() for h in hosts if h.strip()]
     deliveries = callback_deliveries(exchanges)
     later = later_use(exchanges)
     ids = IdMap()
+    sent: set[str] = set()
     steps: list[Step] = []
     with MockSide(sources, payloads) as mock:
         for i, ex in enumerate(exchanges):
@@ -231,8 +238,13 @@ def replay(exchanges: Sequence[Exchange], sources: Sequence[PartnerSource],
                 continue
             recorded = Observed(ex.status, ex.response_headers, ex.response_body)
             ids.learn(recorded, got, later(i))
+            sent |= sent_values(ex)
             result = compare(recorded, got, expected_ids=ids.values.keys(),
                              got_ids=ids.values.values())
-            steps.append(replace(step, replayed=got.status, differences=result.differences,
+            differences = result.differences
+            if recorded.status == got.status and recorded.json() is not None:
+                differences += tuple(Difference("value", text) for text in carried(
+                    recorded.json(), got.json(), ids.values, sent))
+            steps.append(replace(step, replayed=got.status, differences=differences,
                                  owner=owner))
     return Fidelity(tuple(steps))

@@ -118,7 +118,8 @@ class Jobs:
             if what == "result":
                 if self.state[job] < self.polls:
                     return 409, {"Retry-After": "1"}, {"error": "NOT_READY", "id": job}
-                return 200, {}, {"id": job, "rows": [{"n": 1, "v": 2.5}], "total": 1}
+                return 200, {}, {"id": job, "rows": [{"n": 1, "v": 2.5}], "total": 1,
+                                 "report": self.data[job].get("report", "none")}
         return 404, {}, {"error": "NO_ROUTE"}
 
 

@@ -23,7 +23,8 @@ def run_jobs(rec: Recorder, *, early: bool = True, jobs: int = 2) -> list[str]:
     """What an integration does: submit, maybe ask for the result too early, poll, fetch."""
     ids = []
     for n in range(jobs):
-        location = rec.send("POST", "/jobs", {"report": "daily", "n": n}).headers["Location"]
+        report = ("daily", "weekly", "monthly")[n % 3]
+        location = rec.send("POST", "/jobs", {"report": report, "n": n}).headers["Location"]
         ids.append(location.rsplit("/", 1)[1])
         if early:
             assert rec.send("GET", f"{location}/result").status == 409
@@ -70,6 +71,15 @@ def test_the_submits_recorded_body_is_answered_with_the_new_id() -> None:
     _, rendered, fidelity = converted(rec.exchanges)
     assert fidelity.ok, table(fidelity)
     assert fidelity.steps[0].replayed == 202 and fidelity.steps[0].equal
+
+
+def test_results_carry_their_own_id_and_the_values_their_submit_sent() -> None:
+    rec = Recorder(Jobs(polls=2))
+    run_jobs(rec, early=False, jobs=3)  # reports daily, weekly, monthly
+    _, _, fidelity = converted(rec.exchanges)
+    assert fidelity.ok, table(fidelity)
+    results = [s for s in fidelity.steps if s.request.endswith("/result")]
+    assert len(results) == 3 and all(s.equal for s in results)
 
 
 def test_list_envelopes_keep_their_null_and_constant_keys() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from .answers import Answer, answer
 from .draft import Draft, Route
+from .echo import Echo, result_template
 from .flows import Flow
 from .ids import id_candidates, param_why, path, with_id
 from .results import NO_PAYLOAD, InferredDatapoint, Row, from_flows
@@ -117,8 +118,12 @@ def _polling_datapoint(draft: Draft, group: _Polling) -> None:
         strays = f"; {len(route.strays)} requests on ids not given out here" \
             if route.strays else ""
         if route is roles.result:
-            response, payload, why = _result_response(route, roles)
+            response, payload, why, echo = _result_response(route, roles, group)
             described.append(f"result {route.method}")
+            gaps += echo.notes
+            if echo.capture:
+                endpoints[0] = {**endpoints[0], "capture": echo.capture}
+                endpoints[0]["response"] = endpoints[0].pop("response")
         else:
             response, why = _status_response(route, roles.strict)
             described.append(f"{len(flows)} {route.method} status polls")
@@ -183,9 +188,13 @@ def _submit_response(group: _Polling) -> tuple[dict[str, Any], str, list[str]]:
     return lead, f"body field '{field_name}'", notes
 
 
-def _result_response(route: Step, roles: Roles) -> tuple[dict[str, Any], Any, str]:
-    last = max((f for f in route.all_flows() if 200 <= f.status < 300 and f.json is not None),
-               key=lambda f: f.n)
+def _result_response(route: Step, roles: Roles, group: _Polling
+                     ) -> tuple[dict[str, Any], Any, str, Echo]:
+    done = {value: [f for f in flows if 200 <= f.status < 300 and f.json is not None]
+            for value, flows in route.by_id.items()}
+    results = sorted(((fs[-1], value) for value, fs in done.items() if fs),
+                     key=lambda fv: fv[0].n)
+    last = results[-1][0]
     answered = answer(last.ex, json_type_header=False)
     response: dict[str, Any] = {"status": last.status, "returns_payload": True}
     if answered.headers:
@@ -194,7 +203,14 @@ def _result_response(route: Step, roles: Roles) -> tuple[dict[str, Any], Any, st
     why += roles.why_result
     if roles.not_ready is not None:
         why += f"; asked too early it answered {roles.not_ready.status}: strict_order not_ready"
-    return response, last.json, why
+    echo = result_template(results, {value: flow for flow, value in group.submits})
+    if echo.body is not None:
+        response["template"] = True
+        response["body"] = echo.body
+        carried = ["the id"] if "{{ id }}" in str(echo.body) else []
+        carried += [f"{name} (captured at submit)" for name in echo.capture]
+        why += f"; the payload answered with {' and '.join(carried)} put in"
+    return response, last.json, why, echo
 
 
 def _status_response(route: Step, strict: bool) -> tuple[dict[str, Any], str]:
