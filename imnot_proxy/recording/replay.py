@@ -32,7 +32,7 @@ from .infer.detectors.callback import callback_url
 from .redact import Redactor
 from .yamlout import PARTNER_FILE, Rendered
 
-Payloads = dict[tuple[str, str], bytes]  # (partner, datapoint) -> JSON bytes
+Payloads = dict[tuple[str, str, str], bytes]  # (partner, datapoint, name) -> JSON bytes
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,8 @@ class MockSide:
         self.store = SqliteStore(Path(":memory:"), clock=self.clock)
         if payloads is None:
             seed_payloads(list(sources), self.store)
-        for (partner, datapoint), body in (payloads or {}).items():
-            self.store.put_global(partner, datapoint, body)
+        for (partner, datapoint, name), body in (payloads or {}).items():
+            self.store.put_global(partner, datapoint, body, name=name)
         mocked = [replace(s, model=s.model.model_copy(update={"mode": None})) for s in sources]
         self.engine = Engine(mocked, self.store, EngineSettings(clock=self.clock))
         self.direct = not any(s.model.hosts for s in sources)
@@ -148,19 +148,23 @@ def replay_rendered(rendered: Rendered, folder: Path, exchanges: Sequence[Exchan
     source, problems = parse_partner(rendered.partner_yaml, folder / PARTNER_FILE)
     if source is None:
         return None
-    texts = {Path(file).stem: text for file, text in rendered.payloads.items()}
+    texts: dict[tuple[str, str], str] = {}
+    for file, text in rendered.payloads.items():
+        parts = Path(file).parts  # payloads/<dp>.json or payloads/<dp>/<name>.json
+        key = (parts[1], Path(parts[2]).stem) if len(parts) == 3 else (Path(file).stem, "")
+        texts[key] = text
     existing = payload_folder(folder / PARTNER_FILE)
-    payloads: Payloads = {}
     for dp in source.model.datapoints:
-        text = texts.get(dp.name)
-        if text is None and (existing / f"{dp.name}.json").is_file():
-            text = (existing / f"{dp.name}.json").read_text(encoding="utf-8")
+        if (dp.name, "") not in texts and (existing / f"{dp.name}.json").is_file():
+            texts[(dp.name, "")] = (existing / f"{dp.name}.json").read_text(encoding="utf-8")
+    payloads: Payloads = {}
+    for (datapoint, name), text in texts.items():
         try:
-            value = json.loads(text) if text is not None else None
+            value = json.loads(text)
         except ValueError:
-            value = None
+            continue
         if value is not None:
-            payloads[(source.name, dp.name)] = encode_json(value)
+            payloads[(source.name, datapoint, name)] = encode_json(value)
     return replay(exchanges, [source], payloads, hosts=hosts)
 
 

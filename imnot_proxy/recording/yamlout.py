@@ -81,6 +81,11 @@ def datapoint_block(dp: InferredDatapoint, payloads: dict[str, str], indent: str
         file = f"{PAYLOAD_DIR}/{dp.name}.json"
         payloads[file] = json.dumps(dp.payload, indent=2, ensure_ascii=False) + "\n"
         comment += f"; payload in {file}"
+    for name, value in dp.named.items():
+        payloads[f"{PAYLOAD_DIR}/{dp.name}/{name}.json"] = json.dumps(
+            value, indent=2, ensure_ascii=False) + "\n"
+    if dp.named:
+        comment += f"; named payloads in {PAYLOAD_DIR}/{dp.name}/"
     return _comment(comment, indent) + _indent(block, indent)
 
 

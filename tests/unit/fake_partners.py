@@ -160,3 +160,27 @@ class Catalog:
         if method == "GET" and parts.path == "/properties/P-100":
             return 200, {}, {"id": "P-100", "name": "Seaside", "rooms": 12}
         return 404, {}, {"error": "NO_ROUTE"}
+
+
+@dataclass
+class Offers:
+    """Answers that depend on the request: by path, by a header, by a JSON body field."""
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+        parts = urlsplit(url)
+        if method == "GET" and parts.path.startswith("/properties/"):
+            prop = parts.path.rsplit("/", 1)[1]
+            if prop == "P-404":
+                return 404, {}, {"error": "NO_SUCH_PROPERTY"}
+            extra = {"spa": True} if prop == "P-200" else {}
+            return 200, {}, {"property": prop, "rooms": 12, **extra}
+        if method == "GET" and parts.path == "/offers":
+            if headers.get("X-Tier") == "gold":
+                return 200, {}, {"offers": [{"code": "G1", "discount": 0.2}], "lounge": True}
+            return 200, {}, {"offers": [{"code": "S1"}]}
+        if method == "POST" and parts.path == "/quotes":
+            plan = json.loads(body).get("plan")
+            if plan == "pro":
+                return 201, {}, {"price": 99, "support": "24/7"}
+            return 201, {}, {"price": 10}
+        return 404, {}, {"error": "NO_ROUTE"}

@@ -16,7 +16,7 @@ from imnot_proxy.loader import load_paths
 from imnot_proxy.recording.har import HarWriter
 from imnot_proxy.recording.replay import replay
 
-from .fake_partners import Catalog, Jobs, Recorder, converted, table
+from .fake_partners import Catalog, Jobs, Offers, Recorder, converted, table
 
 
 def run_jobs(rec: Recorder, *, early: bool = True, jobs: int = 2) -> list[str]:
@@ -140,3 +140,16 @@ def test_flows_to_other_hosts_and_failed_ones_are_skipped_with_the_reason(
                       hosts=hosts)
     assert fidelity.ok
     assert fidelity.steps[1].skipped in ("not a host of this partner", "host not selected")
+
+
+def test_answers_that_depend_on_the_request_become_alternatives() -> None:
+    rec = Recorder(Offers())
+    for prop in ("P-100", "P-200", "P-404", "P-100"):
+        rec.send("GET", f"/properties/{prop}")
+    for tier in ("gold", "silver", "gold"):
+        rec.send("GET", "/offers", headers={"X-Tier": tier})
+    for plan in ("basic", "pro", "basic"):
+        rec.send("POST", "/quotes", {"plan": plan, "nights": 3})
+    result, _, fidelity = converted(rec.exchanges)
+    assert fidelity.ok, table(fidelity)
+    assert {row.outcome.split()[0] for row in result.inferred} == {"fetch", "static"}
