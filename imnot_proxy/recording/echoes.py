@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..lang.requestdata import parse_xml
 from .exchange import Exchange
 from .infer.ids import segments_of
 from .redact import PLACEHOLDER
@@ -24,6 +25,7 @@ def sent_values(ex: Exchange) -> set[str]:
     """The values a request carries: path segments, query values, JSON body strings."""
     out = {s for s in segments_of(urlsplit(ex.url).path) if len(s) >= MIN_ECHO}
     out |= {v for _, v in ex.query if len(v) >= MIN_ECHO}
+    out |= set(xml_values(ex.request_body).values()) if _xmlish(ex.request_body) else set()
     body = ex.request_json()
     stack = [body]
     while stack:
@@ -34,6 +36,56 @@ def sent_values(ex: Exchange) -> set[str]:
             stack += value
         elif isinstance(value, str) and len(value) >= MIN_ECHO:
             out.add(value)
+    return out
+
+
+def _xmlish(data: bytes) -> bool:
+    return data.lstrip()[:1] == b"<"
+
+
+def xml_values(data: bytes) -> dict[str, str]:
+    """``/Envelope/Body/X/@EchoToken`` (local names) → value, and element paths → their
+    text, first occurrence each, values of ``MIN_ECHO`` characters or more."""
+    root = parse_xml(data)
+    out: dict[str, str] = {}
+    if root is None:
+        return out
+
+    def walk(element: Any, prefix: str) -> None:
+        if not isinstance(element.tag, str):
+            return
+        here = f"{prefix}/{element.tag.rpartition('}')[2]}"
+        for name, value in element.attrib.items():
+            if len(value) >= MIN_ECHO:
+                out.setdefault(f"{here}/@{name.rpartition('}')[2]}", value)
+        text = (element.text or "").strip()
+        if len(element) == 0 and len(text) >= MIN_ECHO:
+            out.setdefault(here, text)
+        for child in element:
+            walk(child, here)
+
+    walk(root, "")
+    return out
+
+
+def carried_xml(recorded: bytes, replayed: bytes, ids: dict[str, str],
+                sent: set[str]) -> list[str]:
+    """``carried`` for XML answers: attribute values and element texts, by path."""
+    if not (_xmlish(recorded) and _xmlish(replayed)):
+        return []
+    mine, theirs = xml_values(recorded), xml_values(replayed)
+    out: list[str] = []
+    for path, value in mine.items():
+        if path not in theirs or value == PLACEHOLDER:
+            continue
+        if value in ids:
+            expected = ids[value]
+        elif value in sent:
+            expected = _mapped(value, ids.items())
+        else:
+            continue
+        if theirs[path] != expected:
+            out.append(f"{path} is {_show(theirs[path])}, not the value sent ({_show(value)})")
     return out
 
 

@@ -25,7 +25,7 @@ from ..messages import CIHeaders, MockResponse, RequestView, encode_json
 from ..seeding import payload_folder, seed_payloads
 from ..store import SqliteStore
 from .compare import Difference, Observed, compare
-from .echoes import carried, sent_values
+from .echoes import carried, carried_xml, sent_values
 from .exchange import Exchange
 from .idmap import IdMap, later_use
 from .infer.detectors.callback import callback_url
@@ -249,6 +249,9 @@ def replay(exchanges: Sequence[Exchange], sources: Sequence[PartnerSource],
             if recorded.status == got.status and recorded.json() is not None:
                 differences += tuple(Difference("value", text) for text in carried(
                     recorded.json(), got.json(), ids.values, sent))
+            elif recorded.status == got.status:
+                differences += tuple(Difference("value", text) for text in carried_xml(
+                    recorded.body, got.body, ids.values, sent))
             steps.append(replace(step, replayed=got.status, differences=differences,
                                  owner=owner))
     return Fidelity(tuple(steps))

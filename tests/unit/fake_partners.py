@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -184,3 +185,54 @@ class Offers:
                 return 201, {}, {"price": 99, "support": "24/7"}
             return 201, {}, {"price": 10}
         return 404, {}, {"error": "NO_ROUTE"}
+
+
+OTA_NS = "http://www.opentravel.org/OTA/2003/05"
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+def soap(body: str, *, header: str = "") -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<soap:Envelope xmlns:soap="{SOAP_NS}">'
+            f"<soap:Header>{header}</soap:Header><soap:Body>{body}</soap:Body>"
+            "</soap:Envelope>").encode()
+
+
+def avail_rq(token: str, hotel: str = "HOTEL-1") -> bytes:
+    return soap(f'<OTA_HotelAvailNotifRQ xmlns="{OTA_NS}" EchoToken="{token}" '
+                f'TimeStamp="2026-11-30T09:00:00Z" Version="1.0">'
+                f'<AvailStatusMessages HotelCode="{hotel}"><AvailStatusMessage BookingLimit="5">'
+                '<StatusApplicationControl Start="2026-12-24" End="2026-12-27" '
+                'InvTypeCode="DBL"/></AvailStatusMessage></AvailStatusMessages>'
+                "</OTA_HotelAvailNotifRQ>",
+                header='<wsse:Security xmlns:wsse="urn:wsse"><wsse:UsernameToken>'
+                       "<wsse:Username>pms</wsse:Username><wsse:Password>s3cret-pw</wsse:Password>"
+                       "</wsse:UsernameToken></wsse:Security>")
+
+
+def read_rq(token: str) -> bytes:
+    return soap(f'<OTA_ReadRQ xmlns="{OTA_NS}" EchoToken="{token}" Version="1.0">'
+                '<ReadRequests><HotelReadRequest HotelCode="HOTEL-1"/></ReadRequests>'
+                "</OTA_ReadRQ>")
+
+
+@dataclass
+class Channel:
+    """An OTA 2003/05 channel manager over SOAP 1.1 on one URL: every answer echoes the
+    request's EchoToken and carries the moment it answered as TimeStamp."""
+
+    clock: Callable[[], float]
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+        text = body.decode()
+        token = text.split('EchoToken="', 1)[1].split('"', 1)[0]
+        stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        xml = {"Content-Type": "text/xml; charset=utf-8"}
+        if "OTA_HotelAvailNotifRQ" in text:
+            answer = (f'<OTA_HotelAvailNotifRS xmlns="{OTA_NS}" EchoToken="{token}" '
+                      f'TimeStamp="{stamp}" Version="1.0"><Success/></OTA_HotelAvailNotifRS>')
+        else:
+            answer = (f'<OTA_ResRetrieveRS xmlns="{OTA_NS}" EchoToken="{token}" '
+                      f'TimeStamp="{stamp}" Version="1.0"><Success/><ReservationsList>'
+                      '<HotelReservation ResStatus="Book"><UniqueID ID="RES-1001"/>'
+                      "</HotelReservation></ReservationsList></OTA_ResRetrieveRS>")
+        return 200, xml, soap(answer)

@@ -16,7 +16,17 @@ from imnot_proxy.loader import load_paths
 from imnot_proxy.recording.har import HarWriter
 from imnot_proxy.recording.replay import replay
 
-from .fake_partners import Catalog, Jobs, Offers, Recorder, converted, table
+from .fake_partners import (
+    Catalog,
+    Channel,
+    Jobs,
+    Offers,
+    Recorder,
+    avail_rq,
+    converted,
+    read_rq,
+    table,
+)
 
 
 def run_jobs(rec: Recorder, *, early: bool = True, jobs: int = 2) -> list[str]:
@@ -153,3 +163,18 @@ def test_answers_that_depend_on_the_request_become_alternatives() -> None:
     result, _, fidelity = converted(rec.exchanges)
     assert fidelity.ok, table(fidelity)
     assert {row.outcome.split()[0] for row in result.inferred} == {"fetch", "static"}
+
+
+def test_a_soap_partner_becomes_an_xml_mock_by_operation_with_echoes() -> None:
+    rec = Recorder(lambda *a: (404, {}, b""))
+    rec.partner = Channel(lambda: rec.now)
+    headers = {"Content-Type": "text/xml; charset=utf-8"}
+    for n, token in enumerate(("echo-41", "echo-42", "echo-43")):
+        rec.send("POST", "/ota", avail_rq(token), headers={**headers, "SOAPAction": "avail"})
+        if n == 1:
+            rec.send("POST", "/ota", read_rq("read-7"), headers={**headers, "SOAPAction": "read"})
+    result, rendered, fidelity = converted(rec.exchanges)
+    assert fidelity.ok, table(fidelity)
+    assert "s3cret-pw" not in rendered.partner_yaml
+    (dp,) = result.datapoints
+    assert dp.pattern == "static"

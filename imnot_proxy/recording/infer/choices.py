@@ -1,8 +1,9 @@
 """A route that answered differently for different requests: which part of the request
 decides, so that the mock can answer each value as the partner did.
 
-The candidates are the route's path parameters, the query values, custom request
-headers and the scalar fields of a JSON body. One decides when every request that
+The candidates are the SOAP operation (the Body's first element), the route's path
+parameters, the query values, custom request headers and the scalar fields of a JSON
+body. One decides when every request that
 gave it the same value got the same answer; of those, the one with the fewest
 distinct values wins (fewest rules), a path parameter before a query value before a
 header before a body field. The answer per value becomes an alternative with
@@ -20,10 +21,11 @@ from typing import Any
 from ..redact import PLACEHOLDER, Redactor
 from .answers import VOLATILE_X
 from .flows import Flow
+from .xmlecho import soap_operation
 
 MAX_RULES = 20  # more values than this: not worth a rule each
 _REDACTOR = Redactor.default()
-_ORDER = {"path": 0, "query": 1, "header": 2, "json": 3}
+_ORDER = {"soap_action": 0, "path": 1, "query": 2, "header": 3, "json": 4}
 _PARAM = re.compile(r"^\{(.+)\}$")
 
 
@@ -36,11 +38,14 @@ class Choice:
     by_value: dict[str, Flow]
 
     def when(self, value: str) -> dict[str, Any]:
+        if self.source == "soap_action":
+            return {"soap_action": value}
         return {self.source: self.name, "equals": value}
 
     @property
     def label(self) -> str:
-        return f"{self.source} {self.name}"
+        return "the SOAP operation" if self.source == "soap_action" \
+            else f"{self.source} {self.name}"
 
 
 def choose(flows: list[Flow], template: str, key: Callable[[Flow], str]) -> Choice | None:
@@ -82,6 +87,9 @@ def _features(flows: list[Flow], template: str) -> dict[tuple[str, str], list[st
             if low.startswith("x-") and low not in VOLATILE_X and value != PLACEHOLDER \
                     and not _REDACTOR.is_secret_header(name):
                 put(("header", name), i, value)
+        operation = soap_operation(flow.ex)
+        if operation is not None:
+            put(("soap_action", "operation"), i, operation)
         body = flow.ex.request_json()
         if isinstance(body, dict):
             for key, value in body.items():

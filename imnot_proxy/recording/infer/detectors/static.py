@@ -11,6 +11,7 @@ from ..draft import Draft
 from ..flows import Flow
 from ..ids import path
 from ..results import Row
+from ..xmlecho import is_xml, templated
 
 
 def replayable(flow: Flow) -> Answer:
@@ -25,6 +26,11 @@ def replayable(flow: Flow) -> Answer:
             text_type = recorded if recorded and "json" not in recorded.lower() \
                 else "text/plain"
             answered.headers = {"Content-Type": text_type, **answered.headers}
+    elif isinstance(answered.body, str) and is_xml(flow.ex.response_body) \
+            and is_xml(flow.ex.request_body):
+        text, done = templated(flow.ex, answered.body)
+        if done:
+            answered.body, answered.template = text, True
     return answered
 
 
@@ -56,6 +62,8 @@ def detect(draft: Draft, flows: list[Flow]) -> bool:
         why += f"; {len(distinct)} different answers recorded, kept the last (flow {last.n})"
         gaps.append(f"{len(distinct)} different answers recorded and no part of the request "
                     f"decides them; the mock always gives flow {last.n}'s")
+    if any(replayable(f).template for f in flows):
+        why += "; the request's values it echoes and its time stamps are templates"
     kept = [k for k in answered.headers if k.lower() != "content-type"]
     if kept:
         why += f"; headers kept: {', '.join(kept)}"
