@@ -236,3 +236,20 @@ class Channel:
                       '<HotelReservation ResStatus="Book"><UniqueID ID="RES-1001"/>'
                       "</HotelReservation></ReservationsList></OTA_ResRetrieveRS>")
         return 200, xml, soap(answer)
+
+
+@dataclass
+class Holds:
+    """A write answered with the request's values and the time it was made."""
+
+    clock: Callable[[], float]
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+        parts = urlsplit(url)
+        hotel = parts.path.split("/")[2]
+        sent = json.loads(body)
+        stamp = datetime.fromtimestamp(self.clock(), UTC).isoformat(
+            timespec="milliseconds").replace("+00:00", "Z")
+        return 201, {}, {"hold": "confirmed", "hotel": hotel, "guestRef": sent["guest"]["ref"],
+                         "nights": sent["nights"], "createdAt": stamp,
+                         "channel": parse_qs(parts.query).get("channel", ["web"])[0]}

@@ -18,6 +18,7 @@ from imnot_proxy.recording.replay import replay
 
 from .fake_partners import (
     Catalog,
+    Holds,
     Channel,
     Jobs,
     Offers,
@@ -178,3 +179,16 @@ def test_a_soap_partner_becomes_an_xml_mock_by_operation_with_echoes() -> None:
     assert "s3cret-pw" not in rendered.partner_yaml
     (dp,) = result.datapoints
     assert dp.pattern == "static"
+
+
+def test_answers_that_echo_the_request_and_the_time_become_templates() -> None:
+    rec = Recorder(lambda *a: (404, {}, b""))
+    rec.partner = Holds(lambda: rec.now)
+    for hotel, guest, nights, channel in (("7001", "G-1001", 3, "web"),
+                                          ("7001", "G-2002", 5, "web"),
+                                          ("9002", "G-3003", 5, "phone")):
+        rec.send("POST", f"/hotels/{hotel}/holds?channel={channel}",
+                 {"guest": {"ref": guest}, "nights": nights})
+    result, _, fidelity = converted(rec.exchanges)
+    assert fidelity.ok, table(fidelity)
+    assert not result.datapoints[0].gaps

@@ -59,7 +59,7 @@ def templated(ex: Exchange, text: str) -> tuple[str, list[str]]:
 
     def stamp(m: re.Match) -> str:
         nonlocal stamped
-        when = _moment(m.group(1), m.group(3))
+        when = moment(m.group(1), m.group(3))
         if when is None or abs(when - ex.started) > NEAR_SECONDS:
             return m.group(0)
         stamped = True
@@ -76,7 +76,7 @@ def templated(ex: Exchange, text: str) -> tuple[str, list[str]]:
     return text, done
 
 
-def _moment(stamp: str, zone: str | None) -> float | None:
+def moment(stamp: str, zone: str | None) -> float | None:
     try:
         moment = datetime.fromisoformat(stamp + ("+00:00" if zone in (None, "Z") else zone))
     except ValueError:

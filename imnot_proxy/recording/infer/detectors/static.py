@@ -10,12 +10,14 @@ from ..choices import choose
 from ..draft import Draft
 from ..flows import Flow
 from ..ids import path
+from ..jsonecho import templated as json_templated
 from ..results import Row
 from ..xmlecho import is_xml, templated
 
 
-def replayable(flow: Flow) -> Answer:
-    """The recorded answer as a static answer can send it (an empty body kept empty)."""
+def replayable(flow: Flow, template: str) -> Answer:
+    """The recorded answer as a static answer can send it (an empty body kept empty, echoes
+    of the request and fresh time stamps as templates)."""
     answered = answer(flow.ex, json_type_header=True)
     if answered.body is None and flow.status not in NO_BODY and flow.method != "HEAD":
         # Without a body a static answer sends `{}`, and "" with a JSON type sends `""`:
@@ -31,12 +33,17 @@ def replayable(flow: Flow) -> Answer:
         text, done = templated(flow.ex, answered.body)
         if done:
             answered.body, answered.template = text, True
+    elif isinstance(answered.body, dict | list):
+        value, done = json_templated(flow.ex, answered.body, template)
+        if done:
+            answered.body, answered.template = value, True
     return answered
 
 
 def detect(draft: Draft, flows: list[Flow]) -> bool:
     last = flows[-1]
-    answered = replayable(last)
+    route = path(last, {})
+    answered = replayable(last, route)
     if answered.binary:
         size = len(last.ex.response_body)
         kind = content_type(last.ex) or "no content type"
@@ -48,13 +55,14 @@ def detect(draft: Draft, flows: list[Flow]) -> bool:
     response = answered.mapping()
     kind = content_type(last.ex).split(";")[0] or "no body"
     why = f"answered {last.status} ({kind})"
-    distinct = {answer(f.ex, json_type_header=True).key() for f in flows}
+    distinct = {replayable(f, route).key() for f in flows}
     gaps = []
     extra: dict[str, Any] = {}
-    choice = choose(flows, path(last, {}), lambda f: replayable(f).key())
-    if choice is not None and not any(replayable(f).binary for f in choice.by_value.values()):
+    choice = choose(flows, route, lambda f: replayable(f, route).key())
+    if choice is not None and not any(replayable(f, route).binary
+                                      for f in choice.by_value.values()):
         extra["alternatives"] = [
-            {"when": choice.when(value), "response": replayable(flow).mapping()}
+            {"when": choice.when(value), "response": replayable(flow, route).mapping()}
             for value, flow in choice.by_value.items()] + [{}]
         why += (f"; {len(distinct)} different answers, decided by {choice.label}: one "
                 f"alternative per value, flow {last.n}'s for any other")
@@ -62,7 +70,7 @@ def detect(draft: Draft, flows: list[Flow]) -> bool:
         why += f"; {len(distinct)} different answers recorded, kept the last (flow {last.n})"
         gaps.append(f"{len(distinct)} different answers recorded and no part of the request "
                     f"decides them; the mock always gives flow {last.n}'s")
-    if any(replayable(f).template for f in flows):
+    if any(replayable(f, route).template for f in flows):
         why += "; the request's values it echoes and its time stamps are templates"
     kept = [k for k in answered.headers if k.lower() != "content-type"]
     if kept:
