@@ -18,8 +18,8 @@ from imnot_proxy.recording.replay import replay
 
 from .fake_partners import (
     Catalog,
-    Holds,
     Channel,
+    Holds,
     Jobs,
     Offers,
     Recorder,
