@@ -192,3 +192,21 @@ def test_answers_that_echo_the_request_and_the_time_become_templates() -> None:
     result, _, fidelity = converted(rec.exchanges)
     assert fidelity.ok, table(fidelity)
     assert not result.datapoints[0].gaps
+
+
+def test_templates_never_echo_a_secret() -> None:
+    def echo(method: str, url: str, headers: dict, body: bytes):
+        sent = json.loads(body)
+        return 200, {}, {"ref": sent["ref"], "password": sent["password"],
+                         "apiToken": headers.get("X-Api-Token")}
+
+    rec = Recorder(echo)
+    for n in range(2):
+        rec.send("PUT", "/accounts/me", {"ref": f"R-10{n}", "password": f"pw-secret-{n}"},
+                 headers={"X-Api-Token": f"tok-secret-{n}"})
+    _, rendered, fidelity = converted(rec.exchanges)
+    text = rendered.partner_yaml + "".join(rendered.payloads.values())
+    assert "pw-secret" not in text and "tok-secret" not in text
+    assert "$.password" not in text and "X-Api-Token" not in text
+    assert "request.json('$.ref')" in text.replace("''", "'")
+    assert fidelity.ok, table(fidelity)
