@@ -23,15 +23,17 @@ from mitmproxy import types as mtypes
 from . import errorpages, flows, proxyoptions, replicas, watch
 from .admin import AdminApi, AdminService
 from .definitions import Definitions
-from .engine import Admin, Engine, EngineSettings, Forward, Policy, Record
+from .engine import Admin, Engine, EngineSettings, Forward, Policy, Record, Verify
 from .engine.callback import callback_refusal
 from .errors import RequestError, StoreError
 from .journal import Journal, MemoryJournal
 from .journalbody import BodyCapture
 from .jsonlog import FLOW_FIELD, use_json_logs
 from .messages import error_response
-from .recording.har import from_flow
+from .recording.capture import capture
+from .recording.drift import format_drift_line
 from .recording.live import LiveRecording
+from .recording.verify import VerifySide
 from .sessions import ConnectSessions
 from .settings import ENGINE_OPTIONS, OPTIONS, Settings, is_loopback
 from .store import Store, open_store
@@ -59,6 +61,7 @@ class ImnotProxy:
         self.replication: replicas.Local | replicas.Shared | None = None
         self.sessions = ConnectSessions()
         self.recording = LiveRecording()
+        self.verify = VerifySide()
         self.tasks = Tasks()
         self._watcher: Any = None
         self._flow_log = True
@@ -111,6 +114,7 @@ class ImnotProxy:
             self.definitions.set_policy(policy)
         self.recording.configure(settings.recordings, settings.redact_headers,
                                  settings.redact_fields)
+        self.verify.configure(settings.verify_ignore)
         if updated & {"imnot_intercept", "imnot_admin_host", "imnot_record_hosts"}:
             if settings.intercept == "all" and "imnot_intercept" in updated:
                 ctx.options.update(allow_hosts=[])
@@ -142,6 +146,8 @@ class ImnotProxy:
     def done(self) -> None:
         self.tasks.cancel_all()
         self.recording.close()
+        self._save_drift()
+        self.verify.close()
         if self.replication is not None:
             self.replication.close()
         if self.store is not None:
@@ -236,7 +242,16 @@ class ImnotProxy:
                     return self._admin_in_thread(flow, view)
                 flows.answer(flow, self.admin.handle(view), {"admin": True})  # type: ignore[union-attr]
                 flow.comment = f"imnot admin {view.method} {view.path}"
+            elif isinstance(outcome, Verify):
+                self.verify.begin(flow.id, engine, outcome.partner, view)
+                flows.forward(flow, self.settings.upstream_login)  # type: ignore[union-attr]
+                flow.metadata["imnot"] = {"kind": "verify", "partner": outcome.partner,
+                                          "started": started}
+                flow.comment = f"imnot verify {outcome.partner} {view.method} {view.path}"
             elif isinstance(outcome, Record):
+                if self.recording.failure is not None:
+                    self._refuse_unrecorded(flow, self.recording.failure)
+                    return None
                 flows.forward(flow, self.settings.upstream_login)  # type: ignore[union-attr]
                 flow.metadata["imnot"] = {"kind": "record", "partner": outcome.partner,
                                           "started": started}
@@ -275,11 +290,30 @@ class ImnotProxy:
                      {"kind": "error", "error": str(exc)})
         flow.comment = f"imnot error: {exc}"
 
+    @staticmethod
+    def _refuse_unrecorded(flow: http.HTTPFlow, failure: str) -> None:
+        """Record-mode traffic is never let through unrecorded (as mitmproxy's save addon)."""
+        flows.answer(flow, error_response(502, f"imnot_proxy error: recording failed: {failure}"),
+                     {"kind": "error", "error": failure})
+        flow.comment = "imnot error: recording failed"
+
     def response(self, flow: http.HTTPFlow) -> None:
+        if self.verify.waiting:
+            self._finish_verify(flow)
         self._finish_recording(flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
+        if self.verify.waiting:
+            self._finish_verify(flow)
         self._finish_recording(flow)
+
+    def _finish_verify(self, flow: http.HTTPFlow) -> None:
+        found = self.verify.finish(flow.id, capture(flow))
+        if found is not None:
+            meta = flow.metadata["imnot"]
+            meta["drift"] = [str(d) for d in found]
+            flow.comment += f" · drift: {found[0]}" if found else " · as the mock"
+            self._journal(flow, "verify", flow.comment, meta["started"])
 
     def _forward(self, flow: http.HTTPFlow, partner_host: bool, started: float,
                  session: str | None) -> None:
@@ -301,7 +335,7 @@ class ImnotProxy:
             return
         meta["recorded"] = True
         try:
-            self.recording.record(meta["partner"], from_flow(flow))
+            self.recording.record(meta["partner"], capture(flow))
         except OSError:
             # A recording that cannot be written must not pass for a recorded one.
             logger.exception("imnot_proxy: cannot write the recording for %s", flow.comment)
@@ -324,6 +358,24 @@ class ImnotProxy:
                             extra={FLOW_FIELD: view})
 
     # --- commands (the same code as the admin API) ----------------------------------
+
+    def _save_drift(self) -> str | None:
+        if self.settings is None:
+            return None
+        try:
+            path = self.verify.save(self.settings.recordings)
+        except OSError as exc:
+            logger.warning("imnot_proxy: cannot write the drift report: %s", exc)
+            return None
+        return str(path) if path is not None else None
+
+    @command.command("imnot.verify.report")
+    def verify_report_command(self) -> Sequence[str]:
+        """The drift report of verify mode, one line per endpoint; also written as JSON to
+        the recordings directory."""
+        saved = self._save_drift()
+        lines = [format_drift_line(e) for e in self.verify.report.view()["endpoints"]]
+        return [*lines, f"written to {saved}" if saved else "nothing verified yet"]
 
     @command.command("imnot.reload")
     def reload_command(self) -> str:

@@ -177,7 +177,7 @@ def _check_polling(dp: schema.PollingDatapoint, where: tuple) -> Iterator[Findin
                 yield (at + ("response", "returns_payload"),
                        "no step of this datapoint has 'generates_id', so no id can be fetched",
                        "error")
-            if r.returns_payload and (r.body is not None or r.headers):
+            if r.returns_payload and (r.body is not None or r.headers) and not r.template:
                 yield (at + ("response",),
                        "'body' and 'headers' are not used on a step that returns the payload",
                        "warning")

@@ -49,8 +49,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                ("404", "passthrough", "record")),
     OptionSpec("imnot_mode", str, "mock",
                "mock: answer partner hosts from the partner files; record: forward them to the "
-               "real partner and record every exchange (a partner's `mode:` overrides this).",
-               ("mock", "record")),
+               "real partner and record every exchange; verify: forward them to the real "
+               "partner and compare each answer with the mock's (the drift report). A "
+               "partner's `mode:` overrides this.",
+               ("mock", "record", "verify")),
     OptionSpec("imnot_record_hosts", Sequence[str], [],
                "Hosts (or *.suffix) to forward and record even though no partner file names "
                "them."),
@@ -63,6 +65,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("imnot_redact_fields", Sequence[str], [],
                "More JSON/form/query field names to redact in recordings (passwords, secrets "
                "and tokens always are; docs/security.md lists the rules)."),
+    OptionSpec("imnot_verify_ignore", Sequence[str], [],
+               "verify mode: more body fields left out of the comparison, by name or dotted "
+               "path (timestamps, tokens and trace ids always are)."),
     OptionSpec("imnot_admin_host", str, "imnot.proxy",
                "Virtual host that serves the admin API through the proxy."),
     OptionSpec("imnot_admin_key", Optional[str], None,  # noqa: UP045 - mitmproxy option type
@@ -163,6 +168,7 @@ class Settings:
     max_payload_bytes: int = 32 * 1024 * 1024
     journal_size: int = 500
     idle_timeout: int = 120
+    verify_ignore: tuple[str, ...] = ()
     journal_bodies: int = 0
     replica: str = ""
     shared_journal: bool = False
@@ -209,6 +215,7 @@ class Settings:
             max_payload_bytes=options.imnot_max_payload_bytes,
             journal_size=options.imnot_journal_size,
             idle_timeout=options.imnot_idle_timeout,
+            verify_ignore=tuple(options.imnot_verify_ignore),
             journal_bodies=options.imnot_journal_bodies,
             replica=options.imnot_replica or f"{socket.gethostname()}-{os.getpid()}",
             shared_journal=options.imnot_shared_journal,

@@ -164,4 +164,54 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only flows to these hosts (or *.suffix); default: every host")
     q.add_argument("--dry-run", action="store_true", help="print the YAML, write nothing")
     q.add_argument("--force", action="store_true", help="overwrite an existing partner.yaml")
+    q.add_argument("--merge", action="store_true",
+                   help="add to an existing partner.yaml: new endpoints added, its own kept, "
+                        "conflicts shown and written to conflicts/")
+    q.add_argument("--explain", action="store_true",
+                   help="per datapoint: why, from which flows, what is not reproduced; and "
+                        "every step of the replay check")
+    q.add_argument("--no-check", action="store_true",
+                   help="skip the replay check (the recording replayed against the new mock)")
+    q = record_sub.add_parser(
+        "replay-check", help="replay a recording against a partner's mock, step by step",
+        description="Replay the recorded client requests in order against the partner's mock "
+                    "(in-process, with a scratch store; ids the mock gives out replace the "
+                    "recorded ones) and compare each answer with the recorded one: status, "
+                    "body shape (keys and value types), Content-Type, Location shape. Exit 1 "
+                    "when any step differs.")
+    q.add_argument("files", nargs="+", metavar="FILE", help="HAR or mitmproxy flow files")
+    q.add_argument("--partner", required=True, help="the partner to check")
+    q.add_argument("--partners", default="partners",
+                   help="partners directory or file (default: partners)")
+    q.add_argument("--host", nargs="+", action="extend",
+                   help="only flows to these hosts (or *.suffix); default: every host")
+    q.add_argument("--json", action="store_true", help="the steps as JSON")
+    p = sub.add_parser(
+        "verify", help="drift check: replay a recording against the real partner (a sandbox) "
+                       "and the mock, and show where they differ",
+        description="Send a recording's client requests, in order, to a running partner at "
+                    "--against and to the partner's mock (in-process, scratch state), each "
+                    "with the ids its side gave out, and compare the answers per endpoint: "
+                    "status, Content-Type, Location shape, body shape, where ids are given "
+                    "out, polls until done. Timestamps, tokens and trace ids are left out of "
+                    "body shapes. Exit 1 when anything differs.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="HAR or mitmproxy flow files")
+    p.add_argument("--against", required=True, metavar="URL",
+                   help="base URL of the real partner, e.g. https://sandbox.partner.example")
+    p.add_argument("--partner", required=True, help="the partner whose mock is compared")
+    p.add_argument("--partners", default="partners",
+                   help="partners directory or file (default: partners)")
+    p.add_argument("--host", nargs="+", action="extend",
+                   help="only recorded flows to these hosts (or *.suffix)")
+    p.add_argument("--header", action="append", metavar="'NAME: VALUE'",
+                   help="send this header instead of the recorded one (credentials are "
+                        "redacted in recordings); repeatable")
+    p.add_argument("--ignore", action="append", metavar="FIELD",
+                   help="also leave this body field out (a name, or a dotted path); repeatable")
+    p.add_argument("--no-default-ignore", action="store_true",
+                   help="compare timestamps, tokens and trace ids too")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    p.add_argument("--insecure", action="store_true",
+                   help="do not check the sandbox's TLS certificate")
+    p.add_argument("--json", action="store_true", help="the report as JSON")
     return parser

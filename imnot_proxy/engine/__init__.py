@@ -3,7 +3,7 @@ and the one decision every request goes through.
 
 ``Engine.handle`` takes a ``RequestView`` (what the proxy knows about a request)
 and returns one outcome (``outcomes.py``): the admin API, a mocked answer, a
-miss, forward untouched, or forward and record. Everything per request is a
+miss, forward untouched, forward and record, or forward and verify. Everything per request is a
 lookup; YAML, pydantic and JSON encoding of fixed bodies happen at build time.
 """
 
@@ -34,12 +34,14 @@ from .outcomes import (
     Policy,
     Record,
     Unmatched,
+    Verify,
     partner_name_for,
 )
 from .xmlerrors import error_reply
 
 __all__ = ["Admin", "Engine", "EngineSettings", "Forward", "Mocked", "Outcome", "Policy",
-           "Record", "Unmatched", "is_admin_path", "miss_response", "store_unavailable"]
+           "Record", "Unmatched", "Verify", "is_admin_path", "miss_response",
+           "store_unavailable"]
 
 @dataclass(frozen=True)
 class EngineSettings:
@@ -131,15 +133,18 @@ class Engine:
         reason = "; ".join(f"{t['endpoint']}: {t['failed']}" for t in tried)
         return Unmatched(Miss(host_known=True), response, reason=reason)
 
-    def _record_decision(self, host: str, found: Match | Miss) -> Record | None:
-        """Record when the partner (or the global mode) says so, in spy mode for misses,
-        or for a record host that no partner names; None to mock."""
+    def _record_decision(self, host: str, found: Match | Miss) -> Record | Verify | None:
+        """Record (or verify) when the partner (or the global mode) says so, record in spy
+        mode for misses, or for a record host that no partner names; None to mock."""
         owner = self.host_owner(host)
         if owner is None and isinstance(found, Match):
             owner = found.route.partner
         if owner is not None:
-            if (self.modes.get(owner) or self.policy.mode) == "record":
+            mode = self.modes.get(owner) or self.policy.mode
+            if mode == "record":
                 return Record(owner, host)
+            if mode == "verify":
+                return Verify(owner, host)
             if isinstance(found, Miss) and self.policy.unmatched == "record":
                 return Record(owner, host)
             return None

@@ -36,7 +36,7 @@ def _endpoint(ctx: BuildContext, dp: PaginatedDatapoint, ep: PaginatedEndpoint):
     store, partner, name = ctx.store, ctx.partner, dp.name
     cfg: Pagination = dp.pagination
     status, headers = int_status(ep.response.status), ep.response.headers or None
-    default_limit = ctx.default_limit
+    default_limit = cfg.page_size or ctx.default_limit
     payload_name = getattr(ep, "payload", None) or ""
     parsed: dict[bytes, Any] = {}
 
@@ -129,7 +129,13 @@ def _endpoint(ctx: BuildContext, dp: PaginatedDatapoint, ep: PaginatedEndpoint):
     def handle(request: RequestView, params: dict[str, str]) -> MockResponse:
         return json_response(status, shape(request, items_of(request)), headers)
 
-    return templated(ctx, ep.response, handle)
+    envelope = cfg.envelope
+
+    def with_envelope(request: RequestView, params: dict[str, str]) -> MockResponse:
+        return json_response(status, {**(envelope or {}), **shape(request, items_of(request))},
+                             headers)
+
+    return templated(ctx, ep.response, with_envelope if envelope else handle)
 
 
 def _put(body: dict, key: str | None, value: Any) -> None:

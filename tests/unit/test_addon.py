@@ -410,6 +410,7 @@ async def record_cycle(tctx, addon, url: str) -> http.HTTPFlow:
         flow.response = http.Response.make(200, b'{"real": true}',
                                            {"content-type": "application/json"})
         addon.response(flow)
+    addon.recording.flush()
     return flow
 
 
