@@ -235,6 +235,33 @@ def _callback_log(svc, request, params):
     return svc.callback_log(params["partner"], params["datapoint"], params["request_id"])
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cross_site_refusal(request: RequestView) -> str | None:
+    """Why a browser's cross-site change is refused, or None.
+
+    A page on any site, opened in a browser that uses this proxy, can send a form or a
+    ``fetch`` to the admin host; without an admin key nothing else would stop it. Browsers
+    name the page's origin in ``Origin`` (and say ``Sec-Fetch-Site: cross-site``), so a
+    change whose origin is not the host it was sent to is refused. Reads are left alone:
+    the browser does not let the other site see the answer. Clients that are not browsers
+    send neither header."""
+    if request.method in SAFE_METHODS:
+        return None
+    origin = request.headers.get("origin")
+    host = (request.headers.get("host") or request.host).strip().lower()
+    if origin is None:
+        if (request.headers.get("sec-fetch-site") or "").lower() == "cross-site":
+            return f"a cross-site request to {host} cannot change the admin state"
+        return None
+    _, _, netloc = origin.strip().lower().partition("://")
+    if netloc != host:
+        return (f"a request from the page at {origin[:200]!r} cannot change the admin state "
+                f"of {host}: only pages served by {host} (or clients that send no Origin) can")
+    return None
+
+
 class AdminApi:
     """HTTP front of ``AdminService`` with bearer-key auth."""
 
@@ -249,6 +276,9 @@ class AdminApi:
     def handle(self, request: RequestView) -> MockResponse:
         if self.ui.owns(request.path):
             return self.ui.handle(request)
+        refusal = cross_site_refusal(request)
+        if refusal:
+            return error_response(403, refusal)
         # Auth comes first, so that nothing (not even which paths exist) leaks without the key.
         if request.path not in OPEN_PATHS and not self._authorized(request):
             return error_response(401, "Unauthorized", {"WWW-Authenticate": "Bearer"})

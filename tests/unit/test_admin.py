@@ -317,3 +317,33 @@ def test_a_session_payload_keeps_its_name_and_type(api, store):
                       query="name=gold", headers={"Content-Type": "text/xml"}))["session_id"]
     view = as_json(api("GET", f"/imnot/admin/p/charges/payload/session/{sid}"))
     assert (view["payload"], view["content_type"], view["name"]) == ("<x/>", "text/xml", "gold")
+
+
+# --- cross-site requests from browsers ------------------------------------------------
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://evil.example", "Host": "imnot.proxy"},
+    {"Origin": "null", "Host": "imnot.proxy"},
+    {"Origin": "http://imnot.proxy.evil.example", "Host": "imnot.proxy"},
+    {"Sec-Fetch-Site": "cross-site", "Host": "imnot.proxy"},
+])
+def test_a_change_sent_by_another_sites_page_is_refused_even_without_a_key(api, headers):
+    refused = api("POST", "/imnot/admin/p/charges/payload", {"a": 1}, headers=headers)
+    assert refused.status == 403, refused.body
+    assert "cannot change the admin state" in as_json(refused)["detail"]
+    assert api("GET", "/imnot/admin/p/charges/payload").status == 404  # nothing stored
+
+
+@pytest.mark.parametrize("headers", [
+    {},  # curl, the CLI, test clients
+    {"Origin": "http://imnot.proxy", "Host": "imnot.proxy"},  # the admin page itself
+    {"Origin": "http://127.0.0.1:8080", "Host": "127.0.0.1:8080"},  # the page, direct
+    {"Sec-Fetch-Site": "same-origin", "Host": "imnot.proxy"},
+])
+def test_changes_from_the_admin_page_and_from_other_clients_are_served(api, headers):
+    assert api("POST", "/imnot/admin/p/charges/payload", {"a": 1}, headers=headers).status == 200
+
+
+def test_reads_from_another_site_are_served_as_the_browser_hides_them_anyway(api):
+    headers = {"Origin": "http://evil.example", "Host": "imnot.proxy"}
+    assert api("GET", "/imnot/admin/partners", headers=headers).status == 200
