@@ -106,7 +106,7 @@ class ImnotProxy:
         self._idle_applied = proxyoptions.apply_idle_timeout(ctx.options, settings.idle_timeout,
                                                              self._idle_applied)
         policy = Policy(settings.admin_host, settings.unmatched, settings.mode,
-                        settings.record_hosts)
+                        settings.record_hosts, settings.verify_hosts)
         if updated & ENGINE_OPTIONS or self.definitions.engine is None:
             self.definitions.settings = self._engine_settings(settings, policy)
             self.definitions.reload(initial=self.definitions.engine is None)

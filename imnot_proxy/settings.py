@@ -65,6 +65,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("imnot_redact_fields", Sequence[str], [],
                "More JSON/form/query field names to redact in recordings (passwords, secrets "
                "and tokens always are; docs/security.md lists the rules)."),
+    OptionSpec("imnot_verify_hosts", Sequence[str], [],
+               "Partner hosts (or *.suffix) to verify whatever the partner's or the global "
+               "mode: forwarded to the real partner and compared with the mock's answer."),
     OptionSpec("imnot_verify_ignore", Sequence[str], [],
                "verify mode: more body fields left out of the comparison, by name or dotted "
                "path (timestamps, tokens and trace ids always are)."),
@@ -138,7 +141,7 @@ ENGINE_OPTIONS = frozenset({"imnot_partners", "imnot_db", "imnot_default_limit",
 RECORDING_OPTIONS = frozenset({"imnot_recordings", "imnot_redact_headers",
                                "imnot_redact_fields", "imnot_partners"})
 POLICY_OPTIONS = frozenset({"imnot_admin_host", "imnot_unmatched", "imnot_mode",
-                            "imnot_record_hosts"})
+                            "imnot_record_hosts", "imnot_verify_hosts"})
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ class Settings:
     unmatched: str
     mode: str
     record_hosts: tuple[str, ...]
+    verify_hosts: tuple[str, ...]
     recordings: Path
     redact_headers: tuple[str, ...]
     redact_fields: tuple[str, ...]
@@ -196,6 +200,8 @@ class Settings:
             unmatched=options.imnot_unmatched,
             mode=options.imnot_mode,
             record_hosts=tuple(h.strip().lower() for h in options.imnot_record_hosts
+                               if h.strip()),
+            verify_hosts=tuple(h.strip().lower() for h in options.imnot_verify_hosts
                                if h.strip()),
             recordings=Path(options.imnot_recordings or default_recordings(partners)),
             redact_headers=tuple(options.imnot_redact_headers),

@@ -134,13 +134,14 @@ class Engine:
         return Unmatched(Miss(host_known=True), response, reason=reason)
 
     def _record_decision(self, host: str, found: Match | Miss) -> Record | Verify | None:
-        """Record (or verify) when the partner (or the global mode) says so, record in spy
+        """Record (or verify) when the host, the partner or the global mode says so, record in spy
         mode for misses, or for a record host that no partner names; None to mock."""
         owner = self.host_owner(host)
         if owner is None and isinstance(found, Match):
             owner = found.route.partner
         if owner is not None:
-            mode = self.modes.get(owner) or self.policy.mode
+            mode = ("verify" if self.policy.verify_hosts and self.policy.verifies_host(host)
+                    else self.modes.get(owner) or self.policy.mode)
             if mode == "record":
                 return Record(owner, host)
             if mode == "verify":

@@ -24,10 +24,17 @@ class Policy:
     unmatched: str = "404"  # 404 | passthrough | record
     mode: str = "mock"  # mock | record | verify (a partner's own ``mode:`` wins)
     record_hosts: tuple[str, ...] = ()  # exact names or *.suffix
+    verify_hosts: tuple[str, ...] = ()  # partner hosts verified whatever the modes say
 
     def records_host(self, host: str) -> bool:
-        return any(host == h or (h.startswith("*.") and host.endswith(h[1:]))
-                   for h in self.record_hosts)
+        return _named(host, self.record_hosts)
+
+    def verifies_host(self, host: str) -> bool:
+        return _named(host, self.verify_hosts)
+
+
+def _named(host: str, hosts: tuple[str, ...]) -> bool:
+    return any(host == h or (h.startswith("*.") and host.endswith(h[1:])) for h in hosts)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from imnot_proxy.engine import (
     Policy,
     Record,
     Unmatched,
+    Verify,
 )
 from imnot_proxy.messages import CIHeaders, RequestView
 
@@ -107,6 +108,18 @@ def test_direct_requests_never_pass_through(engine):
 ])
 def test_record_decisions(engine, policy, req, expected):
     assert engine(policy).handle(req) == expected
+
+
+@pytest.mark.parametrize(("policy", "req", "expected"), [
+    (Policy(verify_hosts=("api.hosted.example",)), request("api.hosted.example", "/ping"),
+     Verify("hosted", "api.hosted.example")),
+    (Policy(mode="record", verify_hosts=("*.wild.example",)), request("a.wild.example", "/x"),
+     Verify("hosted", "a.wild.example")),
+    (Policy(verify_hosts=("*.wild.example",)), request("api.hosted.example", "/ping"), None),
+])
+def test_verify_hosts_are_verified_whatever_the_modes_say(engine, policy, req, expected):
+    outcome = engine(policy).handle(req)
+    assert outcome == expected if expected else isinstance(outcome, Mocked)
 
 
 def test_spy_mode_still_mocks_what_is_defined(engine):

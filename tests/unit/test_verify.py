@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from mitmproxy import http
 
@@ -100,3 +101,25 @@ def test_verify_mode_reports_drift_and_never_changes_the_mock(tmp_path: Path,
     db = sqlite3.connect(tmp_path / "imnot.db")
     assert db.execute("SELECT count(*) FROM issued_ids").fetchone() == (0,)
     db.close()
+
+
+def test_a_verify_host_is_verified_though_its_partner_says_mock(tmp_path: Path,
+                                                                addon_context) -> None:
+    partners = partner_in_verify_mode(tmp_path)
+    file = partners / "p" / "partner.yaml"
+    file.write_text(file.read_text().replace("mode: verify\n", "mode: mock\n"))
+    addon = ImnotProxy()
+    with addon_context(addon) as tctx:
+        tctx.configure(addon, imnot_partners=[str(partners)],
+                       imnot_db=str(tmp_path / "imnot.db"),
+                       imnot_recordings=str(tmp_path / "rec"),
+                       imnot_verify_hosts=[urlsplit(BASE).hostname])
+        through = Through(addon, Jobs(polls=2))
+        run_jobs(through, jobs=1)
+        assert all(f.metadata["imnot"]["kind"] == "verify" for f in through.flows)
+        assert addon.verify.report.ok
+        tctx.configure(addon, imnot_verify_hosts=[])
+        mocked = make_flow("POST", BASE + "/jobs", b"{}", {})
+        addon.request(mocked)
+        assert mocked.response is not None and mocked.metadata["imnot"]["kind"] == "mock"
+        addon.done()
