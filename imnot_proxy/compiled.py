@@ -129,8 +129,8 @@ def _capture_source(findings: list[Finding], spec: Any, at: tuple,
     try:
         return SOURCES[word](spec[word], namespaces or None)
     except Invalid as exc:
-        loc, message = exc.args[0]
-        findings.append((at + (word,) + tuple(loc), message, "error"))
+        findings.extend((at + (word,) + tuple(loc), message, "error")
+                        for loc, message in exc.problems)
     except Exception as exc:  # noqa: BLE001 - any bad expression is a located problem
         findings.append((at + (word,), str(exc), "error"))
     return None

@@ -46,12 +46,19 @@ def check_partner(partner: schema.Partner) -> list[Finding]:
         for j, ep in enumerate(dp.endpoints):
             key = (ep.method, path_shape(ep.path))
             for other_dp, other_loc, other_when in routes.get(key, []):
-                if other_dp != dp.name and same_condition(ep.when, other_when):
+                if not same_condition(ep.when, other_when):
+                    continue
+                if other_dp != dp.name:
                     findings.append((where + ("endpoints", j, "path"),
                                      f"route {ep.method} {ep.path} is already defined by "
                                      f"datapoint '{other_dp}' ({_dotted(other_loc)})"
                                      + _when_hint(ep.when), "error"))
-                    break
+                else:  # the original accepts it (the first declaration answers): a warning
+                    findings.append((where + ("endpoints", j, "path"),
+                                     f"this endpoint never answers: {ep.method} {ep.path} is "
+                                     f"declared before it by {_dotted(other_loc)}"
+                                     + _when_hint(ep.when), "warning"))
+                break
             routes.setdefault(key, []).append((dp.name, where + ("endpoints", j), ep.when))
     return findings
 
@@ -194,8 +201,17 @@ def _places_id(body: object) -> bool:
 
 def same_condition(a: object, b: object) -> bool:
     """Two endpoints on one path conflict unless their ``when:`` tell them apart: both
-    without one, or both with the same one, is a conflict."""
-    return a == b
+    without one, or both with the same one (header names in any case), is a conflict."""
+    return _canonical(a) == _canonical(b)
+
+
+def _canonical(when: object) -> object:
+    if isinstance(when, dict):
+        return {k: (v.lower() if k == "header" and isinstance(v, str) else _canonical(v))
+                for k, v in when.items()}
+    if isinstance(when, list):
+        return [_canonical(v) for v in when]
+    return when
 
 
 def _when_hint(when: object) -> str:

@@ -179,6 +179,25 @@ def test_identical_conditions_conflict_too(tmp_path, load_text):
     assert any("with the same 'when:'" in p.message for p in result.errors)
 
 
+@pytest.mark.parametrize(("source", "words"), [
+    ('{json: "$..["}', "capture.x.json"), ('{xpath: "//a[@b="}', "capture.x.xpath")])
+def test_a_broken_capture_expression_is_a_located_load_error(tmp_path, load_text, source, words):
+    result = load_text(f"""
+        partner: cap
+        datapoints:
+          - name: cap
+            pattern: polling
+            endpoints:
+              - method: POST
+                path: /c
+                capture:
+                  x: {source}
+                response: {{generates_id: true, id_body_field: id}}
+        """, tmp_path)
+    (problem,) = result.errors
+    assert problem.line == 10 and words in str(problem) and "cannot load" not in str(problem)
+
+
 # --- templates --------------------------------------------------------------------------------
 
 def test_a_templated_json_body_echoes_request_values_safely(make, clock):
