@@ -131,7 +131,7 @@ class Engine:
         detail = f"no endpoint for {request.method} {clean_text(request.path)} matched"
         response = error_reply(group.errors, request, 404, detail, extra={"tried": tried})
         reason = "; ".join(f"{t['endpoint']}: {t['failed']}" for t in tried)
-        return Unmatched(Miss(host_known=True), response, reason=reason)
+        return Unmatched(Miss(host_known=True), response, reason=reason, partner=group.partner)
 
     def _record_decision(self, host: str, found: Match | Miss) -> Record | Verify | None:
         """Record (or verify) when the host, the partner or the global mode says so, record in spy

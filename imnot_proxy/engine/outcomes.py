@@ -58,6 +58,7 @@ class Unmatched:
     miss: Miss
     response: MockResponse
     reason: str | None = None  # why no endpoint on a matched path answered (their when:)
+    partner: str | None = None  # whose path it was, when one partner's
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,7 @@ def test_an_operation_nobody_answers_is_a_soap_fault(make, version, status, cont
         outcome.response.body
     assert "ota/avail: SOAP operation is 'OTA_Ping', not 'OTA_HotelAvailNotifRQ'" in \
         outcome.reason
+    assert outcome.partner == "ota"  # the journal's partner filter shows the miss
 
 
 def test_two_endpoints_without_when_on_one_path_still_conflict(tmp_path, load_text):
