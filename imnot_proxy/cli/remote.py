@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from .output import console, fail, format_sessions, print_json
 from .paths import default_partners
@@ -77,13 +77,13 @@ class HttpRemote:
         return self._call("POST", path, body, content_type or "application/json")
 
     def get_session(self, partner: str, datapoint: str, session_id: str) -> dict:
-        return self._call("GET", f"{_payload_path(partner, datapoint)}/session/{session_id}")
+        return self._call("GET", f"{_payload_path(partner, datapoint)}/session/{_seg(session_id)}")
 
     def list_sessions(self) -> list[dict]:
         return self._call("GET", f"{ADMIN}/sessions")
 
     def delete_session(self, session_id: str) -> dict:
-        return self._call("DELETE", f"{ADMIN}/sessions/{session_id}")
+        return self._call("DELETE", f"{ADMIN}/sessions/{_seg(session_id)}")
 
     def clear_sessions(self) -> dict:
         return self._call("DELETE", f"{ADMIN}/sessions")
@@ -98,11 +98,21 @@ class HttpRemote:
         try:
             return self.client.call(method, path, body, content_type)
         except AdminCallError as exc:
-            raise RemoteError(exc.status, exc.detail) from None
+            detail = exc.detail
+            if exc.status == 401:
+                detail = (f"{detail}: the proxy has an admin key; give it with --key or "
+                          f"IMNOT_ADMIN_KEY" + (" (the one given was refused)"
+                                                if self.client.key else ""))
+            raise RemoteError(exc.status, detail) from None
 
 
 def _payload_path(partner: str, datapoint: str) -> str:
-    return f"{ADMIN}/{partner}/{datapoint}/payload"
+    return f"{ADMIN}/{_seg(partner)}/{_seg(datapoint)}/payload"
+
+
+def _seg(value: str) -> str:
+    """One path segment, percent-encoded: a name can never reach another route."""
+    return quote(value, safe="")
 
 
 def _query(**values: str | None) -> str:
