@@ -148,7 +148,8 @@ def _session_new(svc, request, params):
 
 @route("GET", "/imnot/admin/{partner}/{datapoint}/payload/session/{session_id}")
 def _session_get(svc, request, params):
-    return svc.get_session(params["partner"], params["datapoint"], params["session_id"])
+    return svc.get_session(params["partner"], params["datapoint"], params["session_id"],
+                           payload_name(request.query.get("name")))
 
 
 @route("GET", "/imnot/admin/status")

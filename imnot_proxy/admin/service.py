@@ -118,15 +118,18 @@ class AdminService:
             raise RequestError(409, f"Session '{session_id}' already exists")
         return {"session_id": opened}
 
-    def get_session(self, partner: str, datapoint: str, session_id: str) -> dict:
+    def get_session(self, partner: str, datapoint: str, session_id: str,
+                    name: str = "") -> dict:
         record = self.store.get_session(session_id)
         if record is None:
             raise RequestError(404, f"Session '{session_id}' not found")
-        if (record.partner, record.datapoint) == (partner, datapoint):
+        if not name and (record.partner, record.datapoint) == (partner, datapoint):
             return {**session_view(record), **payload_view(record)}
-        payload = self.store.session_payload(session_id, partner, datapoint, touch=False)
+        payload = self.store.session_payload(session_id, partner, datapoint, name, touch=False)
         if payload is None:
-            raise RequestError(404, f"Session '{session_id}' not found")
+            which = f"payload '{name}' of " if name else ""
+            raise RequestError(404, f"Session '{session_id}' not found" if not name else
+                               f"No {which}{partner}/{datapoint} in session '{session_id}'")
         view = {**session_view(record), "partner": partner, "datapoint": datapoint}
         view.pop("outcome", None)
         if payload.outcome:

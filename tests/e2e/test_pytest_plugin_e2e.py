@@ -285,6 +285,32 @@ class FaultStub(BaseHTTPRequestHandler):
         pass
 
 
+def test_named_and_xml_payloads_into_the_session(project, running):
+    read = (REPO_PARTNERS / "channellink" / "requests" / "read-rq.xml").read_text()
+    project.makepyfile(test_named=f"""
+        import requests
+
+        READ = {read!r}
+        XML = '<OTA_ResRetrieveRS><Success/></OTA_ResRetrieveRS>'
+
+        def test_xml_and_a_name(imnot, imnot_server):
+            imnot.set_payload("channellink", "reservations", XML,
+                              content_type="application/xml")
+            imnot.set_payload("bookingco", "charges", {{"tier": "gold"}}, name="gold")
+            reply = requests.post("http://api.channellink.example/pmsxchange/v2", data=READ,
+                                  headers={{"Content-Type": "text/xml",
+                                           "SOAPAction": "OTA_ReadRQ"}},
+                                  proxies={{"http": imnot.proxy_url}})
+            assert reply.status_code == 200, reply.text
+            assert "<Success/>" in reply.text and "xml" in reply.headers["content-type"]
+            named = requests.get(f"{{imnot_server.url}}/imnot/admin/bookingco/charges/payload/"
+                                 f"session/{{imnot.session}}?name=gold")
+            assert named.json()["payload"] == {{"tier": "gold"}}, named.text
+    """)
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", *attach_args(running))
+    result.assert_outcomes(passed=1)
+
+
 def test_fault_is_posted_for_the_test_session_and_cleared_after_it(project):
     FaultStub.calls = []
     stub = ThreadingHTTPServer(("127.0.0.1", 0), FaultStub)
