@@ -165,6 +165,26 @@ def test_an_operation_nobody_answers_is_a_soap_fault(make, version, status, cont
     assert "ota/avail: SOAP operation is 'OTA_Ping', not 'OTA_HotelAvailNotifRQ'" in \
         outcome.reason
     assert outcome.partner == "ota"  # the journal's partner filter shows the miss
+    assert (b"<tried><endpoint>ota/avail</endpoint><when>soap_action OTA_HotelAvailNotifRQ"
+            b"</when><failed>SOAP operation is 'OTA_Ping', not 'OTA_HotelAvailNotifRQ'"
+            b"</failed></tried>") in outcome.response.body
+
+
+@pytest.mark.parametrize(("headers", "content_type", "marker"), [
+    ({"SOAPAction": '"OTA_HotelAvailNotifRQ"', "Content-Type": "text/xml"},
+     "text/xml; charset=utf-8", b"<faultcode>soap:Client</faultcode>"),
+    ({"Content-Type": "application/soap+xml; charset=utf-8"},
+     "application/soap+xml; charset=utf-8", b"<soap:Value>soap:Sender</soap:Value>"),
+    ({"Content-Type": "application/xml"}, "application/xml", b"<error><status>404</status>"),
+    ({"Content-Type": "application/json"}, "application/json", b'"detail":'),
+])
+def test_a_body_that_does_not_parse_gets_errors_in_the_language_its_headers_name(
+        make, headers, content_type, marker):
+    outcome = make(SOAP).handle(view("POST", "/soap", body=b"<s:Envelope><s:Bo",
+                                     headers=headers))
+    assert isinstance(outcome, Unmatched)
+    assert header(outcome.response, "content-type") == content_type
+    assert marker in outcome.response.body, outcome.response.body
 
 
 def test_two_endpoints_without_when_on_one_path_still_conflict(tmp_path, load_text):
@@ -428,7 +448,12 @@ def test_xpath_rules_and_an_xml_schema_guard_an_xml_endpoint(make, tmp_path):
     assert bad.status == 422 and header(bad, "content-type") == "application/xml"  # XML errors
     assert b"xpath //RQ/@EchoToken: does not match pattern" in bad.body
     missing = send(engine, "POST", "/xml", body=b"<RQ/>", headers={"Accept": "x"}).body
-    assert b"xpath //RQ/@EchoToken: required" in missing and b"xsd: line 1:" in missing
+    assert b"</detail><message>xpath //RQ/@EchoToken: required</message><message>xsd: line 1:" \
+        in missing
+    assert b'["' not in missing  # each problem its own element, not a JSON list in XML
+    broken = send(engine, "POST", "/xml", body=b'<RQ EchoToken="E-1"',
+                  headers={"Content-Type": "application/xml"})
+    assert broken.status == 422 and header(broken, "content-type") == "application/xml"
 
 
 def test_a_missing_xsd_file_is_a_load_error(tmp_path, load_text):
