@@ -184,14 +184,14 @@ def _shaped(shape: CallbackShape, request: CallbackRequest, payload: Any,
                                 payload=payload)
     body = payload.body
     if shape.body is not None:
-        value = rendering.value(shape.body, context, shape.body)
+        value = rendering.value(shape.body, context, "callback_body")
         if isinstance(value, str):
             body = value.encode()
         else:
             body, headers = encode_json(value), {"Content-Type": "application/json"}
     for name, template in shape.headers:
         text = template if isinstance(template, str) else str(
-            rendering.value(template, context, template))
+            rendering.value(template, context, f"callback_headers {name}"))
         headers[name] = header_safe(text)
     return body, headers
 

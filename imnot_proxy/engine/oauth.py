@@ -33,7 +33,7 @@ def _endpoint(ctx: BuildContext, dp: OAuthDatapoint, ep: OAuthEndpoint):
     rendering = ctx.rendering
 
     def handle(request: RequestView, params: dict[str, str]) -> MockResponse:
-        value = rendering.value(token, rendering.context(request, params), token)
+        value = rendering.value(token, rendering.context(request, params), "access_token")
         return json_response(r.status, {**fields, "access_token": str(value)},
                              r.headers or None)
 

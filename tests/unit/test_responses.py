@@ -260,8 +260,27 @@ def test_a_template_error_is_a_500_naming_partner_datapoint_and_line(make):
     response = send(engine, "GET", "/broken")
     assert response.status == 500
     detail = json.loads(response.body)["detail"]
-    assert detail.startswith("template error in acme/broken, template line 1:")
+    assert detail == "template error in acme/broken, body.x: request.query has no 'missing'"
     assert send(engine, "GET", "/broken", query="missing=1").status == 200
+
+
+@pytest.mark.parametrize(("response", "where"), [
+    ('{template: true, status: "{{ 999 }}"}', "status: status rendered as 999, not 100-599"),
+    ('{template: true, headers: {X-A: "{{ id.x }}"}}', "header X-A: "),
+    ('{template: true, headers: {Content-Type: text/plain}, body: "a\\n{{ request.query.nope }}"}',
+     "body, line 2: "),
+])
+def test_a_template_error_names_the_part_that_failed(make, response, where):
+    engine = make(f"""
+        partner: acme
+        datapoints:
+          - name: broken
+            pattern: static
+            endpoints:
+              - {{method: GET, path: /broken, response: {response}}}
+        """)
+    detail = json.loads(send(engine, "GET", "/broken").body)["detail"]
+    assert detail.startswith(f"template error in acme/broken, {where}"), detail
 
 
 def test_template_syntax_errors_are_load_errors_with_a_line(tmp_path, load_text):
