@@ -37,6 +37,9 @@ def check_partner(partner: schema.Partner) -> list[Finding]:
         if _has_control(dp.name):
             findings.append((where + ("name",), "control characters are not allowed in a name",
                              "error"))
+        elif not schema.PARTNER_NAME_RE.fullmatch(dp.name):
+            findings.append((where + ("name",), "name should match ^[a-zA-Z0-9_-]{1,64}$ to be "
+                             "usable in admin URLs (payload uploads)", "warning"))
         if dp.name in seen_names:
             findings.append((where + ("name",),
                              f"datapoint name '{dp.name}' is also used by datapoints."

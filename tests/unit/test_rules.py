@@ -198,6 +198,16 @@ def test_partner_name_outside_the_admin_url_charset_is_a_warning():
                       "name should match ^[a-zA-Z0-9_-]{1,64}$ to be usable in admin URLs")]
 
 
+def test_datapoint_name_outside_the_admin_url_charset_is_a_warning():
+    found = findings("""
+        partner: p
+        datapoints:
+          - {name: "d p/x", pattern: fetch, endpoints: [{method: GET, path: /a}]}
+        """)
+    assert found == [("datapoints.0.name", "warning", "name should match "
+                      "^[a-zA-Z0-9_-]{1,64}$ to be usable in admin URLs (payload uploads)")]
+
+
 def test_duplicate_datapoint_names_are_a_warning():
     found = findings("""
         partner: p
