@@ -36,8 +36,9 @@ def parse_payload(body: bytes, limit: int | None = None,
         return body, given
     try:
         value = loads_json(body) if body.strip() else None
-    except json.JSONDecodeError:
-        raise RequestError(400, "Invalid JSON body") from None
+    except json.JSONDecodeError as exc:
+        raise RequestError(400, f"Invalid JSON body: {exc.msg} at line {exc.lineno}, "
+                                f"column {exc.colno}") from None
     except ValueError as exc:  # NaN, Infinity, nesting
         raise RequestError(400, f"Invalid JSON body: {exc}") from None
     if value is None:
