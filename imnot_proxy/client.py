@@ -53,6 +53,8 @@ class AdminClient:
             payload = _decode(exc.read())
             exc.close()
             detail = payload.get("detail", payload) if isinstance(payload, dict) else payload
+            if isinstance(payload, dict) and isinstance(payload.get("problem"), str):
+                detail = f"{detail}: {payload['problem']}"  # where a body went wrong
             raise AdminCallError(exc.code, detail) from None
         except (urllib.error.URLError, OSError, http.client.InvalidURL) as exc:
             reason = getattr(exc, "reason", exc)

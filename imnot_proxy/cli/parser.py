@@ -24,8 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the proxy unchanged: --set, --mode, --listen-host/-port, -q "
                                    "and a few more for the lean engine, any mitmdump/mitmweb "
                                    "option with --full/--web.")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p.add_argument("--partners", help="partners directory (default: ./partners, else the "
                                       "bundled examples)")
     p.add_argument("--db", help="state store (default: imnot.db beside the partners directory)")
@@ -66,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also list the admin API routes (payloads, sessions, callbacks)")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("init", help="scaffold partners/ with the StayLink and BookingCo examples")
-    p.add_argument("--dir", default=".")
+    p = sub.add_parser("init", help="scaffold partners/ with the example partners (StayLink, "
+                                    "BookingCo, ChannelLink)")
+    p.add_argument("--dir", default=".",
+                   help="the folder to create partners/ in (default: the current one)")
     p.add_argument("--force", action="store_true",
                    help="write the example files even if partners/ exists (other files kept)")
 

@@ -167,7 +167,9 @@ class LocalRemote:
         try:
             return action(*args)
         except RequestError as exc:
-            raise RemoteError(exc.status, exc.detail) from None
+            problem = exc.extra.get("problem")
+            raise RemoteError(exc.status, f"{exc.detail}: {problem}" if isinstance(problem, str)
+                              else exc.detail) from None
 
 
 def local_service(partners: str | Path, db: str | Path) -> AdminService:
