@@ -21,10 +21,12 @@ import yaml
 
 from . import rules, schema
 from .errors import Problem
+from .schema.faults import FAULT_KINDS, FAULT_MODELS
 from .yamlsafe import DEFAULT_LIMITS, Limits, LocatedError, compose, decode, too_big
 
 # Sections where the original already rejected unknown keys: always errors there.
-_ALWAYS_STRICT = {"pagination", "validate", "rate_limit", "pending", "failed", "strict_order"}
+_ALWAYS_STRICT = {"pagination", "validate", "rate_limit", "pending", "failed", "strict_order",
+                  "faults", "latency"}
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def _parse(text: str, name: str, strict: bool, limits: Limits
         for err in hard:
             loc = _data_loc(data, err["loc"])
             if err["type"] == "union_tag_invalid":
-                loc = loc + ("pattern",)
+                loc = loc + (_tag_key(loc),)
             if err["type"] == "extra_forbidden":
                 message = _unknown_key_message(data, loc)
             else:
@@ -247,6 +249,8 @@ def _data_loc(data: Any, loc: Sequence) -> tuple:
     current = data
     for i, part in enumerate(loc):
         if isinstance(current, dict):
+            if i and isinstance(loc[i - 1], int) and part == current.get("kind"):
+                continue  # a fault's kind tag, which may also be one of its keys ("status")
             if part in current:
                 out.append(part)
                 current = current[part]
@@ -337,6 +341,8 @@ def _model_class(annotation: Any, value: Any) -> type[pydantic.BaseModel] | None
     annotation = _strip(annotation)
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         tag = value.get("pattern") if isinstance(value, dict) else None
+        if isinstance(value, dict) and "kind" in value and "pattern" not in value:
+            return FAULT_MODELS.get(value["kind"])
         return schema.DATAPOINT_MODELS.get(tag)
     if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
         return annotation
@@ -360,6 +366,8 @@ def _message(err: dict) -> str:
     kind = err["type"]
     if kind == "union_tag_not_found" and not isinstance(err.get("input"), dict):
         return f"expected a mapping (got {type(err.get('input')).__name__})"
+    if kind.startswith("union_tag") and _tag_key(err["loc"]) == "kind":
+        return _fault_kind_message(err)
     if kind in _FRIENDLY:
         return _FRIENDLY[kind]
     if kind == "union_tag_invalid":
@@ -376,6 +384,22 @@ def _message(err: dict) -> str:
         got = type(err.get("input")).__name__
         message = f"{message} (got {got})"
     return message
+
+
+def _tag_key(loc: Sequence) -> str:
+    """The key that picks the model of a union at ``loc``: a fault's ``kind`` or a
+    datapoint's ``pattern``."""
+    return "kind" if "faults" in loc else "pattern"
+
+
+def _fault_kind_message(err: dict) -> str:
+    supported = ", ".join(FAULT_KINDS)
+    if err["type"] == "union_tag_not_found":
+        return f"is missing 'kind' (one of: {supported})"
+    tag = str(err.get("ctx", {}).get("tag"))
+    close = difflib.get_close_matches(tag, FAULT_KINDS, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown fault kind '{tag}'{hint}; supported: {supported}"
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

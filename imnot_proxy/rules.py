@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import schema
+from .fault_rules import check_faults
 from .routing import ANY_HOST, Route, Router, is_param, path_shape, split_path
 
 Finding = tuple[tuple, str, str]  # (location, message, severity)
@@ -48,6 +49,7 @@ def check_partner(partner: schema.Partner) -> list[Finding]:
                                  f"route {ep.method} {ep.path} is already defined by datapoint "
                                  f"'{other[0]}' ({_dotted(other[1])})", "error"))
             routes.setdefault(key, (dp.name, where + ("endpoints", j)))
+    findings.extend(check_faults(partner))
     return findings
 
 

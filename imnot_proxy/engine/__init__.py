@@ -24,6 +24,8 @@ from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
 from . import callback, fetch, oauth, paginated, polling, static
 from .common import BuildContext
+from .fault_plans import FaultPlans
+from .faults import Injection
 from .guards import rate_limited, validated
 from .outcomes import (
     ADMIN,
@@ -61,6 +63,9 @@ class EngineSettings:
     policy: Policy = Policy()
 
 
+NO_ANSWER = MockResponse(0)  # what a fault that sends no answer leaves in ``Mocked.response``
+
+
 def is_admin_path(path: str) -> bool:
     return path.startswith("/imnot/") or path == "/healthz"
 
@@ -77,6 +82,7 @@ class Engine:
         self.router = Router()
         self.datapoints: dict[tuple[str, str], Any] = {}
         self.modes: dict[str, str | None] = {s.name: s.model.mode for s in partners}
+        self.faults = FaultPlans(partners, store, self.settings.clock)
         self._exact_hosts: dict[str, str] = {}
         self._wild_hosts: list[tuple[str, str]] = []
         for source in partners:
@@ -91,7 +97,7 @@ class Engine:
         model = source.model
         s = self.settings
         ctx = BuildContext(self.store, model.partner, s.default_limit, s.dispatch,
-                           s.callback_allowed, s.clock)
+                           s.callback_allowed, s.clock, self.faults.for_callback)
         handlers: list[list[Callable]] = []
         for dp in model.datapoints:
             known = self.datapoints.get((model.partner, dp.name))
@@ -123,12 +129,37 @@ class Engine:
         if not request.direct:
             recorded = self._record_decision(host, found)
             if recorded is not None:
-                return recorded
+                return self._passthrough_fault(recorded, recorded.partner, request)
         if isinstance(found, Miss):
             if not request.direct and (not found.host_known or policy.unmatched == "passthrough"):
-                return FORWARD_PARTNER if found.host_known else FORWARD
+                if not found.host_known:
+                    return FORWARD
+                return self._passthrough_fault(FORWARD_PARTNER, self.host_owner(host), request)
             return Unmatched(found, miss_response(found, request))
+        fault = self.faults.for_request(found.route, request, found.params)
+        if fault is not None:
+            return self._faulted(found, request, fault)
         return Mocked(found.route, self.call(found, request), found.params)
+
+    def _faulted(self, match: Match, request: RequestView, fault: Injection) -> Mocked:
+        """A fault that replaces the answer keeps the pattern from running (no id issued,
+        no callback sent); the others spoil or delay the pattern's own answer."""
+        if not fault.replaces_answer:
+            return Mocked(match.route, self.call(match, request), match.params, fault)
+        response = fault.response or NO_ANSWER
+        if request.method == "HEAD" and response.body:
+            response = replace(response, headers=response.headers + (
+                ("content-length", str(len(response.body))),), body=b"")
+        return Mocked(match.route, response, match.params, fault)
+
+    def _passthrough_fault(self, outcome: Forward | Record, partner: str | None,
+                           request: RequestView) -> Forward | Record:
+        fault = self.faults.for_passthrough(partner, request) if partner else None
+        if fault is None:
+            return outcome
+        if isinstance(outcome, Forward):
+            return replace(outcome, fault=fault, partner=partner)
+        return replace(outcome, fault=fault)
 
     def _record_decision(self, host: str, found: Match | Miss) -> Record | None:
         """Record when the partner (or the global mode) says so, in spy mode for misses,

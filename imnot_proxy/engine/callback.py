@@ -18,12 +18,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import RequestError
 from ..messages import MockResponse, RequestView, json_response
 from ..schema import CallbackDatapoint, CallbackEndpoint
 from ..store import CallbackRequest, Store
+from . import callback_faults
 from .common import BuildContext, json_object_body
 
 logger = logging.getLogger(__name__)
@@ -38,11 +40,18 @@ class DeliveryJob:
     request: CallbackRequest
     retries: int
     delay: float
+    fault: Callable[[str, str, str | None], Any] | None = None  # the delivery's fault, if any
 
     async def run(self) -> None:
+        r = self.request
+        fault = self.fault(r.partner, r.datapoint, r.session_id) if self.fault else None
+        if fault is not None:
+            await callback_faults.run(self, fault, deliver)
+            return
         if self.delay > 0:
             await asyncio.sleep(self.delay)
         await deliver(self.store, self.request, self.retries)
+        callback_faults.delivered(self.request)
 
 
 def callback_refusal(url: str, allow: Sequence[str]) -> str | None:
@@ -102,7 +111,8 @@ def _endpoint(ctx: BuildContext, dp: CallbackDatapoint, ep: CallbackEndpoint):
             raise RequestError(422, refusal)
         record = store.add_callback(partner, name, request.session or None, url,
                                     r.callback_method)
-        ctx.dispatch(DeliveryJob(store, record, r.callback_retries, r.callback_delay_seconds))
+        ctx.dispatch(DeliveryJob(store, record, r.callback_retries, r.callback_delay_seconds,
+                                 ctx.callback_fault))
         return json_response(r.status, {"request_id": record.id}, r.headers or None)
 
     return handle

@@ -27,6 +27,7 @@ class BuildContext:
     dispatch: Callable[[Any], None] = field(default=lambda job: None)  # runs async callbacks
     callback_allowed: Callable[[str], str | None] = field(default=lambda url: None)
     clock: Clock = time.time
+    callback_fault: Callable[[str, str, str | None], Any] = field(default=lambda p, d, s: None)
 
 
 def resolve_payload(store: Store, partner: str, datapoint: str, session: str | None) -> Payload:

@@ -11,6 +11,7 @@ from pydantic import (
 )
 
 from .base import HostName, StrictModel
+from .faults import Fault, Latency
 from .patterns import Datapoint
 
 
@@ -24,6 +25,8 @@ class Partner(StrictModel):
         default_factory=list)
     mode: Literal["mock", "record"] | None = None
     datapoints: list[Datapoint] = Field(min_length=1)
+    faults: list[Fault] | None = None
+    latency: Latency | None = None
 
     @field_validator("hosts", mode="before")
     @classmethod

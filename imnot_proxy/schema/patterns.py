@@ -12,6 +12,7 @@ from pydantic import (
 
 from .base import Answer, StrictModel
 from .extras import Pagination, RateLimit, ValidateBlock
+from .faults import Fault, Latency
 from .responses import (
     CallbackResponse,
     FetchResponse,
@@ -28,6 +29,8 @@ class EndpointBase(StrictModel):
     step: StrictInt | None = None
     validation: ValidateBlock | None = Field(default=None, alias="validate")
     rate_limit: RateLimit | None = None
+    faults: list[Fault] | None = None
+    latency: Latency | None = None
 
     @field_validator("method")
     @classmethod
@@ -75,6 +78,8 @@ class DatapointBase(StrictModel):
     pattern_name: ClassVar[str] = ""
     name: str = Field(min_length=1)
     description: str = ""
+    faults: list[Fault] | None = None
+    latency: Latency | None = None
 
 
 class OAuthDatapoint(DatapointBase):

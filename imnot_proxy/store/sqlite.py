@@ -2,9 +2,9 @@
 
 ``synchronous=NORMAL`` in WAL mode keeps every committed write across a
 process crash (``kill -9``); only a power loss can drop the last commits.
-Several processes may share the file: global payload bytes are cached in
-process and the cache is dropped whenever ``PRAGMA data_version`` says another
-connection wrote.
+Several processes may share the file: global payload bytes and the faults in
+force are cached in process and the caches are dropped whenever
+``PRAGMA data_version`` says another connection wrote.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..clock import now_iso
 from ..errors import StoreError
-from .base import CallbackRequest, Delivery, IssuedId, Payload, SessionRecord
+from .base import CallbackRequest, Delivery, FaultRecord, IssuedId, Payload, SessionRecord
+from .sqlite_faults import FaultRows
 
 CACHE_LIMIT = 10_000  # entries per in-process cache before it starts over
 STAMP_EVERY = 1.0  # seconds between two last_used writes of one session
@@ -55,10 +56,18 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX sessions_by_age ON sessions (created_at, session_id);
     """,
+    # 3: faults set at run time, and request counters of every fault (see engine/faults.py)
+    """
+    CREATE TABLE faults (
+        id TEXT PRIMARY KEY, partner TEXT NOT NULL, session_id TEXT, spec BLOB NOT NULL,
+        created_at REAL NOT NULL, expires_at REAL);
+    CREATE TABLE fault_counters (
+        key TEXT PRIMARY KEY, count INTEGER NOT NULL, first_at REAL NOT NULL);
+    """,
 ]
 
 
-class SqliteStore:
+class SqliteStore(FaultRows):
     """The embedded default store (see module docstring)."""
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time):
@@ -79,6 +88,8 @@ class SqliteStore:
         self._cache: dict[tuple[str, str], Payload | None] = {}
         self._session_cache: dict[str, tuple[str, str, Payload] | None] = {}
         self._stamped: dict[str, float] = {}
+        self._faults: tuple[FaultRecord, ...] | None = None  # None: read them again
+        self._faults_until = math.inf  # when the first of them expires
         self._data_version = self._version()
 
     # --- plumbing -------------------------------------------------------------
@@ -97,6 +108,7 @@ class SqliteStore:
             self._data_version = version
             self._cache.clear()
             self._session_cache.clear()
+            self._faults = None
         for cache in (self._cache, self._session_cache, self._stamped):
             if len(cache) > CACHE_LIMIT:  # bounded: many sessions must not grow memory forever
                 cache.clear()
@@ -315,6 +327,8 @@ class SqliteStore:
         return wait
 
 
+
 def _session(row: tuple) -> SessionRecord:
     sid, partner, datapoint, body, created_at, last_used, outcome = row
     return SessionRecord(sid, partner, datapoint, bytes(body), created_at, last_used, outcome)
+
