@@ -26,6 +26,7 @@ from .definitions import Definitions
 from .engine import Admin, Engine, EngineSettings, Forward, Policy, Record
 from .engine.callback import callback_refusal
 from .errors import RequestError, StoreError
+from .faultglue import FaultGlue
 from .journal import MemoryJournal
 from .jsonlog import FLOW_FIELD, use_json_logs
 from .messages import error_response
@@ -54,6 +55,8 @@ class ImnotProxy:
         self.sessions = ConnectSessions()
         self.recording = LiveRecording()
         self.tasks = Tasks()
+        self.faults = FaultGlue(self._journal,
+                                lambda: self.settings.upstream_login if self.settings else None)
         self._watcher: Any = None
         self._flow_log = True
         self._frozen = False
@@ -129,6 +132,7 @@ class ImnotProxy:
 
     def done(self) -> None:
         self.tasks.cancel_all()
+        self.faults.close()
         self.recording.close()
         if self.store is not None:
             self.store.close()
@@ -204,6 +208,8 @@ class ImnotProxy:
         try:
             view = flows.view_of(flow, self.sessions)
             outcome = engine.handle(view)
+            if getattr(outcome, "fault", None) is not None:
+                return self.faults.inject(flow, view, outcome, started)  # type: ignore[arg-type]
             if isinstance(outcome, Forward):
                 self._forward(flow, outcome.partner_host, started)
             elif isinstance(outcome, Admin):

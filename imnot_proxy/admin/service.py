@@ -20,6 +20,7 @@ from ..errors import RequestError
 from ..journal import Journal, MemoryJournal
 from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
+from .faults import FaultAdmin
 from .views import check_size, parse_payload, partner_view, session_view
 
 
@@ -35,6 +36,7 @@ class AdminService:
         self.journal = journal if journal is not None else MemoryJournal()
         self.dispatch = dispatch
         self.admin_key = admin_key
+        self.faults = FaultAdmin(definitions, store)
 
     def engine(self) -> Engine:
         return self.definitions.current()
@@ -169,4 +171,5 @@ class AdminService:
         report = self.definitions.last_report
         return {"version": __version__, "partners": [s.name for s in engine.partners],
                 "routes": len(engine.router), "sessions": self.store.count_sessions(),
+                "faults": self.faults.list(),
                 "last_reload": report.view() if report else None}

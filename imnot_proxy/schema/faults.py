@@ -94,7 +94,15 @@ class LatencySpec(StrictModel):
         return self
 
 
-Latency = Annotated[LatencySpec, BeforeValidator(_fixed_ms)]
+class _MillisOrSpec:
+    """JSON Schema of ``latency:``: a number (fixed milliseconds) or the mapping."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict:
+        return {"anyOf": [{"type": "number", "minimum": 0}, handler(core_schema)]}
+
+
+Latency = Annotated[LatencySpec, BeforeValidator(_fixed_ms), _MillisOrSpec]
 
 
 class FaultBase(StrictModel):
