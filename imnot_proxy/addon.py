@@ -291,11 +291,12 @@ class ImnotProxy:
         self.journal.add(entry)
         if self._flow_log:
             view = entry.view()
+            status = entry.status or ("no response" if kind == "fault" else "error")
             if entry.request_id:
-                logger.info("%s -> %s (%.1f ms) · request %s", note, entry.status or "error",
+                logger.info("%s -> %s (%.1f ms) · request %s", note, status,
                             view["ms"], entry.request_id, extra={FLOW_FIELD: view})
             else:
-                logger.info("%s -> %s (%.1f ms)", note, entry.status or "error", view["ms"],
+                logger.info("%s -> %s (%.1f ms)", note, status, view["ms"],
                             extra={FLOW_FIELD: view})
 
     # --- commands (the same code as the admin API) ----------------------------------
