@@ -64,7 +64,8 @@ class FaultGlue:
                started: float) -> Coroutine[Any, Any, None] | None:
         fault = outcome.fault
         assert fault is not None
-        if not fault.delay and fault.kind in ("status", "reset", "empty_reply"):
+        if not fault.delay and not fault.streamed and fault.kind in (
+                "status", "reset", "empty_reply"):
             self._finish(flow, view, outcome, started)
             return None
         return self._run(flow, view, outcome, started)
@@ -79,7 +80,11 @@ class FaultGlue:
         assert fault is not None
         try:
             if fault.delay and not await _wait(flow, fault.delay):
-                return  # the client gave up; mitmproxy drops the flow
+                meta, comment = describe(outcome, view)  # the client gave up: nothing to send
+                flow.metadata["imnot"] = meta
+                flow.comment = f"{comment} · the client left during the delay"
+                self._journal(flow, meta["kind"], flow.comment, started)
+                return
             if fault.kind == "hang":
                 await _wait(flow, fault.hang)
             if fault.streamed and isinstance(outcome, Mocked) and view.method != "HEAD":
@@ -252,7 +257,7 @@ def describe(outcome: Mocked | Forward | Record, view: RequestView) -> tuple[dic
         kind = "record" if isinstance(outcome, Record) else "passthrough"
         meta = {"kind": kind, "partner": partner, "session": view.session}
         where = f"{partner} {kind} {view.method} {flows.flow_path(view)}"
-        base = f"imnot {where}"
+        base = f"imnot {kind} {partner} {view.method} {flows.flow_path(view)}"
     notes = f" ({', '.join(fault.notes)})" if fault.notes else ""
     meta["fault"] = fault.meta()
     if fault.kind in ("latency", "callback_delay"):

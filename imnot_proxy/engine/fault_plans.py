@@ -19,7 +19,7 @@ from ..clock import Clock
 from ..loader import PartnerSource
 from ..messages import RequestView
 from ..routing import Route
-from ..schema.faults import CALLBACK_KINDS, FAULT
+from ..schema.faults import CALLBACK_KINDS, FAULT, LatencySpec
 from ..store import FaultRecord, Store
 from .faults import STREAMED, Injection, Rule, decide, make_rule
 
@@ -137,7 +137,7 @@ class FaultPlans:
         session = request.session
         rules = [r for r in runtime if r.datapoint is None and r.endpoint is None
                  and r.kind not in CALLBACK_KINDS and r.kind not in STREAMED
-                 and getattr(r.fault, "body", None) is None
+                 and not (isinstance(r.fault, LatencySpec) and r.fault.body is not None)
                  and (r.session is None or r.session == session)]
         if not rules:
             return None

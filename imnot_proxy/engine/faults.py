@@ -122,7 +122,10 @@ class Injection:
 
     @property
     def streamed(self) -> bool:
-        return self.kind in STREAMED or self.dribble is not None
+        """Sent through a response stream: a body sent badly, or slowly (a mock's answer
+        or a status fault's; a reset or a hang has no body to send)."""
+        return self.kind in STREAMED or (self.dribble is not None
+                                         and self.kind in ("latency", "status"))
 
     def meta(self) -> dict:
         """The flow metadata and journal form."""

@@ -90,6 +90,7 @@ class SqliteStore(FaultRows):
         self._stamped: dict[str, float] = {}
         self._faults: tuple[FaultRecord, ...] | None = None  # None: read them again
         self._faults_until = math.inf  # when the first of them expires
+        self._faults_fresh = -math.inf  # no data_version check until then (monotonic)
         self._data_version = self._version()
 
     # --- plumbing -------------------------------------------------------------

@@ -378,6 +378,24 @@ def test_passthrough_fault_for_one_session(start_imnot: StartImnot, tmp_path_fac
     assert len(upstream.requests) == before + 1
 
 
+def test_bodies_sent_badly_need_no_upstream_in_upstream_mode(tmp_path, session):
+    """``--upstream`` sends every request that leaves the proxy to another proxy; the fault
+    server is reached directly all the same (the upstream proxy here does not exist)."""
+    proc = Launcher.imnot_start(tmp_path, "--partners", PARTNERS, "--db", tmp_path / "imnot.db",
+                                "--no-watch", "--upstream", "http://127.0.0.1:9",
+                                confdir=tmp_path / "conf")
+    with proc:
+        imnot = Imnot(proc)
+        with client(imnot, session) as c:
+            assert c.get(f"http://{HOST}/plain").status_code == 200
+            with pytest.raises(requests.exceptions.ChunkedEncodingError,
+                               match=r"IncompleteRead\(10 bytes read"):
+                c.get(f"http://{HOST}/truncated")
+            assert c.get(f"http://{HOST}/dribble").json() == {
+                "dribble": "0123456789abcdefghijklmnop"}
+    assert not imnot.tracebacks(), imnot.log_text()
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 
