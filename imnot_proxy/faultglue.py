@@ -233,13 +233,12 @@ async def _wait(flow: http.HTTPFlow, seconds: float) -> bool:
     """Sleep ``seconds`` on the event loop; False as soon as the client has gone."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    while True:
+    while flow.client_conn.connected:
         left = deadline - loop.time()
         if left <= 0:
             return True
         await asyncio.sleep(min(left, WATCH_EVERY))
-        if not flow.client_conn.connected:
-            return False
+    return False
 
 
 def describe(outcome: Mocked | Forward | Record, view: RequestView) -> tuple[dict, str]:
