@@ -388,9 +388,12 @@ def test_bodies_sent_badly_need_no_upstream_in_upstream_mode(tmp_path, session):
         imnot = Imnot(proc)
         with client(imnot, session) as c:
             assert c.get(f"http://{HOST}/plain").status_code == 200
-            with pytest.raises(requests.exceptions.ChunkedEncodingError,
-                               match=r"IncompleteRead\(10 bytes read"):
-                c.get(f"http://{HOST}/truncated")
+        # a connection of its own: requests keeps one that failed open, and Python 3.12
+        # logs a connection still open at shutdown as an error
+        with client(imnot, session) as c, pytest.raises(
+                requests.exceptions.ChunkedEncodingError, match=r"IncompleteRead\(10 bytes read"):
+            c.get(f"http://{HOST}/truncated", headers={"Connection": "close"})
+        with client(imnot, session) as c:
             assert c.get(f"http://{HOST}/dribble").json() == {
                 "dribble": "0123456789abcdefghijklmnop"}
     assert not imnot.tracebacks(), imnot.log_text()
