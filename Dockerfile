@@ -16,8 +16,8 @@ COPY imnot_proxy /tmp/src/imnot_proxy
 RUN pip install /tmp/src \
     && rm -rf /tmp/src \
     && useradd --system --uid 10001 --user-group --home-dir /app/data --no-create-home imnot \
-    && mkdir -p /app/partners /app/data \
-    && chown imnot:imnot /app/data
+    && mkdir -p /app/partners /app/data/mitmproxy \
+    && chown -R imnot:imnot /app/data
 COPY partners /app/partners
 
 USER imnot

@@ -20,18 +20,21 @@ from typing import Any
 from mitmproxy import command, ctx, exceptions, http
 from mitmproxy import types as mtypes
 
-from . import errorpages, flows, proxyoptions, watch
+from . import errorpages, flows, proxyoptions, replicas, watch
 from .admin import AdminApi, AdminService
 from .definitions import Definitions
-from .engine import Admin, Engine, EngineSettings, Forward, Policy, Record
+from .engine import Admin, Engine, EngineSettings, Forward, Policy, Record, Verify
 from .engine.callback import callback_refusal
 from .errors import RequestError, StoreError
 from .faultglue import FaultGlue
-from .journal import MemoryJournal
+from .journal import Journal, MemoryJournal
+from .journalbody import BodyCapture
 from .jsonlog import FLOW_FIELD, use_json_logs
 from .messages import error_response
-from .recording.har import from_flow
+from .recording.capture import capture
+from .recording.drift import format_drift_line
 from .recording.live import LiveRecording
+from .recording.verify import VerifySide
 from .sessions import ConnectSessions
 from .settings import ENGINE_OPTIONS, OPTIONS, Settings, is_loopback
 from .store import Store, open_store
@@ -43,6 +46,10 @@ logger = logging.getLogger("imnot_proxy")
 ADMIN_TIMEOUT = 30.0  # seconds an admin change may take before its client gets a 503
 
 
+class StoreOptionsError(exceptions.OptionsError):
+    """The store cannot be opened (bad URL, wrong password, unreachable): exit code 2."""
+
+
 class ImnotProxy:
     """Answers partner hosts from partner YAML; leaves every other flow alone."""
 
@@ -51,14 +58,17 @@ class ImnotProxy:
         self.store: Store | None = None
         self.definitions: Definitions | None = None
         self.admin: AdminApi | None = None
-        self.journal = MemoryJournal()
+        self.journal: Journal = MemoryJournal()
+        self.replication: replicas.Local | replicas.Shared | None = None
         self.sessions = ConnectSessions()
         self.recording = LiveRecording()
+        self.verify = VerifySide()
         self.tasks = Tasks()
         self.faults = FaultGlue(self._journal,
                                 lambda: self.settings.upstream_login if self.settings else None)
         self._watcher: Any = None
         self._flow_log = True
+        self._bodies: BodyCapture | None = None
         self._frozen = False
         self._idle_applied: int | None = None
 
@@ -86,13 +96,16 @@ class ImnotProxy:
         verbosity = getattr(ctx.options, "termlog_verbosity", "info")
         # A flow line nobody prints still costs a trip through every addon: skip it then.
         self._flow_log = settings.json_logs or verbosity in ("info", "debug")
-        if updated & {"imnot_db", "imnot_partners"} or self.store is None:
+        if updated & {"imnot_db", "imnot_partners", "imnot_shared_journal"} or self.store is None:
             self._open_store(settings)
         assert self.definitions is not None and self.admin is not None
         self.definitions.limits = Limits(max_bytes=settings.max_partner_bytes)
         self.admin.service.max_payload_bytes = settings.max_payload_bytes
+        self.admin.ui.configure(settings.ui, settings.ui_theme)
         if settings.journal_size != self.journal.size:
             self.journal.resize(settings.journal_size)
+        self._bodies = BodyCapture.of(settings.journal_bodies, settings.redact_headers,
+                                      settings.redact_fields)
         self._idle_applied = proxyoptions.apply_idle_timeout(ctx.options, settings.idle_timeout,
                                                              self._idle_applied)
         policy = Policy(settings.admin_host, settings.unmatched, settings.mode,
@@ -104,6 +117,7 @@ class ImnotProxy:
             self.definitions.set_policy(policy)
         self.recording.configure(settings.recordings, settings.redact_headers,
                                  settings.redact_fields)
+        self.verify.configure(settings.verify_ignore)
         if updated & {"imnot_intercept", "imnot_admin_host", "imnot_record_hosts"}:
             if settings.intercept == "all" and "imnot_intercept" in updated:
                 ctx.options.update(allow_hosts=[])
@@ -114,6 +128,8 @@ class ImnotProxy:
 
     def running(self) -> None:
         self.tasks.bind()
+        if self.replication is not None:
+            self.replication.start(self.tasks.spawn)
         if not self._frozen:
             # Start-up objects (mitmproxy, partner models) never die; left in the collected
             # generations, every full collection walks all of them and stalls the proxy.
@@ -134,6 +150,10 @@ class ImnotProxy:
         self.tasks.cancel_all()
         self.faults.close()
         self.recording.close()
+        self._save_drift()
+        self.verify.close()
+        if self.replication is not None:
+            self.replication.close()
         if self.store is not None:
             self.store.close()
 
@@ -141,21 +161,32 @@ class ImnotProxy:
         try:
             store = open_store(settings.db)
         except (StoreError, ValueError) as exc:
-            raise exceptions.OptionsError(f"Cannot open imnot_db {settings.db}: {exc}") from exc
+            raise StoreOptionsError(f"Cannot open imnot_db: {exc}") from None
+        if self.replication is not None:
+            self.replication.close()
         if self.store is not None:
             self.store.close()
         self.store = store
+        self.replication = replicas.for_store(store, settings.replica, self.tasks.dispatch,
+                                              settings.journal_size,
+                                              shared_journal=settings.shared_journal)
+        self.journal = self.replication.journal
         self.definitions = Definitions(settings.partners, store,
                                        limits=Limits(max_bytes=settings.max_partner_bytes))
         self.definitions.on_swap(lambda engine: self.tasks.on_loop(self._sync_hosts))
+        self.replication.attach(self.definitions)
+        if loop_running():
+            self.replication.start(self.tasks.spawn)
         self.admin = AdminApi(AdminService(
-            self.definitions, store, journal=self.journal, dispatch=self.tasks.dispatch,
+            self.definitions, store, journal=self.journal, dispatch=self.replication.dispatch,
             admin_key=lambda: self.settings.admin_key if self.settings else None,
             max_payload_bytes=settings.max_payload_bytes))
 
     def _engine_settings(self, settings: Settings, policy: Policy) -> EngineSettings:
+        assert self.replication is not None and self.store is not None
         return EngineSettings(
-            default_limit=settings.default_limit, dispatch=self.tasks.dispatch,
+            default_limit=settings.default_limit, dispatch=self.replication.dispatch,
+            clock=self.store.now,
             callback_allowed=functools.partial(callback_refusal, allow=settings.callback_allow),
             policy=policy)
 
@@ -208,15 +239,26 @@ class ImnotProxy:
         try:
             view = flows.view_of(flow, self.sessions)
             outcome = engine.handle(view)
-            if getattr(outcome, "fault", None) is not None:
+            if getattr(outcome, "fault", None) is not None and not (
+                    isinstance(outcome, Record) and self.recording.failure is not None):
                 return self.faults.inject(flow, view, outcome, started)  # type: ignore[arg-type]
             if isinstance(outcome, Forward):
-                self._forward(flow, outcome.partner_host, started)
+                self._forward(flow, outcome.partner_host, started, view.session)
             elif isinstance(outcome, Admin):
                 if view.method not in ("GET", "HEAD"):
                     return self._admin_in_thread(flow, view)
                 flows.answer(flow, self.admin.handle(view), {"admin": True})  # type: ignore[union-attr]
+                flow.comment = f"imnot admin {view.method} {view.path}"
+            elif isinstance(outcome, Verify):
+                self.verify.begin(flow.id, engine, outcome.partner, view)
+                flows.forward(flow, self.settings.upstream_login)  # type: ignore[union-attr]
+                flow.metadata["imnot"] = {"kind": "verify", "partner": outcome.partner,
+                                          "started": started}
+                flow.comment = f"imnot verify {outcome.partner} {view.method} {view.path}"
             elif isinstance(outcome, Record):
+                if self.recording.failure is not None:
+                    self._refuse_unrecorded(flow, self.recording.failure)
+                    return None
                 flows.forward(flow, self.settings.upstream_login)  # type: ignore[union-attr]
                 flow.metadata["imnot"] = {"kind": "record", "partner": outcome.partner,
                                           "started": started}
@@ -245,6 +287,7 @@ class ImnotProxy:
             self._fail_closed(flow, exc)
             return
         flows.answer(flow, response, {"admin": True})
+        flow.comment = f"imnot admin {view.method} {view.path}"
 
     @staticmethod
     def _fail_closed(flow: http.HTTPFlow, exc: Exception) -> None:
@@ -254,18 +297,38 @@ class ImnotProxy:
                      {"kind": "error", "error": str(exc)})
         flow.comment = f"imnot error: {exc}"
 
+    @staticmethod
+    def _refuse_unrecorded(flow: http.HTTPFlow, failure: str) -> None:
+        """Record-mode traffic is never let through unrecorded (as mitmproxy's save addon)."""
+        flows.answer(flow, error_response(502, f"imnot_proxy error: recording failed: {failure}"),
+                     {"kind": "error", "error": failure})
+        flow.comment = "imnot error: recording failed"
+
     def response(self, flow: http.HTTPFlow) -> None:
+        if self.verify.waiting:
+            self._finish_verify(flow)
         self._finish_recording(flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
+        if self.verify.waiting:
+            self._finish_verify(flow)
         self._finish_recording(flow)
 
-    def _forward(self, flow: http.HTTPFlow, partner_host: bool, started: float) -> None:
+    def _finish_verify(self, flow: http.HTTPFlow) -> None:
+        found = self.verify.finish(flow.id, capture(flow))
+        if found is not None:
+            meta = flow.metadata["imnot"]
+            meta["drift"] = [str(d) for d in found]
+            flow.comment += f" · drift: {found[0]}" if found else " · as the mock"
+            self._journal(flow, "verify", flow.comment, meta["started"])
+
+    def _forward(self, flow: http.HTTPFlow, partner_host: bool, started: float,
+                 session: str | None) -> None:
         settings = self.settings
         assert settings is not None
         flows.forward(flow, settings.upstream_login)
         if partner_host:
-            entry = flows.journal_entry(flow, "passthrough", None, started)
+            entry = flows.journal_entry(flow, "passthrough", None, started, session)
             self.journal.add(entry)
             if settings.log_passthrough:
                 logger.info("imnot passthrough %s %s", flow.request.method,
@@ -279,7 +342,7 @@ class ImnotProxy:
             return
         meta["recorded"] = True
         try:
-            self.recording.record(meta["partner"], from_flow(flow))
+            self.recording.record(meta["partner"], capture(flow))
         except OSError:
             # A recording that cannot be written must not pass for a recorded one.
             logger.exception("imnot_proxy: cannot write the recording for %s", flow.comment)
@@ -288,6 +351,9 @@ class ImnotProxy:
 
     def _journal(self, flow: http.HTTPFlow, kind: str, note: str | None, started: float) -> None:
         entry = flows.journal_entry(flow, kind, note, started)
+        if self._bodies is not None:
+            entry = self._bodies.add(entry, flow.request.get_content(strict=False) or b"",
+                                     flow.request.headers.get("content-type"))
         self.journal.add(entry)
         if self._flow_log:
             view = entry.view()
@@ -300,6 +366,24 @@ class ImnotProxy:
                             extra={FLOW_FIELD: view})
 
     # --- commands (the same code as the admin API) ----------------------------------
+
+    def _save_drift(self) -> str | None:
+        if self.settings is None:
+            return None
+        try:
+            path = self.verify.save(self.settings.recordings)
+        except OSError as exc:
+            logger.warning("imnot_proxy: cannot write the drift report: %s", exc)
+            return None
+        return str(path) if path is not None else None
+
+    @command.command("imnot.verify.report")
+    def verify_report_command(self) -> Sequence[str]:
+        """The drift report of verify mode, one line per endpoint; also written as JSON to
+        the recordings directory."""
+        saved = self._save_drift()
+        lines = [format_drift_line(e) for e in self.verify.report.view()["endpoints"]]
+        return [*lines, f"written to {saved}" if saved else "nothing verified yet"]
 
     @command.command("imnot.reload")
     def reload_command(self) -> str:

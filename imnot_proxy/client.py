@@ -34,12 +34,13 @@ class AdminClient:
         return cls((url or os.environ.get("IMNOT_URL") or DEFAULT_URL).rstrip("/"),
                    key or os.environ.get("IMNOT_ADMIN_KEY"))
 
-    def call(self, method: str, path: str, body: bytes | None = None) -> Any:
+    def call(self, method: str, path: str, body: bytes | None = None,
+             content_type: str = "application/json") -> Any:
         request = urllib.request.Request(self.base_url + path, data=body, method=method)
         if self.key:
             request.add_header("Authorization", f"Bearer {self.key}")
         if body is not None:
-            request.add_header("Content-Type", "application/json")
+            request.add_header("Content-Type", content_type)
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         try:
             with opener.open(request, timeout=self.timeout) as response:

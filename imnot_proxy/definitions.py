@@ -14,17 +14,20 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from . import loader, registry
 from .clock import now_iso
 from .engine import Engine, EngineSettings, Policy
-from .errors import RequestError
+from .errors import RequestError, StoreError
 from .loader import PartnerSource
 from .seeding import seed_payloads
 from .store import Store
 from .yamlsafe import DEFAULT_LIMITS, Limits
 
 logger = logging.getLogger("imnot_proxy")
+
+SHARED_FOLDER = Path("<shared>")  # partners registered on another replica appear to live here
 
 
 @dataclass
@@ -72,6 +75,23 @@ class Definitions:
         self._changing = threading.RLock()
         self.last_report: ReloadReport | None = None
         self._listeners: list[Callable[[Engine], None]] = []
+        self.shared: Any = None  # replicas.partners.SharedPartners, with a shared store
+
+    def share(self, shared: Any) -> None:
+        """Replicas: announce registrations, deletions and reloads to the others, and serve
+        what they announced (``shared.overlay``) on top of the files after every load."""
+        self.shared = shared
+
+    def refresh(self) -> ReloadReport | None:
+        """Apply what other replicas announced; None when nothing changed here."""
+        with self._changing:
+            if self.engine is None:  # the first load applies everything announced so far
+                return None
+            current = list(self.engine.partners)
+            merged = self.shared.overlay(current) if self.shared is not None else current
+            if [(s.name, s.model) for s in merged] == [(s.name, s.model) for s in current]:
+                return None
+            return self._apply(merged, None)
 
     def on_swap(self, listener: Callable[[Engine], None]) -> None:
         self._listeners.append(listener)
@@ -121,6 +141,8 @@ class Definitions:
                 kept = [str(s.file) for s in previous if s in partners]
                 logger.warning("imnot_proxy: the last good version of %s keeps serving",
                                ", ".join(kept))
+        if self.shared is not None:
+            partners = self.shared.overlay(partners)
         report = self._apply(partners, problems)
         report.kept = kept
         return report
@@ -134,7 +156,11 @@ class Definitions:
     def _apply(self, partners: list[PartnerSource], problems: list[str] | None
                ) -> ReloadReport:
         engine = Engine(partners, self.store, self.settings)
-        seeded = seed_payloads(partners, self.store)
+        try:
+            seeded = seed_payloads(partners, self.store)
+        except StoreError as exc:  # the files still load; their payloads wait for the store
+            logger.warning("imnot_proxy: payload files not loaded: %s", exc)
+            seeded = []
         if seeded:
             logger.info("imnot_proxy: payload files loaded for %s", ", ".join(seeded))
         old = self.engine
@@ -158,14 +184,29 @@ class Definitions:
             result, partners = registry.register(text, folder, list(self.current().partners),
                                                  force=force, dry_run=dry_run,
                                                  limits=self.limits)
-            return result, (None if dry_run else self._apply(partners, None))
+            if dry_run:
+                return result, None
+            report = self._apply(partners, None)
+            if self.shared is not None:
+                self.shared.registered(result.source.name, text)
+            return result, report
 
     def unregister(self, name: str) -> ReloadReport:
         """Delete a partner's file and stop serving its routes at once."""
         with self._changing:
-            partners = registry.unregister(name, self.partner_dirs,
-                                           list(self.current().partners))
-            return self._apply(partners, None)
+            if self.engine is None:  # the first load applies everything announced so far
+                return None
+            current = list(self.engine.partners)
+            shared = self.shared is not None and any(
+                s.name == name and s.file.is_relative_to(SHARED_FOLDER) for s in current)
+            if shared:  # registered on another replica: no file here
+                partners = [s for s in current if s.name != name]
+            else:
+                partners = registry.unregister(name, self.partner_dirs, current)
+            report = self._apply(partners, None)
+            if self.shared is not None:
+                self.shared.deleted(name)
+            return report
 
     def _first_dir(self) -> Path:
         dirs = self.partner_dirs

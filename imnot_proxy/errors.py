@@ -59,4 +59,8 @@ class RequestError(ImnotError):
 
 
 class StoreError(ImnotError):
-    """The state store could not do what was asked."""
+    """The state store could not do what was asked; ``store`` names it (no password)."""
+
+    def __init__(self, message: str, *, store: str | None = None):
+        self.store = store
+        super().__init__(message)

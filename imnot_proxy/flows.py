@@ -104,6 +104,12 @@ def describe(outcome: Mocked | Unmatched, view: RequestView) -> tuple[dict, str]
         comment = f"imnot mock {route.owner}"
         if outcome.response.step:
             comment += f" {outcome.response.step}"
+        if outcome.response.choice:
+            meta["choice"] = outcome.response.choice
+            comment += f" {outcome.response.choice}"
+    elif outcome.reason is not None:
+        meta = {"kind": "miss", "closest": [], "session": session, "why": outcome.reason}
+        comment = f"imnot miss {view.method} {flow_path(view)} · no when: matched: {outcome.reason}"
     else:
         closest = [r.label for r in outcome.miss.closest]
         meta = {"kind": "miss", "closest": closest, "session": session}
@@ -119,7 +125,7 @@ def flow_path(view: RequestView) -> str:
 
 
 def journal_entry(flow: http.HTTPFlow, kind: str, note: str | None,
-                  started: float) -> JournalEntry:
+                  started: float, session: str | None = None) -> JournalEntry:
     req = flow.request
     meta: dict[str, Any] = flow.metadata.get("imnot") or {}
     closest = meta.get("closest")
@@ -129,6 +135,7 @@ def journal_entry(flow: http.HTTPFlow, kind: str, note: str | None,
         status=flow.response.status_code if flow.response else None,
         seconds=time.perf_counter() - started, partner=meta.get("partner"),
         datapoint=meta.get("datapoint"), route=meta.get("route"), step=meta.get("step"),
-        session=meta.get("session"), closest=tuple(closest) if closest is not None else None,
-        note=note, request_id=meta.get("request_id"),
+        session=meta.get("session", session),
+        closest=tuple(closest) if closest is not None else None,
+        note=note, request_id=meta.get("request_id"), choice=meta.get("choice"),
     )

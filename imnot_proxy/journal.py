@@ -37,6 +37,10 @@ class JournalEntry:
     closest: tuple[str, ...] | None = None
     note: str | None = None  # the flow comment
     request_id: str | None = None  # the X-Request-ID of the answer
+    choice: str | None = None  # the alternative that answered ("when#2 (header X-Tier=gold)")
+    body: str | None = None  # the request body, redacted (``journalbody``), when kept
+    body_kept: bool = False  # whether bodies are kept at all (imnot_journal_bodies)
+    replica: str | None = None  # which proxy served it (a journal shared by replicas)
 
     @property
     def url(self) -> str:
@@ -46,14 +50,19 @@ class JournalEntry:
 
     def view(self) -> dict:
         """The JSON shape of the entry (admin API, JSON log lines)."""
-        return {
+        view = {
             "at": iso(self.at), "kind": self.kind, "method": self.method, "url": self.url,
             "status": self.status, "partner": self.partner, "datapoint": self.datapoint,
-            "route": self.route, "step": self.step, "session": self.session,
+            "route": self.route, "step": self.step, "choice": self.choice,
+            "session": self.session,
             "closest": list(self.closest) if self.closest is not None else None,
             "note": self.note, "request_id": self.request_id,
             "ms": round(self.seconds * 1000, 2),
+            **({"replica": self.replica} if self.replica is not None else {}),
         }
+        if self.body_kept:
+            view["body"] = self.body
+        return view
 
 
 class Journal(Protocol):

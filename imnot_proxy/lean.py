@@ -38,7 +38,7 @@ from mitmproxy.addons import (
 )
 from mitmproxy.options import Options
 
-from .addon import ImnotProxy
+from .addon import ImnotProxy, StoreOptionsError
 
 logger = logging.getLogger("imnot_proxy")
 
@@ -305,7 +305,7 @@ async def serve(argv: Sequence[str], *, print_flows: bool = False) -> int:
         print(f"imnot-proxy: {exc}", file=sys.stderr)
         lean.imnot.done()
         lean.release_logging()
-        return 1
+        return 2 if isinstance(exc, StoreOptionsError) else 1
     set_log_levels(opts.termlog_verbosity)
 
     loop = asyncio.get_running_loop()
@@ -329,9 +329,21 @@ async def serve(argv: Sequence[str], *, print_flows: bool = False) -> int:
     return code
 
 
-def run(argv: Sequence[str], *, print_flows: bool = False) -> int:
+class ReusePortLoop(asyncio.SelectorEventLoop):
+    """An event loop whose servers listen with ``SO_REUSEPORT``: the workers of
+    ``imnot-proxy start --workers N`` each open the same port and the kernel spreads
+    new connections over them. mitmproxy opens its listeners with
+    ``asyncio.start_server(handler, host, port)`` and has no option for it."""
+
+    async def create_server(self, *args: Any, **kwargs: Any) -> asyncio.Server:  # type: ignore[override]
+        kwargs["reuse_port"] = True
+        return await super().create_server(*args, **kwargs)
+
+
+def run(argv: Sequence[str], *, print_flows: bool = False, reuse_port: bool = False) -> int:
     """Run the lean engine in a new event loop (the ``imnot-proxy start`` entry)."""
     try:
-        return asyncio.run(serve(argv, print_flows=print_flows))
+        with asyncio.Runner(loop_factory=ReusePortLoop if reuse_port else None) as runner:
+            return runner.run(serve(argv, print_flows=print_flows))
     except KeyboardInterrupt:  # Ctrl-C while loading, before the signal handlers exist
         return 130

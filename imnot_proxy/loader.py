@@ -8,25 +8,27 @@ warnings (the original ignored them), or errors with ``strict=True``.
 
 from __future__ import annotations
 
-import difflib
-import types
-import typing
+import copy
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import pydantic
 import yaml
 
 from . import rules, schema
+from .compiled import Compiled, compile_partner
 from .errors import Problem
-from .schema.faults import FAULT_KINDS, FAULT_MODELS
+from .schema_errors import (
+    data_loc,
+    dotted,
+    drop,
+    is_lenient_extra,
+    tag_key,
+    unknown_key_message,
+)
+from .schema_errors import message as error_message
 from .yamlsafe import DEFAULT_LIMITS, Limits, LocatedError, compose, decode, too_big
-
-# Sections where the original already rejected unknown keys: always errors there.
-_ALWAYS_STRICT = {"pagination", "validate", "rate_limit", "pending", "failed", "strict_order",
-                  "faults", "latency"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class PartnerSource:
     model: schema.Partner
     file: Path
     lines: dict[tuple, int] = field(default_factory=dict, compare=False, repr=False)
+    # conditions, templates, ... compiled at load (compiled.py)
+    compiled: Compiled = field(default_factory=Compiled, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -165,44 +169,74 @@ def _parse(text: str, name: str, strict: bool, limits: Limits
     lines = _line_index(node)
 
     def problem(loc: tuple, message: str, severity: str = "error") -> Problem:
-        return Problem(name, line_for(lines, loc), _dotted(loc), message, severity)
+        return Problem(name, line_for(lines, loc), dotted(loc), message, severity)
 
     problems: list[Problem] = []
     model, errors = _validate(data)
     if errors:
-        unknown = [e for e in errors if _is_lenient_extra(e) and not strict]
+        unknown = [e for e in errors if is_lenient_extra(e) and not strict]
         hard = [e for e in errors if e not in unknown]
         for err in unknown:
-            loc = _data_loc(data, err["loc"])
-            problems.append(problem(loc, _unknown_key_message(data, loc), "warning"))
+            loc = data_loc(data, err["loc"])
+            problems.append(problem(loc, unknown_key_message(data, loc), "warning"))
         for err in hard:
-            loc = _data_loc(data, err["loc"])
+            loc = data_loc(data, err["loc"])
             if err["type"] == "union_tag_invalid":
-                loc = loc + (_tag_key(loc),)
+                loc = loc + (tag_key(loc),)
             if err["type"] == "extra_forbidden":
-                message = _unknown_key_message(data, loc)
+                message = unknown_key_message(data, loc)
             else:
-                message = _message(err)
+                message = error_message(err)
             problems.append(problem(loc, message))
         if hard:
+            problems.extend(problem(loc, message, severity)
+                            for loc, message, severity in _rules_despite(data, hard, unknown))
             return None, _dedupe(problems)
         for err in unknown:
-            _drop(data, _data_loc(data, err["loc"]))
+            drop(data, data_loc(data, err["loc"]))
         model, errors = _validate(data)
         if errors:  # cannot happen once only unknown keys were removed; report anyway
-            problems.extend(problem(_data_loc(data, e["loc"]), _message(e)) for e in errors)
+            problems.extend(problem(data_loc(data, e["loc"]), error_message(e)) for e in errors)
             return None, _dedupe(problems)
     assert model is not None
-    source = PartnerSource(model, Path(name), lines)
-    for loc, message, severity in rules.check_partner(model):
+    compiled, findings = compile_partner(model, Path(name))
+    source = PartnerSource(model, Path(name), lines, compiled)
+    for loc, message, severity in [*_quirks(data), *rules.check_partner(model), *findings]:
         problems.append(problem(loc, message, severity))
+    if strict:  # --strict: every warning is an error
+        problems = [replace(p, severity="error") for p in problems]
     if any(p.is_error for p in problems):
         return None, _dedupe(problems)
     return source, _dedupe(problems)
 
 
+def _quirks(data: dict) -> list[tuple[tuple, str, str]]:
+    """What the original reads its own way and we accept with a warning: ``step: "1"``."""
+    found = []
+    datapoints = data.get("datapoints")
+    for i, dp in enumerate(datapoints if isinstance(datapoints, list) else ()):
+        endpoints = dp.get("endpoints") if isinstance(dp, dict) else None
+        for j, ep in enumerate(endpoints if isinstance(endpoints, list) else ()):
+            if isinstance(ep, dict) and isinstance(ep.get("step"), str):
+                found.append((("datapoints", i, "endpoints", j, "step"),
+                              "should be a number (read as one, as the original does)",
+                              "warning"))
+    return found
+
+
+def _rules_despite(data: dict, hard: list[dict], unknown: list[dict]) -> list[rules.Finding]:
+    """Cross-field rules of the datapoints without errors, when only datapoints have errors."""
+    locs = [e["loc"] for e in hard]
+    if any(len(loc) < 2 or loc[0] != "datapoints" or not isinstance(loc[1], int) for loc in locs):
+        return []
+    clean = copy.deepcopy(data)
+    for err in unknown:
+        drop(clean, data_loc(clean, err["loc"]))
+    return rules.check_valid_datapoints(clean, {loc[1] for loc in locs})
+
+
 def problem_at(source: PartnerSource, loc: tuple, message: str, severity: str = "error") -> Problem:
-    return Problem(str(source.file), source.line_of(loc), _dotted(loc), message, severity)
+    return Problem(str(source.file), source.line_of(loc), dotted(loc), message, severity)
 
 
 # --- helpers -----------------------------------------------------------------
@@ -241,165 +275,6 @@ def _line_index(node: yaml.Node) -> dict[tuple, int]:
 
     walk(node, ())
     return index
-
-
-def _data_loc(data: Any, loc: Sequence) -> tuple:
-    """Pydantic's location without union tags and type names, following the data."""
-    out: list = []
-    current = data
-    for i, part in enumerate(loc):
-        if isinstance(current, dict):
-            if i and isinstance(loc[i - 1], int) and part == current.get("kind"):
-                continue  # a fault's kind tag, which may also be one of its keys ("status")
-            if part in current:
-                out.append(part)
-                current = current[part]
-            elif isinstance(part, str) and (part in schema.PATTERNS or not _is_last(loc, i)):
-                continue  # a union tag or a type segment
-            else:
-                out.append(part)  # a missing key or an unknown key
-                current = None
-        elif isinstance(current, list) and isinstance(part, int):
-            out.append(part)
-            current = current[part] if part < len(current) else None
-        elif current is None and isinstance(part, str | int):
-            out.append(part)
-        # anything else is a pydantic type segment such as 'function-after[...]'
-    return tuple(out)
-
-
-def _is_last(loc: Sequence, i: int) -> bool:
-    return i == len(loc) - 1
-
-
-def _dotted(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc)
-
-
-def _is_lenient_extra(err: dict) -> bool:
-    if err["type"] != "extra_forbidden":
-        return False
-    return not any(p in _ALWAYS_STRICT for p in err["loc"][:-1])
-
-
-def _drop(data: Any, loc: tuple) -> None:
-    current = data
-    for part in loc[:-1]:
-        current = current[part]
-    if isinstance(current, dict):
-        current.pop(loc[-1], None)
-
-
-def _unknown_key_message(data: dict, loc: tuple) -> str:
-    key = str(loc[-1])
-    known = _known_keys(data, loc[:-1])
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown key '{key}'{hint}"
-
-
-def _known_keys(data: dict, loc: tuple) -> list[str]:
-    """Field names (YAML spelling) of the model found at ``loc`` in the data."""
-    annotation: Any = schema.Partner
-    current: Any = data
-    for part in loc:
-        if isinstance(part, int):
-            annotation = _item_type(annotation)
-            current = current[part] if isinstance(current, list) and part < len(current) else None
-            continue
-        model = _model_class(annotation, current)
-        info = _field(model, part) if model else None
-        if info is None:
-            return []
-        annotation = info.annotation
-        current = current.get(part) if isinstance(current, dict) else None
-    model = _model_class(annotation, current)
-    return [f.alias or n for n, f in model.model_fields.items()] if model else []
-
-
-def _strip(annotation: Any) -> Any:
-    """Drop Annotated and Optional wrappers."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(annotation) if a is not type(None)]
-            if len(args) != 1:
-                return annotation
-            annotation = args[0]
-        else:
-            return annotation
-
-
-def _item_type(annotation: Any) -> Any:
-    annotation = _strip(annotation)
-    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else None
-
-
-def _model_class(annotation: Any, value: Any) -> type[pydantic.BaseModel] | None:
-    annotation = _strip(annotation)
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        tag = value.get("pattern") if isinstance(value, dict) else None
-        if isinstance(value, dict) and "kind" in value and "pattern" not in value:
-            return FAULT_MODELS.get(value["kind"])
-        return schema.DATAPOINT_MODELS.get(tag)
-    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
-        return annotation
-    return None
-
-
-def _field(model: type[pydantic.BaseModel], name: str) -> Any:
-    for field_name, info in model.model_fields.items():
-        if name in (field_name, info.alias):
-            return info
-    return None
-
-
-_FRIENDLY = {
-    "missing": "is required",
-    "union_tag_not_found": "is missing 'pattern' (one of: " + ", ".join(schema.PATTERNS) + ")",
-}
-
-
-def _message(err: dict) -> str:
-    kind = err["type"]
-    if kind == "union_tag_not_found" and not isinstance(err.get("input"), dict):
-        return f"expected a mapping (got {type(err.get('input')).__name__})"
-    if kind.startswith("union_tag") and _tag_key(err["loc"]) == "kind":
-        return _fault_kind_message(err)
-    if kind in _FRIENDLY:
-        return _FRIENDLY[kind]
-    if kind == "union_tag_invalid":
-        tag = err.get("ctx", {}).get("tag")
-        close = difflib.get_close_matches(str(tag), schema.PATTERNS, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return f"unknown pattern '{tag}'{hint}; supported: {', '.join(sorted(schema.PATTERNS))}"
-    if kind == "too_short" and err.get("ctx", {}).get("min_length") == 1:
-        return "must not be empty"
-    message = err["msg"]
-    if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
-    if kind in ("model_type", "dict_type", "list_type"):
-        got = type(err.get("input")).__name__
-        message = f"{message} (got {got})"
-    return message
-
-
-def _tag_key(loc: Sequence) -> str:
-    """The key that picks the model of a union at ``loc``: a fault's ``kind`` or a
-    datapoint's ``pattern``."""
-    return "kind" if "faults" in loc else "pattern"
-
-
-def _fault_kind_message(err: dict) -> str:
-    supported = ", ".join(FAULT_KINDS)
-    if err["type"] == "union_tag_not_found":
-        return f"is missing 'kind' (one of: {supported})"
-    tag = str(err.get("ctx", {}).get("tag"))
-    close = difflib.get_close_matches(tag, FAULT_KINDS, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown fault kind '{tag}'{hint}; supported: {supported}"
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

@@ -79,6 +79,7 @@ class MockResponse:
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
     step: str | None = None  # which step answered, for flow comments and the journal
+    choice: str | None = None  # which alternative answered ("when#2 (header X-Tier=gold)")
 
     @cached_property
     def wire_headers(self) -> tuple[tuple[bytes, bytes], ...]:

@@ -56,6 +56,12 @@ class Route:
     target: Any = field(default=None, compare=False, repr=False)  # the handler
     endpoint: Any = field(default=None, compare=False, repr=False)  # the schema endpoint
     param_names: tuple[str, ...] = ()
+    # ``when:`` of the endpoint: it answers only when this holds (see ``candidates``)
+    condition: Any = field(default=None, compare=False, repr=False)
+    # endpoints sharing this host, method and path, told apart by their conditions, in
+    # the order they are tried (conditional ones as declared, the unconditional one last)
+    candidates: tuple[Route, ...] = field(default=(), compare=False, repr=False)
+    errors: str = field(default="auto", compare=False)  # json | xml | soap | auto
 
     @property
     def label(self) -> str:
@@ -70,6 +76,12 @@ class Route:
 class Match:
     route: Route
     params: dict[str, str]
+    values: tuple[str, ...] = ()  # the path parameter values, in order
+
+    def choose(self, route: Route) -> Match:
+        """The same match for one of ``route.candidates`` (it may name its parameters
+        differently)."""
+        return Match(route, dict(zip(route.param_names, self.values, strict=False)), self.values)
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,10 @@ class _Table:
         if existing is None:
             node.routes[route.method] = route
             self.count += 1
+        elif route.condition is not None or existing.condition is not None \
+                or existing.candidates:
+            node.routes[route.method] = _grouped(existing, route)
+            return None
         return existing
 
     def matches(self, segments: list[str]) -> Iterable[tuple[_Node, list[str]]]:
@@ -236,7 +252,8 @@ class Router:
                 if route is None and method == "HEAD":
                     route = node.routes.get("GET")
                 if route is not None:
-                    return Match(route, dict(zip(route.param_names, values, strict=False)))
+                    return Match(route, dict(zip(route.param_names, values, strict=False)),
+                                 tuple(values))
                 allowed.extend(m for m in node.routes if m not in allowed)
         host_known = bool(self._host_tables(host.lower(), include_any=False))
         return Miss(tuple(sorted(allowed)), host_known, tuple(tables), tuple(segments))
@@ -244,3 +261,12 @@ class Router:
     def __len__(self) -> int:
         return len(self.routes)
 
+
+def _grouped(existing: Route, route: Route) -> Route:
+    """One place in the table for endpoints that share it and are told apart by ``when``:
+    a route whose ``candidates`` are tried in order, the unconditional one last."""
+    members = list(existing.candidates or (existing,)) + [route]
+    ordered = [m for m in members if m.condition is not None]
+    ordered += [m for m in members if m.condition is None]
+    first = ordered[0]
+    return replace(first, target=None, condition=None, candidates=tuple(ordered))

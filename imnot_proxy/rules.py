@@ -9,8 +9,11 @@ appear, and route conflicts between partners. Each finding is a location
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import pydantic
 
 from . import schema
 from .fault_rules import check_faults
@@ -29,7 +32,7 @@ def check_partner(partner: schema.Partner) -> list[Finding]:
              "warning")
         )
     seen_names: dict[str, int] = {}
-    routes: dict[tuple[str, str], tuple[str, tuple]] = {}
+    routes: dict[tuple[str, str], list[tuple[str, tuple, object]]] = {}
     for i, dp in enumerate(partner.datapoints):
         where = ("datapoints", i)
         if _has_control(dp.name):
@@ -43,18 +46,64 @@ def check_partner(partner: schema.Partner) -> list[Finding]:
         findings.extend(_check_datapoint(dp, where))
         for j, ep in enumerate(dp.endpoints):
             key = (ep.method, path_shape(ep.path))
-            other = routes.get(key)
-            if other is not None and other[0] != dp.name:
-                findings.append((where + ("endpoints", j, "path"),
-                                 f"route {ep.method} {ep.path} is already defined by datapoint "
-                                 f"'{other[0]}' ({_dotted(other[1])})", "error"))
-            routes.setdefault(key, (dp.name, where + ("endpoints", j)))
+            for other_dp, other_loc, other_when in routes.get(key, []):
+                if other_dp != dp.name and same_condition(ep.when, other_when):
+                    findings.append((where + ("endpoints", j, "path"),
+                                     f"route {ep.method} {ep.path} is already defined by "
+                                     f"datapoint '{other_dp}' ({_dotted(other_loc)})"
+                                     + _when_hint(ep.when), "error"))
+                    break
+            routes.setdefault(key, []).append((dp.name, where + ("endpoints", j), ep.when))
     findings.extend(check_faults(partner))
+    return findings
+
+
+def check_valid_datapoints(data: dict, broken: set[int]) -> list[Finding]:
+    """``check_partner`` over the datapoints that validate while the ``broken`` ones do not,
+    so that one run reports both kinds of problem; locations and messages keep the file's
+    own datapoint numbers. Nothing when the rest does not validate either."""
+    datapoints = data.get("datapoints")
+    if not isinstance(datapoints, list):
+        return []
+    kept = [i for i in range(len(datapoints)) if i not in broken]
+    try:
+        partner = schema.Partner.model_validate({**data, "datapoints": [datapoints[i]
+                                                                        for i in kept]})
+    except pydantic.ValidationError:
+        return []
+
+    def number(match: re.Match[str]) -> str:
+        return f"datapoints.{kept[int(match.group(1))]}"
+
+    findings = []
+    for loc, message, severity in check_partner(partner):
+        if loc[:1] == ("datapoints",) and len(loc) > 1 and isinstance(loc[1], int):
+            loc = ("datapoints", kept[loc[1]], *loc[2:])
+        findings.append((loc, re.sub(r"datapoints\.(\d+)", number, message), severity))
     return findings
 
 
 def _check_datapoint(dp: schema.DatapointBase, where: tuple) -> Iterator[Finding]:
     for j, ep in enumerate(dp.endpoints):  # type: ignore[attr-defined]
+        at = where + ("endpoints", j)
+        if dp.pattern not in schema.PAYLOAD_PATTERNS:
+            if ep.payload is not None:
+                yield (at + ("payload",), f"a '{dp.pattern}' endpoint answers no payload",
+                       "error")
+            for k, alt in enumerate(ep.alternatives or ()):
+                if alt.payload is not None:
+                    yield (at + ("alternatives", k, "payload"),
+                           f"a '{dp.pattern}' endpoint answers no payload", "error")
+        capture = getattr(ep, "capture", None)
+        if capture and dp.pattern == "polling" and not ep.response.generates_id:
+            yield (at + ("capture",), "values are captured by the step that generates the id",
+                   "error")
+        if ep.alternatives and ep.alternatives[-1].when is not None \
+                and any(a.when is None for a in ep.alternatives[:-1]):
+            first = next(k for k, a in enumerate(ep.alternatives) if a.when is None)
+            yield (at + ("alternatives", first),
+                   "the alternative without 'when' answers every request: the ones after it "
+                   "are never used (put it last)", "warning")
         if ep.rate_limit is not None and not _rate_limit_allowed(dp):
             yield (where + ("endpoints", j, "rate_limit"),
                    "'rate_limit' is only supported on 'fetch' endpoints and on 'paginated' "
@@ -93,18 +142,24 @@ def _check_polling(dp: schema.PollingDatapoint, where: tuple) -> Iterator[Findin
         if r.generates_id:
             if r.returns_payload:
                 yield (at + ("response", "returns_payload"),
-                       "a step that generates the id cannot also return the payload", "error")
+                       "not used: a step that generates the id is the submit step (as in the "
+                       "original); it does not also return the payload", "warning")
             if r.id_header and not r.id_header_value:
                 yield (at + ("response",), "'id_header' needs 'id_header_value'", "error")
             elif r.id_header_value and not r.id_header:
                 yield (at + ("response",), "'id_header_value' needs 'id_header'", "error")
-            elif not (r.id_header or r.id_body_field):
+            elif not (r.id_header or r.id_body_field or r.id_xpath or _places_id(r.body)):
                 yield (at + ("response",),
-                       "a step with 'generates_id' needs 'id_header' + 'id_header_value' "
-                       "or 'id_body_field' to deliver the id", "error")
+                       "a step with 'generates_id' needs 'id_header' + 'id_header_value', "
+                       "'id_body_field', 'id_xpath' (XML), or a body that names {id}, to "
+                       "deliver the id", "error")
             if r.id_header_value and "{id}" not in r.id_header_value:
                 yield (at + ("response", "id_header_value"),
-                       "must contain '{id}', or the client never learns the id", "error")
+                       "has no '{id}': the header is sent as written (as the original does) "
+                       "and the client never learns the id", "warning")
+            if r.id_xpath and not isinstance(r.body, str):
+                yield (at + ("response", "id_xpath"),
+                       "needs an XML 'body' (text) to place the id in", "error")
             if r.pending:
                 yield (at + ("response", "pending"), "'pending' belongs on a status step",
                        "error")
@@ -124,7 +179,7 @@ def _check_polling(dp: schema.PollingDatapoint, where: tuple) -> Iterator[Findin
                 yield (at + ("response", "returns_payload"),
                        "no step of this datapoint has 'generates_id', so no id can be fetched",
                        "error")
-            if r.returns_payload and (r.body is not None or r.headers):
+            if r.returns_payload and (r.body is not None or r.headers) and not r.template:
                 yield (at + ("response",),
                        "'body' and 'headers' are not used on a step that returns the payload",
                        "warning")
@@ -133,6 +188,21 @@ def _check_polling(dp: schema.PollingDatapoint, where: tuple) -> Iterator[Findin
                        "'pending' belongs on a status step, not on the result step", "error")
     if dp.strict_order and not has_submit:
         yield (where + ("strict_order",), "needs a step with 'generates_id'", "error")
+
+
+def _places_id(body: object) -> bool:
+    return isinstance(body, str) and ("{id}" in body or "{{" in body)
+
+
+def same_condition(a: object, b: object) -> bool:
+    """Two endpoints on one path conflict unless their ``when:`` tell them apart: both
+    without one, or both with the same one, is a conflict."""
+    return a == b
+
+
+def _when_hint(when: object) -> str:
+    return ("; give each a different 'when:' to tell them apart" if when is None else
+            " with the same 'when:'")
 
 
 def _has_control(name: str) -> bool:
@@ -171,6 +241,10 @@ def route_entries(partner: schema.Partner) -> Iterator[DeclaredRoute]:
                 yield DeclaredRoute(route, i, j)
 
 
+def _when(route: Route) -> object:
+    return getattr(route.endpoint, "when", None) if route.condition is None else route.condition
+
+
 SourceFinding = tuple[object, tuple, str]  # (partner source, location, message): an error
 
 
@@ -193,17 +267,21 @@ def check_across(sources: list) -> tuple[list, list[SourceFinding]]:
         entries = list(route_entries(source.model))
         for entry in entries:
             route = entry.route
-            other = router.find(route)
-            if other is not None and other.partner != route.partner:
+            existing = router.find(route)
+            members = (existing.candidates or (existing,)) if existing is not None else ()
+            other = next((m for m in members if m.partner != route.partner
+                          and same_condition(_when(m), _when(route))), None)
+            if other is not None:
                 where = "any host" if route.host == ANY_HOST else route.host
                 found.append((source, entry.loc + ("path",),
                               f"route conflict: {route.method} {route.path} on {where} "
-                              f"is already served by {other.owner}"))
+                              f"is already served by {other.owner}" + _when_hint(_when(route))))
         if found:
             findings.extend(found)
             continue
         for entry in entries:
-            router.add(entry.route)
+            when = _when(entry.route)
+            router.add(replace(entry.route, condition=when) if when is not None else entry.route)
         names[source.name] = source.file
         accepted.append(source)
     return accepted, findings

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +32,16 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("imnot_partners", Sequence[str], ["partners"],
                "Partner definitions: directories (holding */partner.yaml or *.yaml) or files."),
     OptionSpec("imnot_db", str, "",
-               "State store: a SQLite file path or sqlite:///path. "
-               "Default: imnot.db beside the (first) partners directory."),
+               "State store: a SQLite file path or sqlite:///path, or a shared store for "
+               "replicas: redis://[:password@]host:port/db[?prefix=team-a] (also rediss://, "
+               "unix://). Default: imnot.db beside the (first) partners directory."),
+    OptionSpec("imnot_shared_journal", bool, False,
+               "Keep the journal in the SQLite store, so that every process on the file lists "
+               "every request (imnot-proxy start --workers sets it; a Redis store always "
+               "shares its journal)."),
+    OptionSpec("imnot_replica", str, "",
+               "This proxy's name in a journal shared by replicas (Redis store). Default: "
+               "the host name and process id."),
     OptionSpec("imnot_unmatched", str, "404",
                "What a request for a partner host with no matching route gets: "
                "404 (a JSON error naming the closest routes), passthrough (sent upstream), "
@@ -40,8 +49,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                ("404", "passthrough", "record")),
     OptionSpec("imnot_mode", str, "mock",
                "mock: answer partner hosts from the partner files; record: forward them to the "
-               "real partner and record every exchange (a partner's `mode:` overrides this).",
-               ("mock", "record")),
+               "real partner and record every exchange; verify: forward them to the real "
+               "partner and compare each answer with the mock's (the drift report). A "
+               "partner's `mode:` overrides this.",
+               ("mock", "record", "verify")),
     OptionSpec("imnot_record_hosts", Sequence[str], [],
                "Hosts (or *.suffix) to forward and record even though no partner file names "
                "them."),
@@ -53,12 +64,15 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "headers always are)."),
     OptionSpec("imnot_redact_fields", Sequence[str], [],
                "More JSON/form/query field names to redact in recordings (passwords, secrets "
-               "and tokens always are)."),
+               "and tokens always are; docs/security.md lists the rules)."),
+    OptionSpec("imnot_verify_ignore", Sequence[str], [],
+               "verify mode: more body fields left out of the comparison, by name or dotted "
+               "path (timestamps, tokens and trace ids always are)."),
     OptionSpec("imnot_admin_host", str, "imnot.proxy",
                "Virtual host that serves the admin API through the proxy."),
     OptionSpec("imnot_admin_key", Optional[str], None,  # noqa: UP045 - mitmproxy option type
                "Bearer key for the admin API (default: the IMNOT_ADMIN_KEY environment "
-               "variable). Without a key the admin API is open."),
+               "variable). Without a key the admin API is open (see docs/security.md)."),
     OptionSpec("imnot_intercept", str, "partners",
                "Which HTTPS connections to decrypt: partners (partner, admin and recorded "
                "hosts; every other CONNECT passes through as opaque TLS) or all (mitmproxy's "
@@ -87,12 +101,23 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "Largest payload uploaded through the admin API, in bytes."),
     OptionSpec("imnot_journal_size", int, 500,
                "How many partner requests the journal keeps."),
+    OptionSpec("imnot_journal_bodies", int, 0,
+               "Keep the first N bytes of each mocked or unmatched request's body in the "
+               "journal, redacted as recordings are (0: bodies are not kept). For tests that "
+               "check what was sent."),
     OptionSpec("imnot_idle_timeout", int, 120,
                "Seconds after which an idle client connection is closed."),
     OptionSpec("imnot_callback_allow", Sequence[str], [],
                "Hosts (or *.suffix) that callbacks may be sent to, besides loopback addresses."),
     OptionSpec("imnot_default_limit", int, 50,
                "Page size of paginated datapoints when the request gives none."),
+    OptionSpec("imnot_ui", bool, True,
+               "Serve the admin web page at /imnot/admin/ui (and at http://<imnot_admin_host>/). "
+               "The page opens without the admin key; every call it makes needs it."),
+    OptionSpec("imnot_ui_theme", str, "dark",
+               "Colour theme the admin web page opens with: dark, light, or system (the "
+               "browser's preference).",
+               ("dark", "light", "system")),
 )
 
 # Numeric options and the values they may take.
@@ -103,6 +128,7 @@ BOUNDS: tuple[tuple[str, float, float], ...] = (
     ("imnot_max_partner_bytes", 1024, 1024 ** 3),
     ("imnot_max_payload_bytes", 1024, 4 * 1024 ** 3),
     ("imnot_journal_size", 1, 1_000_000),
+    ("imnot_journal_bodies", 0, 1024 * 1024),
     ("imnot_idle_timeout", 1, 86_400),
 )
 
@@ -142,6 +168,12 @@ class Settings:
     max_payload_bytes: int = 32 * 1024 * 1024
     journal_size: int = 500
     idle_timeout: int = 120
+    verify_ignore: tuple[str, ...] = ()
+    journal_bodies: int = 0
+    replica: str = ""
+    shared_journal: bool = False
+    ui: bool = True
+    ui_theme: str = "dark"
 
     @classmethod
     def from_options(cls, options: Any, environ: dict[str, str] | None = None) -> Settings:
@@ -183,6 +215,12 @@ class Settings:
             max_payload_bytes=options.imnot_max_payload_bytes,
             journal_size=options.imnot_journal_size,
             idle_timeout=options.imnot_idle_timeout,
+            verify_ignore=tuple(options.imnot_verify_ignore),
+            journal_bodies=options.imnot_journal_bodies,
+            replica=options.imnot_replica or f"{socket.gethostname()}-{os.getpid()}",
+            shared_journal=options.imnot_shared_journal,
+            ui=options.imnot_ui,
+            ui_theme=options.imnot_ui_theme,
         )
 
     @property

@@ -15,7 +15,7 @@ from pathlib import Path
 
 logger = logging.getLogger("imnot_proxy")
 
-SUFFIXES = (".yaml", ".yml", ".json")
+SUFFIXES = (".yaml", ".yml", ".json", ".xml", ".txt", ".csv", ".html")
 MAX_SETTLE_WAIT = 60.0
 
 
@@ -23,8 +23,8 @@ def signature(paths: Iterable[str | Path]) -> frozenset[tuple[str, int, int]]:
     """(path, mtime_ns, size) of the partner and payload files under ``paths``.
 
     Walks only the layout the loader reads (top-level files, one level of partner
-    folders, their ``payloads/``) with ``os.scandir``, which is cheap even for
-    thousands of partners.
+    folders, their ``payloads/`` and its per-datapoint folders) with ``os.scandir``,
+    which is cheap even for thousands of partners.
     """
     found: set[tuple[str, int, int]] = set()
     for raw in paths:
@@ -32,7 +32,7 @@ def signature(paths: Iterable[str | Path]) -> frozenset[tuple[str, int, int]]:
         if path.is_file():
             _add(found, str(path))
         elif path.is_dir():
-            _scan(found, str(path), depth=2)
+            _scan(found, str(path), depth=3)
     return frozenset(found)
 
 

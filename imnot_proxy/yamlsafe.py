@@ -156,7 +156,7 @@ _HINTS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), h) for p
      "indentation: this key is not aligned with the keys of its mapping"),
     (r"did not find expected key",
      "indentation: this line is not aligned with the keys of its mapping"),
-    (r"mapping values are not allowed here",
+    (r"mapping values are not allowed (here|in this context)",  # PyYAML's and libyaml's words
      "a ':' where a plain value was expected: quote values that contain ': ', or check "
      "the indentation of this line"),
     (r"could not find expected ':'",

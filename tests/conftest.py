@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from mitmproxy.test import taddons
+from redis_server import RedisServer  # tests/ is on sys.path, as for store_contract
 
 from imnot_proxy import loader
 from imnot_proxy.store import SqliteStore
@@ -39,6 +40,15 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the whole run (skips, or fails under IMNOT_REQUIRE_REDIS=1,
+    when it is not installed). Tests keep apart by key prefix, or flush it."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.shutdown()
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@ Subclass ``StoreContract`` in a test module and provide three fixtures:
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -22,6 +24,22 @@ P, DP = "staylink", "report"
 
 def body(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
+
+
+FRESH_WITHIN = 0.1  # seconds: a read after another instance's acknowledged write sees it
+
+
+def fresh(read: Callable[[], object], expected: object) -> float:
+    """Read until the value is ``expected``; fails after ``FRESH_WITHIN`` seconds. Returns
+    how long it took (0 for a backend that checks on every read, as SQLite does)."""
+    started = time.monotonic()
+    while True:
+        value = read()
+        waited = time.monotonic() - started
+        if value == expected:
+            return waited
+        assert waited < FRESH_WITHIN, f"still {value!r} after {waited * 1000:.0f} ms"
+        time.sleep(0.002)
 
 
 class StoreContract:
@@ -97,6 +115,69 @@ class StoreContract:
         store.session_payload(sid, P, DP)
         assert store.get_session(sid).last_used is not None
 
+    def test_a_session_opened_empty_takes_payloads_for_several_datapoints(self, store: Store):
+        sid = store.open_session("t-1")
+        assert sid == "t-1"
+        assert store.session_payload(sid, P, DP) is None
+        assert store.put_session_payload(sid, P, DP, body(1)) is True
+        assert store.put_session_payload(sid, "bookingco", "list", body(2), "failed") is True
+        assert store.session_payload(sid, P, DP).body == body(1)
+        other = store.session_payload(sid, "bookingco", "list")
+        assert (other.body, other.outcome) == (body(2), "failed")
+        assert store.put_session_payload(sid, P, DP, body(3)) is True  # replaced
+        assert store.session_payload(sid, P, DP).body == body(3)
+        assert store.get_global(P, DP) is None
+        record = store.get_session(sid)
+        assert (record.partner, record.datapoint, record.body) == ("", "", b"")
+
+    def test_open_session_with_a_taken_id_is_refused_and_new_ids_are_made(self, store: Store):
+        assert store.open_session("same") == "same"
+        assert store.open_session("same") is None
+        first, second = store.open_session(), store.open_session()
+        assert first and second and first != second
+        uploaded = store.create_session(P, DP, body(1))
+        assert store.open_session(uploaded) is None
+
+    def test_payload_into_a_session_made_by_upload(self, store: Store):
+        sid = store.create_session(P, DP, body(1))
+        assert store.put_session_payload(sid, P, "other", body(2)) is True
+        assert store.put_session_payload(sid, P, DP, body(3), "failed") is True
+        assert store.session_payload(sid, P, "other").body == body(2)
+        own = store.session_payload(sid, P, DP)
+        assert (own.body, own.outcome) == (body(3), "failed")
+        assert store.get_session(sid).body == body(3)
+
+    def test_named_payloads_of_any_type_into_an_opened_session(self, store: Store):
+        sid = store.open_session()
+        assert store.put_session_payload(sid, P, DP, b"<a/>", name="xml",
+                                         content_type="application/xml")
+        assert store.session_payload(sid, P, DP) is None  # only the named one was given
+        got = store.session_payload(sid, P, DP, "xml")
+        assert (got.body, got.content_type, got.name) == (b"<a/>", "application/xml", "xml")
+
+    def test_payload_into_an_unknown_session_is_refused(self, store: Store):
+        assert store.put_session_payload("nope", P, DP, body(1)) is False
+        assert store.session_payload("nope", P, DP) is None
+
+    def test_deleting_a_session_drops_all_its_payloads(self, store: Store):
+        sid = store.open_session()
+        store.put_session_payload(sid, P, DP, body(1))
+        assert store.delete_session(sid) is True
+        assert store.session_payload(sid, P, DP) is None
+        assert store.open_session(sid) == sid  # the id is free again, and empty
+        assert store.session_payload(sid, P, DP) is None
+        store.put_session_payload(sid, P, DP, body(1))
+        assert store.clear_sessions() == 1
+        assert store.session_payload(sid, P, DP) is None
+
+    def test_reading_without_touch_leaves_last_used(self, store: Store):
+        sid = store.open_session()
+        store.put_session_payload(sid, P, DP, body(1))
+        assert store.session_payload(sid, P, DP, touch=False).body == body(1)
+        assert store.get_session(sid).last_used is None
+        store.session_payload(sid, P, DP)
+        assert store.get_session(sid).last_used is not None
+
     def test_get_session_unknown_is_none(self, store: Store):
         assert store.get_session("nope") is None
 
@@ -128,7 +209,40 @@ class StoreContract:
         assert sorted(listed) == sorted(made)
         assert store.list_sessions(limit=3, after="no-such-session") == []
 
+    def test_named_payloads_keep_their_content_type(self, store: Store):
+        store.put_global(P, DP, body({"n": 0}))
+        store.put_global(P, DP, b"<r>gold</r>", name="gold", content_type="application/xml")
+        store.put_global(P, DP, b"a,b\n", name="csv", content_type="text/csv")
+        gold = store.get_global(P, DP, "gold")
+        assert (gold.body, gold.content_type, gold.name) == (b"<r>gold</r>", "application/xml",
+                                                             "gold")
+        assert store.get_global(P, DP).is_json and store.get_global(P, DP).name == ""
+        assert store.get_global(P, DP, "silver") is None
+        assert store.payload_names(P, DP) == ["", "csv", "gold"]
+        assert store.payload_names(P, "other") == []
+
+    def test_session_payload_has_a_name_and_a_content_type(self, store: Store):
+        sid = store.create_session(P, DP, b"<x/>", name="gold", content_type="text/xml")
+        found = store.session_payload(sid, P, DP, "gold")
+        assert (found.body, found.content_type) == (b"<x/>", "text/xml")
+        assert store.session_payload(sid, P, DP) is None  # not the default payload
+        record = store.get_session(sid)
+        assert (record.name, record.content_type) == ("gold", "text/xml")
+
     # --- polling ids ---------------------------------------------------------------
+
+    def test_issued_ids_and_callbacks_keep_captured_values(self, store: Store):
+        issued = store.issue_id(P, DP, None, captured={"hotel": "H-7", "n": [1, 2]})
+        assert store.get_id(P, DP, issued.id).captured == {"hotel": "H-7", "n": [1, 2]}
+        assert store.count_poll(P, DP, issued.id).captured == {"hotel": "H-7", "n": [1, 2]}
+        assert store.get_id(P, DP, store.issue_id(P, DP, None).id).captured == {}
+        request = store.add_callback(P, DP, None, "http://127.0.0.1/x", "POST",
+                                     captured={"ref": "R"})
+        assert store.get_callback(P, DP, request.id).captured == {"ref": "R"}
+
+    def test_sequences_count_per_key(self, store: Store):
+        assert [store.next_sequence("a") for _ in range(3)] == [1, 2, 3]
+        assert store.next_sequence("b") == 1
 
     def test_issue_id_records_session_outcome_and_time(self, store: Store, clock):
         issued = store.issue_id(P, DP, "s1", "failed")
@@ -174,6 +288,14 @@ class StoreContract:
         assert store.get_callback(P, "export", request.id) == request
         assert store.get_callback(P, "other", request.id) is None
         assert store.get_callback("bookingco", "export", request.id) is None
+
+    def test_callbacks_listed_per_session_oldest_first(self, store: Store):
+        first = store.add_callback(P, "export", "s1", "http://127.0.0.1:9/a", "POST")
+        store.add_callback(P, "export", "s2", "http://127.0.0.1:9/b", "POST")
+        second = store.add_callback(P, "export", "s1", "http://127.0.0.1:9/c", "PUT")
+        store.add_callback(P, "export", None, "http://127.0.0.1:9/d", "POST")
+        assert store.list_callbacks("s1") == [first, second]
+        assert store.list_callbacks("none") == []
 
     def test_delivery_log_in_order_per_request(self, store: Store):
         first = store.add_callback(P, "export", None, "http://127.0.0.1:9/a", "POST")
@@ -343,16 +465,54 @@ class StoreContract:
         finally:
             again.close()
 
-    def test_second_instance_sees_uploads_at_once(self, store: Store, reopen):
+    def test_second_instance_sees_uploads_within_100_ms(self, store: Store, reopen):
+        other = reopen()
+
+        def payload(where: Store) -> bytes | None:
+            found = where.get_global(P, DP)
+            return found.body if found else None
+
+        try:
+            assert payload(store) is None  # a miss another instance may cache
+            other.put_global(P, DP, body({"v": 1}))
+            fresh(lambda: payload(store), body({"v": 1}))
+            other.put_global(P, DP, body({"v": 2}))
+            fresh(lambda: payload(store), body({"v": 2}))
+            store.put_global(P, DP, body({"v": 3}))
+            fresh(lambda: payload(other), body({"v": 3}))
+        finally:
+            other.close()
+
+    def test_second_instance_sees_session_deletes_within_100_ms(self, store: Store, reopen):
         other = reopen()
         try:
-            assert store.get_global(P, DP) is None  # a miss another instance may cache
-            other.put_global(P, DP, body({"v": 1}))
-            assert store.get_global(P, DP).body == body({"v": 1})
-            other.put_global(P, DP, body({"v": 2}))
-            assert store.get_global(P, DP).body == body({"v": 2})
-            store.put_global(P, DP, body({"v": 3}))
-            assert other.get_global(P, DP).body == body({"v": 3})
+            sid = other.create_session(P, DP, body(1))
+            assert store.session_payload(sid, P, DP).body == body(1)  # now cached
+            other.delete_session(sid)
+            fresh(lambda: store.session_payload(sid, P, DP), None)
+        finally:
+            other.close()
+
+    def test_a_seed_never_overwrites_a_payload(self, store: Store, reopen):
+        other = reopen()
+        try:
+            assert store.put_global(P, DP, body({"uploaded": 1})) is not None
+            assert other.put_global(P, DP, body({"seed": 1}), if_absent=True) is None
+            assert store.get_global(P, DP).body == body({"uploaded": 1})
+            assert other.get_global(P, DP).body == body({"uploaded": 1})
+            assert other.put_global(P, "fresh", body({"seed": 1}), if_absent=True)
+            assert store.get_global(P, "fresh").body == body({"seed": 1})
+        finally:
+            other.close()
+
+    def test_two_seeders_of_one_payload_leave_one_value(self, store: Store, reopen):
+        other = reopen()
+        try:
+            store.put_global(P, DP, body({"seed": "a"}), name="n")
+            other.put_global(P, DP, body({"seed": "b"}), name="n")
+            assert store.payload_names(P, DP) == ["n"]
+            fresh(lambda: store.get_global(P, DP, "n").body, body({"seed": "b"}))
+            assert other.get_global(P, DP, "n").body == body({"seed": "b"})
         finally:
             other.close()
 
@@ -363,25 +523,54 @@ class StoreContract:
             issued = other.issue_id(P, DP, None)
             assert store.session_payload(sid, P, DP).body == body(1)
             assert store.count_poll(P, DP, issued.id).polls == 0
+            named = other.open_session()
+            assert store.session_payload(named, P, DP) is None  # a miss this instance caches
+            other.put_session_payload(named, P, DP, body(2))
+            fresh(lambda: getattr(store.session_payload(named, P, DP), "body", None), body(2))
             assert other.take_token("k", 1) == 0
             assert store.take_token("k", 1) > 0
         finally:
             other.close()
 
-    def test_second_instance_sees_faults_within_a_second(self, store: Store, reopen):
-        """The faults in force are cached for the hot path; another instance's changes show
-        soon (SQLite: within a millisecond), this instance's own at once."""
+    def test_second_instance_sees_faults_within_100_ms(self, store: Store, reopen):
+        """The faults in force are cached for the hot path; another instance's (replica's)
+        changes show within ``FRESH_WITHIN``, this instance's own at once."""
         other = reopen()
         try:
             assert store.active_faults() == ()  # cached as empty
-            fault = other.add_fault(P, None, b"{}", None)
-            assert soon(lambda: store.active_faults() == (fault,))
+            fault = other.add_fault(P, "s1", b"{}", None)
+            fresh(store.active_faults, (fault,))
+            assert store.active_faults() is store.active_faults()  # unchanged: the same
+            second = other.add_fault(P, None, b"{}", None)
+            fresh(store.active_faults, (fault, second))
             other.delete_fault(fault.id)
-            assert soon(lambda: store.active_faults() == ())
+            fresh(store.active_faults, (second,))
+            other.clear_faults()
+            fresh(store.active_faults, ())
             mine = store.add_fault(P, None, b"{}", None)
             assert store.active_faults() == (mine,)
+            fresh(other.active_faults, (mine,))
             other.count_fault("k")
             assert store.count_fault("k")[0] == 2
+        finally:
+            other.close()
+
+    def test_fault_counts_are_atomic_across_instances(self, store: Store, reopen):
+        """Two instances counting one key at once never hand out the same number."""
+        other = reopen()
+        try:
+            numbers: list[int] = []
+
+            def count(target: Store) -> None:
+                for _ in range(50):
+                    numbers.append(target.count_fault("f1|s1")[0])
+
+            workers = [threading.Thread(target=count, args=(s,)) for s in (store, other)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            assert sorted(numbers) == list(range(1, 101))
         finally:
             other.close()
 

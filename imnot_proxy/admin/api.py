@@ -14,12 +14,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .. import __version__
-from ..errors import RequestError
+from ..engine import store_unavailable
+from ..errors import RequestError, StoreError
 from ..messages import MockResponse, RequestView, error_response, json_response
 from ..postman import collection
 from ..routing import ANY_HOST, Match, Route, Router
 from .service import AdminService
-from .views import check_size
+from .ui import UiPages
+from .views import check_size, payload_name
 
 OPEN_PATHS = frozenset({"/healthz", "/imnot/docs", "/imnot/docs/partners"})  # no key needed
 SESSIONS_PAGE = 100
@@ -87,6 +89,22 @@ def _sessions(svc, request, params):
     return json_response(200, page, headers)
 
 
+@route("POST", "/imnot/admin/sessions")
+def _session_open(svc, request, params):
+    """An empty session for payloads of any datapoint: JSON ``{"session_id": "name"}`` names
+    it (else a new id); 201, or 409 when the name is taken."""
+    try:
+        body = request.json_body() if request.body.strip() else {}
+    except ValueError:
+        raise RequestError(400, "Invalid JSON body") from None
+    if not isinstance(body, dict):
+        raise RequestError(422, "Request body must be a JSON object")
+    name = body.get("session_id")
+    if name is not None and not isinstance(name, str):
+        raise RequestError(422, "session_id must be a string")
+    return json_response(201, svc.open_session(name))
+
+
 @route("DELETE", "/imnot/admin/sessions")
 def _sessions_clear(svc, request, params):
     return svc.clear_sessions()
@@ -99,18 +117,33 @@ def _session_delete(svc, request, params):
 
 @route("POST", "/imnot/admin/{partner}/{datapoint}/payload")
 def _payload_set(svc, request, params):
-    return svc.set_payload(params["partner"], params["datapoint"], request.body, _outcome(request))
+    return svc.set_payload(params["partner"], params["datapoint"], request.body,
+                           _outcome(request), name=payload_name(request.query.get("name")),
+                           content_type=request.headers.get("content-type"))
 
 
 @route("GET", "/imnot/admin/{partner}/{datapoint}/payload")
 def _payload_get(svc, request, params):
-    return svc.get_payload(params["partner"], params["datapoint"])
+    payload = svc.get_payload(params["partner"], params["datapoint"],
+                              payload_name(request.query.get("name")))
+    if request.query.get("raw", "").lower() == "true":  # the stored bytes, as served
+        stored = svc.store.get_global(params["partner"], params["datapoint"],
+                                      payload.get("name", ""))
+        return MockResponse(200, (("content-type", stored.content_type),), stored.body)
+    return payload
+
+
+@route("GET", "/imnot/admin/{partner}/{datapoint}/payloads")
+def _payloads(svc, request, params):
+    return svc.list_payloads(params["partner"], params["datapoint"])
 
 
 @route("POST", "/imnot/admin/{partner}/{datapoint}/payload/session")
 def _session_new(svc, request, params):
     return svc.new_session(params["partner"], params["datapoint"], request.body,
-                           _outcome(request))
+                           _outcome(request), name=payload_name(request.query.get("name")),
+                           content_type=request.headers.get("content-type"),
+                           session=request.query.get("session") or None)
 
 
 @route("GET", "/imnot/admin/{partner}/{datapoint}/payload/session/{session_id}")
@@ -153,7 +186,21 @@ def _reload(svc, request, params):
 
 @route("GET", "/imnot/admin/journal")
 def _journal(svc, request, params):
-    return svc.journal_entries(_int_param(request, "limit", 100, 1, 1000))
+    """Newest first; ``?session=``, ``?partner=`` and ``?kind=`` (comma-separated) filter."""
+    kinds = request.query.get("kind")
+    return svc.journal_entries(
+        _int_param(request, "limit", 100, 1, 1000), session=request.query.get("session"),
+        partner=request.query.get("partner"),
+        kinds=frozenset(k.strip() for k in kinds.split(",") if k.strip()) if kinds else None)
+
+
+@route("GET", "/imnot/admin/callbacks")
+def _callbacks(svc, request, params):
+    """The callbacks of one session (``?session=``, required), with their deliveries."""
+    session = request.query.get("session")
+    if not session:
+        raise RequestError(400, "session is required: /imnot/admin/callbacks?session=<id>")
+    return svc.session_callbacks(session)
 
 
 def _int_param(request: RequestView, name: str, default: int, low: int, high: int) -> int:
@@ -163,6 +210,12 @@ def _int_param(request: RequestView, name: str, default: int, low: int, high: in
     if not raw.isdigit() or len(raw) > 9:
         raise RequestError(400, f"{name} must be an integer from {low} to {high}")
     return max(low, min(high, int(raw)))
+
+
+@route("POST", "/imnot/admin/try")
+def _try(svc, request, params):
+    """The flow tester: one request answered by the serving engine (see ``trial.run``)."""
+    return svc.try_request(request.body)
 
 
 @route("GET", "/imnot/admin/postman")
@@ -204,17 +257,50 @@ def _callback_log(svc, request, params):
     return svc.callback_log(params["partner"], params["datapoint"], params["request_id"])
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cross_site_refusal(request: RequestView) -> str | None:
+    """Why a browser's cross-site change is refused, or None.
+
+    A page on any site, opened in a browser that uses this proxy, can send a form or a
+    ``fetch`` to the admin host; without an admin key nothing else would stop it. Browsers
+    name the page's origin in ``Origin`` (and say ``Sec-Fetch-Site: cross-site``), so a
+    change whose origin is not the host it was sent to is refused. Reads are left alone:
+    the browser does not let the other site see the answer. Clients that are not browsers
+    send neither header."""
+    if request.method in SAFE_METHODS:
+        return None
+    origin = request.headers.get("origin")
+    host = (request.headers.get("host") or request.host).strip().lower()
+    if origin is None:
+        if (request.headers.get("sec-fetch-site") or "").lower() == "cross-site":
+            return f"a cross-site request to {host} cannot change the admin state"
+        return None
+    _, _, netloc = origin.strip().lower().partition("://")
+    if netloc != host:
+        return (f"a request from the page at {origin[:200]!r} cannot change the admin state "
+                f"of {host}: only pages served by {host} (or clients that send no Origin) can")
+    return None
+
+
 class AdminApi:
     """HTTP front of ``AdminService`` with bearer-key auth."""
 
-    def __init__(self, service: AdminService):
+    def __init__(self, service: AdminService, ui: UiPages | None = None):
         self.service = service
+        self.ui = ui or UiPages()  # the web page: open, like the docs
         self.router = Router()
         for method, path, action in ROUTES:
             self.router.add(Route(host=ANY_HOST, method=method, path=path, partner="imnot",
                                   datapoint="admin", pattern="admin", target=action))
 
     def handle(self, request: RequestView) -> MockResponse:
+        if self.ui.owns(request.path):
+            return self.ui.handle(request)
+        refusal = cross_site_refusal(request)
+        if refusal:
+            return error_response(403, refusal)
         # Auth comes first, so that nothing (not even which paths exist) leaks without the key.
         if request.path not in OPEN_PATHS and not self._authorized(request):
             return error_response(401, "Unauthorized", {"WWW-Authenticate": "Bearer"})
@@ -227,6 +313,8 @@ class AdminApi:
             result = found.route.target(self.service, request, found.params)
         except RequestError as exc:
             return error_response(exc.status, exc.detail, exc.headers or None, exc.extra)
+        except StoreError as exc:
+            return store_unavailable(exc)
         if isinstance(result, MockResponse):
             return result
         return json_response(200, result)

@@ -7,7 +7,7 @@ it never calls back into the proxy that owns it.
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,15 @@ from ..errors import RequestError
 from ..journal import Journal, MemoryJournal
 from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
+from . import trial
 from .faults import FaultAdmin
-from .views import check_size, parse_payload, partner_view, session_view
+from .views import check_size, parse_payload, partner_view, payload_view, session_view
+
+# A session id a client names itself: it travels as the proxy user name in a URL, so only
+# characters a URL's user part carries as they are.
+SESSION_ID_RE = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+JOURNAL_SCAN = 10_000_000  # more than any journal holds: filters look at every entry
+JOURNAL_KINDS = frozenset({"mock", "miss", "passthrough", "record", "error"})
 
 
 class AdminService:
@@ -50,34 +57,83 @@ class AdminService:
         return dp
 
     def set_payload(self, partner: str, datapoint: str, body: bytes,
-                    outcome: str | None = None) -> dict:
+                    outcome: str | None = None, *, name: str = "",
+                    content_type: str | None = None) -> dict:
+        """Upload the global payload (``name`` "" is the default one) as it came: JSON is
+        stored compactly, XML/text/anything else byte for byte with its content type."""
         self._datapoint(partner, datapoint)
-        self.store.put_global(partner, datapoint, parse_payload(body, self.max_payload_bytes),
-                              outcome)
-        return {"status": "ok", "partner": partner, "datapoint": datapoint}
+        data, kind = parse_payload(body, self.max_payload_bytes, content_type)
+        self.store.put_global(partner, datapoint, data, outcome, name=name, content_type=kind)
+        view = {"status": "ok", "partner": partner, "datapoint": datapoint}
+        if name:
+            view["name"] = name
+        return view
 
-    def get_payload(self, partner: str, datapoint: str) -> dict:
+    def get_payload(self, partner: str, datapoint: str, name: str = "") -> dict:
         self._datapoint(partner, datapoint)
-        payload = self.store.get_global(partner, datapoint)
+        payload = self.store.get_global(partner, datapoint, name)
         if payload is None:
-            raise RequestError(404, f"No global payload set for {partner}/{datapoint}")
-        view = {"payload": json.loads(payload.body), "updated_at": payload.updated_at}
+            which = f" '{name}'" if name else ""
+            raise RequestError(404, f"No global payload{which} set for {partner}/{datapoint}")
+        view = {**payload_view(payload), "updated_at": payload.updated_at}
         if payload.outcome:
             view["outcome"] = payload.outcome
         return view
 
-    def new_session(self, partner: str, datapoint: str, body: bytes,
-                    outcome: str | None = None) -> dict:
+    def list_payloads(self, partner: str, datapoint: str) -> list[dict]:
+        """The datapoint's global payloads: name ("" for the default), type, time, outcome."""
         self._datapoint(partner, datapoint)
-        session_id = self.store.create_session(partner, datapoint,
-                                               parse_payload(body, self.max_payload_bytes), outcome)
+        found = []
+        for name in self.store.payload_names(partner, datapoint):
+            payload = self.store.get_global(partner, datapoint, name)
+            if payload is not None:
+                found.append({"name": name, "content_type": payload.content_type,
+                              "updated_at": payload.updated_at, "outcome": payload.outcome,
+                              "bytes": len(payload.body)})
+        return found
+
+    def new_session(self, partner: str, datapoint: str, body: bytes,
+                    outcome: str | None = None, *, name: str = "",
+                    content_type: str | None = None, session: str | None = None) -> dict:
+        """A new session holding this payload, or with ``session``, this payload put into
+        that existing session (which then serves several datapoints)."""
+        self._datapoint(partner, datapoint)
+        data, kind = parse_payload(body, self.max_payload_bytes, content_type)
+        if session is not None:
+            if not self.store.put_session_payload(session, partner, datapoint, data, outcome,
+                                                  name=name, content_type=kind):
+                raise RequestError(404, f"Session '{session}' not found; create it first with "
+                                        "POST /imnot/admin/sessions")
+            return {"session_id": session}
+        session_id = self.store.create_session(partner, datapoint, data, outcome, name=name,
+                                               content_type=kind)
         return {"session_id": session_id}
+
+    def open_session(self, session_id: str | None = None) -> dict:
+        """An empty session, named by the client or given a new id, for payloads of any
+        datapoint to be uploaded into."""
+        if session_id is not None and not SESSION_ID_RE.fullmatch(session_id):
+            raise RequestError(422, "session_id must be 1 to 128 letters, digits or . _ ~ - "
+                                    "(it is sent as the proxy user name)")
+        opened = self.store.open_session(session_id)
+        if opened is None:
+            raise RequestError(409, f"Session '{session_id}' already exists")
+        return {"session_id": opened}
 
     def get_session(self, partner: str, datapoint: str, session_id: str) -> dict:
         record = self.store.get_session(session_id)
-        if record is None or (record.partner, record.datapoint) != (partner, datapoint):
+        if record is None:
             raise RequestError(404, f"Session '{session_id}' not found")
-        return {**session_view(record), "payload": json.loads(record.body)}
+        if (record.partner, record.datapoint) == (partner, datapoint):
+            return {**session_view(record), **payload_view(record)}
+        payload = self.store.session_payload(session_id, partner, datapoint, touch=False)
+        if payload is None:
+            raise RequestError(404, f"Session '{session_id}' not found")
+        view = {**session_view(record), "partner": partner, "datapoint": datapoint}
+        view.pop("outcome", None)
+        if payload.outcome:
+            view["outcome"] = payload.outcome
+        return {**view, **payload_view(payload)}
 
     def list_sessions(self, limit: int | None = None, after: str | None = None) -> list[dict]:
         """Newest first; a page of ``limit`` after the session ``after`` (all when no limit)."""
@@ -107,8 +163,20 @@ class AdminService:
     def retrigger(self, partner: str, datapoint: str, request_id: str) -> dict:
         dp, record = self._callback(partner, datapoint, request_id)
         retries = dp.endpoints[0].response.callback_retries
-        self.dispatch(DeliveryJob(self.store, record, retries, 0.0))
+        shape = self.engine().callback_shapes.get((partner, datapoint))
+        self.dispatch(DeliveryJob(self.store, record, retries, 0.0, shape))
         return {"status": "dispatched", "request_id": request_id}
+
+    def session_callbacks(self, session_id: str) -> list[dict]:
+        """The callbacks requested in a session, oldest first, each with its deliveries."""
+        return [self._callback_view(record) for record in self.store.list_callbacks(session_id)]
+
+    def _callback_view(self, record: Any) -> dict:
+        return {"request_id": record.id, "partner": record.partner,
+                "datapoint": record.datapoint, "url": record.url, "method": record.method,
+                "session_id": record.session_id, "created_at": record.created_at,
+                "deliveries": [{"attempt": d.attempt, "at": d.at, "status": d.status,
+                                "error": d.error} for d in self.store.deliveries(record.id)]}
 
     def callback_log(self, partner: str, datapoint: str, request_id: str) -> dict:
         _, record = self._callback(partner, datapoint, request_id)
@@ -157,14 +225,37 @@ class AdminService:
         if not any(Path(p).exists() for p in self.definitions.paths):
             raise RequestError(400, "No partners directory configured")
         report = self.definitions.reload()
+        if self.definitions.shared is not None:
+            self.definitions.shared.reloaded()
         return 200, report.view()
 
     def _need_partners_dir(self) -> None:
         if not self.definitions.partner_dirs:
             raise RequestError(400, "No partners directory configured")
 
-    def journal_entries(self, limit: int) -> list[dict]:
-        return [entry.view() for entry in self.journal.latest(limit)]
+    def try_request(self, spec: bytes) -> dict:
+        """Run one request through the serving engine, as the flow tester does."""
+        return trial.run(self.engine(), self.journal, spec)
+
+    def journal_entries(self, limit: int, *, session: str | None = None,
+                        partner: str | None = None, kinds: frozenset[str] | None = None
+                        ) -> list[dict]:
+        """The newest ``limit`` entries, of one session, partner or kinds when given."""
+        if session is None and partner is None and kinds is None:
+            return [entry.view() for entry in self.journal.latest(limit)]
+        unknown = sorted((kinds or frozenset()) - JOURNAL_KINDS)
+        if unknown:
+            raise RequestError(400, f"unknown journal kind {', '.join(unknown)}; one of "
+                                    f"{', '.join(sorted(JOURNAL_KINDS))}")
+        found = []
+        for entry in self.journal.latest(JOURNAL_SCAN):
+            if ((session is None or entry.session == session)
+                    and (partner is None or entry.partner == partner)
+                    and (kinds is None or entry.kind in kinds)):
+                found.append(entry.view())
+                if len(found) >= limit:
+                    break
+        return found
 
     def status(self) -> dict:
         engine = self.engine()

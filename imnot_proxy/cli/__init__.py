@@ -2,7 +2,7 @@
 
 ``main(argv) -> int`` parses arguments (``parser.py``) and calls one ``cmd_*`` function per
 sub-command, from the module of its command group: ``start``, ``files`` (partner files),
-``remote`` (a proxy's state), ``record`` and ``ca``. Output goes through ``output.py``.
+``remote`` (a proxy's state), ``record``, ``verify`` and ``ca``. Output goes through ``output.py``.
 mitmproxy is imported only by ``start``, so ``validate``/``routes``/``init`` stay quick.
 """
 
@@ -18,6 +18,7 @@ from .parser import build_parser
 from .record import cmd_record
 from .remote import cmd_payload, cmd_sessions, cmd_status
 from .start import cmd_addon_path, cmd_start
+from .verify import cmd_verify
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -35,6 +36,7 @@ COMMANDS = {
     "record": cmd_record,
     "ca": cmd_ca,
     "fault": cmd_fault,
+    "verify": cmd_verify,
 }
 
 

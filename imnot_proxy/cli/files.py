@@ -51,10 +51,15 @@ def cmd_routes(args: argparse.Namespace) -> int:
     paths = args.paths or [str(default_partners())]
     result = loader.load_paths(paths)
     rows = route_rows(result)
+    if not args.admin:
+        rows = [row for row in rows if row["pattern"] != "admin"]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         console.print(format_routes(rows))
+        if not args.admin:
+            console.print("admin routes (payloads, sessions, ...) are listed with --admin",
+                          style="dim", highlight=False)
         if result.errors:
             err_console.print(format_problems(result.errors))
     return 1 if result.errors else 0
@@ -62,12 +67,12 @@ def cmd_routes(args: argparse.Namespace) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     target = Path(args.dir) / "partners"
-    if target.exists():
-        err_console.print(f"[red]{target} already exists; nothing written[/]")
-        return 1
+    if target.exists() and not args.force:
+        return fail(f"{target} already exists; nothing written (--force writes the example "
+                    "files over it and keeps your other files)")
     from ..schema import json_schema
 
-    shutil.copytree(examples_dir(), target,
+    shutil.copytree(examples_dir(), target, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (target / SCHEMA_FILE).write_text(json.dumps(json_schema(), indent=2) + "\n", "utf-8")
     for partner_file in target.glob("*/partner.yaml"):
@@ -110,6 +115,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
                                       dry_run=args.dry_run, strict=args.strict,
                                       label=args.file)
     except RequestError as exc:
+        if exc.status == 409:  # the admin API's wording names its ?force=true
+            exc.detail = (f"{str(exc.detail).split(' already exists')[0].lower()} already "
+                          f"exists in {partners_dir}; run again with --force to overwrite it")
         if args.json:
             print_json({"status": "error", "error": exc.detail})
         else:

@@ -35,10 +35,13 @@ def format_problems(problems: Sequence[Problem]) -> Table:
 
 def format_routes(rows: Sequence[dict]) -> Table:
     table = Table(title="Routes")
-    for column in ("host", "method", "path", "partner/datapoint", "pattern"):
+    for column in ("host", "method", "path", "partner/datapoint", "pattern", "when / answers"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["host"], row["method"], row["path"], row["owner"], row["pattern"])
+        choices = [f"when {row['when']}"] if row.get("when") else []
+        choices += row.get("alternatives") or []
+        table.add_row(row["host"], row["method"], row["path"], row["owner"], row["pattern"],
+                      "\n".join(choices))
     return table
 
 
@@ -47,7 +50,8 @@ def format_sessions(rows: Sequence[dict]) -> Table:
     for column in ("session_id", "partner/datapoint", "created_at", "last_used"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["session_id"], f"{row['partner']}/{row['datapoint']}",
+        owner = f"{row['partner']}/{row['datapoint']}" if row["partner"] else "- (opened empty)"
+        table.add_row(row["session_id"], owner,
                       row["created_at"], row["last_used"] or "-")
     return table
 
@@ -55,15 +59,22 @@ def format_sessions(rows: Sequence[dict]) -> Table:
 def route_rows(result: loader.LoadResult, admin_host: str = "imnot.proxy") -> list[dict]:
     """Partner routes, then the admin routes (per payload datapoint, then the fixed ones)."""
     from ..admin import ROUTES
+    from ..engine.choice import label_of
     from ..rules import route_entries
     from ..schema import PAYLOAD_PATTERNS
 
     rows = []
     for source in result.partners:
+        compiled = source.compiled
         for entry in route_entries(source.model):
-            route = entry.route
+            route, ep = entry.route, entry.route.endpoint
+            condition = compiled.get(ep)
+            alternatives = [label_of(k, compiled.get(alt))
+                            for k, alt in enumerate(ep.alternatives or (), start=1)]
             rows.append({"host": route.host, "method": route.method, "path": route.path,
-                         "owner": route.owner, "pattern": route.pattern, "step": route.step})
+                         "owner": route.owner, "pattern": route.pattern, "step": route.step,
+                         "when": condition.label if condition is not None else None,
+                         "alternatives": alternatives})
     for source in result.partners:
         for dp in source.model.datapoints:
             if dp.pattern not in PAYLOAD_PATTERNS:

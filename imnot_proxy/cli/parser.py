@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--full", action="store_true",
                         help="run all of mitmdump with the addon as a script (slower; every "
                              "mitmdump option)")
-    p.add_argument("-v", "--verbose", action="store_true", help="print every flow")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print every flow and mitmproxy's connection lines")
     p.add_argument("--upstream", metavar="URL",
                    help="forward everything not mocked through this HTTP proxy "
                         "(http://[user:pass@]host:port; mitmproxy's upstream mode)")
@@ -51,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-watch", action="store_true",
                    help="do not reload partner files when they change")
     p.add_argument("--json-logs", action="store_true", help="log lines as JSON objects")
+    p.add_argument("--workers", default="1", metavar="N",
+                   help="run N lean proxy processes on the port (auto: one per core), sharing "
+                        "the store, restarted when one dies (default 1)")
 
     p = sub.add_parser("validate", help="check partner files; exit 1 on errors")
     p.add_argument("paths", nargs="*", help="partner directories or files (default: ./partners)")
@@ -59,10 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("routes", help="list the routes the partner files define")
     p.add_argument("paths", nargs="*")
+    p.add_argument("--admin", action="store_true",
+                   help="also list the admin API routes (payloads, sessions, callbacks)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("init", help="scaffold partners/ with the StayLink and BookingCo examples")
     p.add_argument("--dir", default=".")
+    p.add_argument("--force", action="store_true",
+                   help="write the example files even if partners/ exists (other files kept)")
 
     sub.add_parser("addon-path", help="print the script path for mitmdump -s / mitmweb -s")
 
@@ -96,14 +104,22 @@ def build_parser() -> argparse.ArgumentParser:
     offline.add_argument("--db", help="work on this store file directly, without a proxy")
     offline.add_argument("--partners", help="partners directory (with --db)")
 
-    p = sub.add_parser("payload", help="get or set an uploaded payload")
+    p = sub.add_parser("payload", help="get, set or list uploaded payloads")
     payload_sub = p.add_subparsers(dest="action", required=True)
-    for action in ("get", "set"):
+    for action in ("get", "set", "list"):
         q = payload_sub.add_parser(action, parents=[remote, offline])
         q.add_argument("partner")
         q.add_argument("datapoint")
+        if action == "list":
+            continue
+        q.add_argument("--name", help="one of the datapoint's named payloads (default: the "
+                                      "default payload)")
         if action == "set":
-            q.add_argument("file", nargs="?", help="JSON file, or - for stdin (default)")
+            q.add_argument("file", nargs="?", help="payload file (.json, .xml, .txt, .csv ...), "
+                                                   "or - for stdin (default)")
+            q.add_argument("--content-type",
+                           help="the payload's content type (default: from the file's "
+                                "extension; JSON for .json and stdin)")
             q.add_argument("--session", action="store_true",
                            help="upload into a new session; prints its id")
             q.add_argument("--outcome", help="outcome of ids made from this payload, e.g. failed")
@@ -151,4 +167,54 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only flows to these hosts (or *.suffix); default: every host")
     q.add_argument("--dry-run", action="store_true", help="print the YAML, write nothing")
     q.add_argument("--force", action="store_true", help="overwrite an existing partner.yaml")
+    q.add_argument("--merge", action="store_true",
+                   help="add to an existing partner.yaml: new endpoints added, its own kept, "
+                        "conflicts shown and written to conflicts/")
+    q.add_argument("--explain", action="store_true",
+                   help="per datapoint: why, from which flows, what is not reproduced; and "
+                        "every step of the replay check")
+    q.add_argument("--no-check", action="store_true",
+                   help="skip the replay check (the recording replayed against the new mock)")
+    q = record_sub.add_parser(
+        "replay-check", help="replay a recording against a partner's mock, step by step",
+        description="Replay the recorded client requests in order against the partner's mock "
+                    "(in-process, with a scratch store; ids the mock gives out replace the "
+                    "recorded ones) and compare each answer with the recorded one: status, "
+                    "body shape (keys and value types), Content-Type, Location shape. Exit 1 "
+                    "when any step differs.")
+    q.add_argument("files", nargs="+", metavar="FILE", help="HAR or mitmproxy flow files")
+    q.add_argument("--partner", required=True, help="the partner to check")
+    q.add_argument("--partners", default="partners",
+                   help="partners directory or file (default: partners)")
+    q.add_argument("--host", nargs="+", action="extend",
+                   help="only flows to these hosts (or *.suffix); default: every host")
+    q.add_argument("--json", action="store_true", help="the steps as JSON")
+    p = sub.add_parser(
+        "verify", help="drift check: replay a recording against the real partner (a sandbox) "
+                       "and the mock, and show where they differ",
+        description="Send a recording's client requests, in order, to a running partner at "
+                    "--against and to the partner's mock (in-process, scratch state), each "
+                    "with the ids its side gave out, and compare the answers per endpoint: "
+                    "status, Content-Type, Location shape, body shape, where ids are given "
+                    "out, polls until done. Timestamps, tokens and trace ids are left out of "
+                    "body shapes. Exit 1 when anything differs.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="HAR or mitmproxy flow files")
+    p.add_argument("--against", required=True, metavar="URL",
+                   help="base URL of the real partner, e.g. https://sandbox.partner.example")
+    p.add_argument("--partner", required=True, help="the partner whose mock is compared")
+    p.add_argument("--partners", default="partners",
+                   help="partners directory or file (default: partners)")
+    p.add_argument("--host", nargs="+", action="extend",
+                   help="only recorded flows to these hosts (or *.suffix)")
+    p.add_argument("--header", action="append", metavar="'NAME: VALUE'",
+                   help="send this header instead of the recorded one (credentials are "
+                        "redacted in recordings); repeatable")
+    p.add_argument("--ignore", action="append", metavar="FIELD",
+                   help="also leave this body field out (a name, or a dotted path); repeatable")
+    p.add_argument("--no-default-ignore", action="store_true",
+                   help="compare timestamps, tokens and trace ids too")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    p.add_argument("--insecure", action="store_true",
+                   help="do not check the sandbox's TLS certificate")
+    p.add_argument("--json", action="store_true", help="the report as JSON")
     return parser

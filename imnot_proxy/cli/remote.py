@@ -39,10 +39,13 @@ class Remote(Protocol):
     """The admin actions the CLI needs, as JSON views; every failure is a ``RemoteError``."""
 
     def set_payload(self, partner: str, datapoint: str, body: bytes,
-                    outcome: str | None = None) -> dict: ...
-    def get_payload(self, partner: str, datapoint: str) -> dict: ...
+                    outcome: str | None = None, *, name: str = "",
+                    content_type: str | None = None) -> dict: ...
+    def get_payload(self, partner: str, datapoint: str, name: str = "") -> dict: ...
+    def list_payloads(self, partner: str, datapoint: str) -> list[dict]: ...
     def new_session(self, partner: str, datapoint: str, body: bytes,
-                    outcome: str | None = None) -> dict: ...
+                    outcome: str | None = None, *, name: str = "",
+                    content_type: str | None = None) -> dict: ...
     def get_session(self, partner: str, datapoint: str, session_id: str) -> dict: ...
     def list_sessions(self) -> list[dict]: ...
     def delete_session(self, session_id: str) -> dict: ...
@@ -61,16 +64,22 @@ class HttpRemote:
         self.client = client
 
     def set_payload(self, partner: str, datapoint: str, body: bytes,
-                    outcome: str | None = None) -> dict:
-        return self._call("POST", _payload_path(partner, datapoint) + _query(outcome), body)
+                    outcome: str | None = None, *, name: str = "",
+                    content_type: str | None = None) -> dict:
+        path = _payload_path(partner, datapoint) + _query(outcome=outcome, name=name)
+        return self._call("POST", path, body, content_type or "application/json")
 
-    def get_payload(self, partner: str, datapoint: str) -> dict:
-        return self._call("GET", _payload_path(partner, datapoint))
+    def get_payload(self, partner: str, datapoint: str, name: str = "") -> dict:
+        return self._call("GET", _payload_path(partner, datapoint) + _query(name=name))
+
+    def list_payloads(self, partner: str, datapoint: str) -> list[dict]:
+        return self._call("GET", _payload_path(partner, datapoint) + "s")
 
     def new_session(self, partner: str, datapoint: str, body: bytes,
-                    outcome: str | None = None) -> dict:
-        path = f"{_payload_path(partner, datapoint)}/session{_query(outcome)}"
-        return self._call("POST", path, body)
+                    outcome: str | None = None, *, name: str = "",
+                    content_type: str | None = None) -> dict:
+        path = f"{_payload_path(partner, datapoint)}/session{_query(outcome=outcome, name=name)}"
+        return self._call("POST", path, body, content_type or "application/json")
 
     def get_session(self, partner: str, datapoint: str, session_id: str) -> dict:
         return self._call("GET", f"{_payload_path(partner, datapoint)}/session/{session_id}")
@@ -91,19 +100,20 @@ class HttpRemote:
         return self._call("POST", f"{ADMIN}/faults", json.dumps(body).encode())
 
     def list_faults(self, session: str | None = None) -> list[dict]:
-        return self._call("GET", f"{ADMIN}/faults{_session_query(session)}")
+        return self._call("GET", f"{ADMIN}/faults{_query(session=session)}")
 
     def delete_fault(self, fault_id: str) -> dict:
         return self._call("DELETE", f"{ADMIN}/faults/{quote(fault_id, safe='')}")
 
     def clear_faults(self, session: str | None = None) -> dict:
-        return self._call("DELETE", f"{ADMIN}/faults{_session_query(session)}")
+        return self._call("DELETE", f"{ADMIN}/faults{_query(session=session)}")
 
-    def _call(self, method: str, path: str, body: bytes | None = None) -> Any:
+    def _call(self, method: str, path: str, body: bytes | None = None,
+              content_type: str = "application/json") -> Any:
         from ..client import AdminCallError
 
         try:
-            return self.client.call(method, path, body)
+            return self.client.call(method, path, body, content_type)
         except AdminCallError as exc:
             raise RemoteError(exc.status, exc.detail) from None
 
@@ -112,12 +122,10 @@ def _payload_path(partner: str, datapoint: str) -> str:
     return f"{ADMIN}/{partner}/{datapoint}/payload"
 
 
-def _query(outcome: str | None) -> str:
-    return f"?outcome={outcome}" if outcome else ""
-
-
-def _session_query(session: str | None) -> str:
-    return f"?{urlencode({'session': session})}" if session else ""
+def _query(**values: str | None) -> str:
+    """A query string of the values given (encoded), or nothing."""
+    given = {k: v for k, v in values.items() if v}
+    return f"?{urlencode(given)}" if given else ""
 
 
 class LocalRemote:
@@ -127,15 +135,22 @@ class LocalRemote:
         self.service = service
 
     def set_payload(self, partner: str, datapoint: str, body: bytes,
-                    outcome: str | None = None) -> dict:
-        return self._call(self.service.set_payload, partner, datapoint, body, outcome)
+                    outcome: str | None = None, *, name: str = "",
+                    content_type: str | None = None) -> dict:
+        return self._call(lambda: self.service.set_payload(
+            partner, datapoint, body, outcome, name=name, content_type=content_type))
 
-    def get_payload(self, partner: str, datapoint: str) -> dict:
-        return self._call(self.service.get_payload, partner, datapoint)
+    def get_payload(self, partner: str, datapoint: str, name: str = "") -> dict:
+        return self._call(self.service.get_payload, partner, datapoint, name)
+
+    def list_payloads(self, partner: str, datapoint: str) -> list[dict]:
+        return self._call(self.service.list_payloads, partner, datapoint)
 
     def new_session(self, partner: str, datapoint: str, body: bytes,
-                    outcome: str | None = None) -> dict:
-        return self._call(self.service.new_session, partner, datapoint, body, outcome)
+                    outcome: str | None = None, *, name: str = "",
+                    content_type: str | None = None) -> dict:
+        return self._call(lambda: self.service.new_session(
+            partner, datapoint, body, outcome, name=name, content_type=content_type))
 
     def get_session(self, partner: str, datapoint: str, session_id: str) -> dict:
         return self._call(self.service.get_session, partner, datapoint, session_id)
@@ -189,7 +204,12 @@ def local_service(partners: str | Path, db: str | Path) -> AdminService:
 def open_remote(args: argparse.Namespace) -> Remote:
     """``--db``: the store file (and ``--partners``); otherwise the proxy at ``--url``."""
     if getattr(args, "db", None):
-        return LocalRemote(local_service(args.partners or str(default_partners()), args.db))
+        from ..errors import StoreError
+
+        try:
+            return LocalRemote(local_service(args.partners or str(default_partners()), args.db))
+        except StoreError as exc:  # one line naming the store, its password masked
+            raise SystemExit(fail(str(exc), 2)) from None
     from ..client import AdminClient
 
     return HttpRemote(AdminClient.from_env(getattr(args, "url", None), getattr(args, "key", None)))
@@ -197,21 +217,36 @@ def open_remote(args: argparse.Namespace) -> Remote:
 
 def cmd_payload(args: argparse.Namespace) -> int:
     try:
+        if args.action == "list":
+            rows = open_remote(args).list_payloads(args.partner, args.datapoint)
+            if args.json:
+                print_json(rows)
+            else:
+                for row in rows:
+                    console.print(f"{row['name'] or '(default)'}  {row['content_type']}  "
+                                  f"{row['bytes']} bytes  {row['updated_at']}", highlight=False)
+            return 0
         if args.action == "get":
             remote = open_remote(args)
             result = (remote.get_session(args.partner, args.datapoint, args.session)
-                      if args.session else remote.get_payload(args.partner, args.datapoint))
+                      if args.session else remote.get_payload(args.partner, args.datapoint,
+                                                              args.name or ""))
             if args.json:
                 print_json(result)
             else:
                 console.print(f"updated: {result.get('updated_at') or result.get('created_at')}")
-                print_json(result["payload"])
+                if isinstance(result["payload"], str):
+                    print(result["payload"])
+                else:
+                    print_json(result["payload"])
             return 0
         source = args.file
         body = sys.stdin.buffer.read() if source in (None, "-") else Path(source).read_bytes()
+        content_type = args.content_type or content_type_of(source)
         remote = open_remote(args)
         set_action = remote.new_session if args.session else remote.set_payload
-        result = set_action(args.partner, args.datapoint, body, args.outcome)
+        result = set_action(args.partner, args.datapoint, body, args.outcome,
+                            name=args.name or "", content_type=content_type)
         if args.json:
             print_json(result)
         elif args.session:
@@ -223,6 +258,17 @@ def cmd_payload(args: argparse.Namespace) -> int:
         return fail(str(exc.detail))
     except OSError as exc:
         return fail(f"cannot read {args.file}: {exc}")
+
+
+def content_type_of(source: str | None) -> str | None:
+    """The content type a payload file's extension names (``.xml``, ``.txt``, ``.csv``...);
+    None for JSON and stdin (the admin API takes a body that parses as JSON as JSON)."""
+    from ..seeding import CONTENT_TYPES
+
+    if source in (None, "-"):
+        return None
+    suffix = Path(source).suffix.lower()
+    return None if suffix == ".json" else CONTENT_TYPES.get(suffix)
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:

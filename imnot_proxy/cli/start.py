@@ -7,12 +7,15 @@ so that every other command stays quick.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
-from .output import console
+from ..workers import supervise, worker_count
+from .output import console, err_console
 from .paths import addon_path, default_partners, examples_dir
+from .preflight import quiet_connections, record_notice, taken_ports, web_argv
 
 
 def start_argv(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
@@ -54,6 +57,8 @@ def start_argv(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
         argv += ["--set", "imnot_json_logs=true"]
     if full and not args.web and not args.verbose:
         argv += ["--flow-detail", "0"]
+    if args.web:
+        argv += web_argv(extra)
     return argv + list(extra)
 
 
@@ -80,8 +85,30 @@ def upstream_argv(url: str) -> list[str]:
 
 def cmd_start(args: argparse.Namespace, extra: Sequence[str]) -> int:
     argv = start_argv(args, extra)
+    try:
+        count = worker_count(getattr(args, "workers", "1"))
+    except ValueError as exc:
+        print(f"imnot-proxy: {exc}", file=sys.stderr)
+        return 2
+    if count > 1 and (args.web or getattr(args, "full", False)):
+        print("imnot-proxy: --workers runs the lean engine; it does not combine with --web "
+              "or --full", file=sys.stderr)
+        return 2
+    taken = taken_ports(args, extra)
+    if taken:
+        for line in taken:
+            err_console.print(line, highlight=False, markup=False)
+        return 1
+    partners = str(args.partners or default_partners())
     console.print(f"imnot-proxy {__version__} listening on http://{args.host}:{args.port} "
-                  f"(partners: {args.partners or default_partners()})", highlight=False)
+                  f"(partners: {partners})", highlight=False)
+    notice = record_notice(args, extra, partners)
+    if notice:
+        console.print(notice, highlight=False, markup=False)
+    quiet_connections(args.verbose)
+    if count > 1:  # workers on one SQLite file also share the journal
+        return supervise(["--set", "imnot_shared_journal=true", *argv], count,
+                         confdir=args.confdir, label=f" on {args.host}:{args.port}")
     if not (args.web or getattr(args, "full", False)):
         from .. import lean
 

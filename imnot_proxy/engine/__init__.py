@@ -3,7 +3,7 @@ and the one decision every request goes through.
 
 ``Engine.handle`` takes a ``RequestView`` (what the proxy knows about a request)
 and returns one outcome (``outcomes.py``): the admin API, a mocked answer, a
-miss, forward untouched, or forward and record. Everything per request is a
+miss, forward untouched, forward and record, or forward and verify. Everything per request is a
 lookup; YAML, pydantic and JSON encoding of fixed bodies happen at build time.
 """
 
@@ -15,18 +15,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..clock import Clock
-from ..errors import RequestError
+from ..errors import RequestError, StoreError
+from ..lang.requestdata import data_of
 from ..loader import PartnerSource
 from ..messages import MockResponse, RequestView, clean_text, error_response, json_response
 from ..routing import Match, Miss, Router
-from ..rules import route_entries
 from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
-from . import callback, fetch, oauth, paginated, polling, static
-from .common import BuildContext
-from .fault_plans import FaultPlans
+from .build import partner_routes
+from .fault_plans import FaultPlans, NoFaults
 from .faults import Injection
-from .guards import rate_limited, validated
 from .outcomes import (
     ADMIN,
     FORWARD,
@@ -38,20 +36,14 @@ from .outcomes import (
     Policy,
     Record,
     Unmatched,
+    Verify,
     partner_name_for,
 )
+from .xmlerrors import error_reply
 
 __all__ = ["Admin", "Engine", "EngineSettings", "Forward", "Mocked", "Outcome", "Policy",
-           "Record", "Unmatched", "is_admin_path", "miss_response"]
-
-BUILDERS: dict[str, Callable[..., list]] = {
-    "oauth": oauth.build,
-    "static": static.build,
-    "fetch": fetch.build,
-    "polling": polling.build,
-    "callback": callback.build,
-    "paginated": paginated.build,
-}
+           "Record", "Unmatched", "Verify", "is_admin_path", "miss_response",
+           "store_unavailable"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +53,7 @@ class EngineSettings:
     callback_allowed: Callable[[str], str | None] = lambda url: None
     clock: Clock = time.time
     policy: Policy = Policy()
+    faults: bool = True  # False: never inject one (verify mode's mock side)
 
 
 NO_ANSWER = MockResponse(0)  # what a fault that sends no answer leaves in ``Mocked.response``
@@ -82,7 +75,9 @@ class Engine:
         self.router = Router()
         self.datapoints: dict[tuple[str, str], Any] = {}
         self.modes: dict[str, str | None] = {s.name: s.model.mode for s in partners}
-        self.faults = FaultPlans(partners, store, self.settings.clock)
+        self.callback_shapes: dict[tuple[str, str], Any] = {}  # templated callback requests
+        self.faults: FaultPlans | NoFaults = (FaultPlans(partners, store, self.settings.clock)
+                                              if self.settings.faults else NoFaults())
         self._exact_hosts: dict[str, str] = {}
         self._wild_hosts: list[tuple[str, str]] = []
         for source in partners:
@@ -95,27 +90,14 @@ class Engine:
 
     def _add_partner(self, source: PartnerSource) -> None:
         model = source.model
-        s = self.settings
-        ctx = BuildContext(self.store, model.partner, s.default_limit, s.dispatch,
-                           s.callback_allowed, s.clock, self.faults.for_callback)
-        handlers: list[list[Callable]] = []
         for dp in model.datapoints:
             known = self.datapoints.get((model.partner, dp.name))
             if known is None or (known.pattern not in PAYLOAD_PATTERNS
                                  and dp.pattern in PAYLOAD_PATTERNS):
                 self.datapoints[(model.partner, dp.name)] = dp
-            built = []
-            for ep, handler in zip(dp.endpoints, BUILDERS[dp.pattern](ctx, dp), strict=True):
-                if ep.validation is not None:
-                    handler = validated(ep.validation, handler)
-                if ep.rate_limit is not None:
-                    key = f"{model.partner}/{dp.name}/{ep.method} {ep.path}"
-                    handler = rate_limited(self.store, key, ep.rate_limit, handler)
-                built.append(handler)
-            handlers.append(built)
-        for entry in route_entries(model):
-            self.router.add(replace(entry.route,
-                                    target=handlers[entry.datapoint][entry.endpoint]))
+        for route in partner_routes(source, self.store, self.settings, self.callback_shapes,
+                                    self.faults.for_callback):
+            self.router.add(route)
 
     # --- the decision -------------------------------------------------------------
 
@@ -129,6 +111,8 @@ class Engine:
         if not request.direct:
             recorded = self._record_decision(host, found)
             if recorded is not None:
+                if isinstance(recorded, Verify):  # no faults: the drift check compares
+                    return recorded  # the partner's own answers (docs/architecture.md)
                 return self._passthrough_fault(recorded, recorded.partner, request)
         if isinstance(found, Miss):
             if not request.direct and (not found.host_known or policy.unmatched == "passthrough"):
@@ -136,14 +120,40 @@ class Engine:
                     return FORWARD
                 return self._passthrough_fault(FORWARD_PARTNER, self.host_owner(host), request)
             return Unmatched(found, miss_response(found, request))
+        if found.route.candidates:
+            chosen = self._candidate(found, request)
+            if isinstance(chosen, Unmatched):
+                return chosen
+            found = chosen
         fault = self.faults.for_request(found.route, request, found.params)
         if fault is not None:
             return self._faulted(found, request, fault)
         return Mocked(found.route, self.call(found, request), found.params)
 
+    def _candidate(self, found: Match, request: RequestView) -> Match | Unmatched:
+        """The first endpoint on this path whose ``when:`` holds (the unconditional one
+        last), or a 404 that says why each did not."""
+        group = found.route
+        data = data_of(request, found.params)
+        for candidate in group.candidates:
+            choice = found.choose(candidate)
+            if candidate.condition is None:
+                return choice
+            data.params = choice.params
+            if candidate.condition.test(data):
+                return choice
+        tried = [{"endpoint": c.owner, "when": c.condition.label,
+                  "failed": c.condition.why_not(data) or "it held"}
+                 for c in group.candidates if c.condition is not None]
+        detail = f"no endpoint for {request.method} {clean_text(request.path)} matched"
+        response = error_reply(group.errors, request, 404, detail, extra={"tried": tried})
+        reason = "; ".join(f"{t['endpoint']}: {t['failed']}" for t in tried)
+        return Unmatched(Miss(host_known=True), response, reason=reason)
+
     def _faulted(self, match: Match, request: RequestView, fault: Injection) -> Mocked:
         """A fault that replaces the answer keeps the pattern from running (no id issued,
-        no callback sent); the others spoil or delay the pattern's own answer."""
+        no callback sent, no alternative chosen); the others spoil or delay the answer of
+        the alternative the pattern chose."""
         if not fault.replaces_answer:
             return Mocked(match.route, self.call(match, request), match.params, fault)
         response = fault.response or NO_ANSWER
@@ -161,15 +171,18 @@ class Engine:
             return replace(outcome, fault=fault, partner=partner)
         return replace(outcome, fault=fault)
 
-    def _record_decision(self, host: str, found: Match | Miss) -> Record | None:
-        """Record when the partner (or the global mode) says so, in spy mode for misses,
-        or for a record host that no partner names; None to mock."""
+    def _record_decision(self, host: str, found: Match | Miss) -> Record | Verify | None:
+        """Record (or verify) when the partner (or the global mode) says so, record in spy
+        mode for misses, or for a record host that no partner names; None to mock."""
         owner = self.host_owner(host)
         if owner is None and isinstance(found, Match):
             owner = found.route.partner
         if owner is not None:
-            if (self.modes.get(owner) or self.policy.mode) == "record":
+            mode = self.modes.get(owner) or self.policy.mode
+            if mode == "record":
                 return Record(owner, host)
+            if mode == "verify":
+                return Verify(owner, host)
             if isinstance(found, Miss) and self.policy.unmatched == "record":
                 return Record(owner, host)
             return None
@@ -184,10 +197,13 @@ class Engine:
         try:
             response = match.route.target(request, match.params)
         except RequestError as exc:
-            response = error_response(exc.status, exc.detail, exc.headers or None)
+            response = error_reply(match.route.errors, request, exc.status, exc.detail,
+                                   exc.headers or None, exc.extra or None)
+        except StoreError as exc:  # state unreachable: say so, and keep serving the rest
+            response = store_unavailable(exc)
         if request.method == "HEAD" and response.body:
             headers = response.headers + (("content-length", str(len(response.body))),)
-            response = MockResponse(response.status, headers, b"", response.step)
+            response = replace(response, headers=headers, body=b"")
         return response
 
     # --- lookups ------------------------------------------------------------------
@@ -210,6 +226,12 @@ class Engine:
 
     def route_labels(self) -> set[str]:
         return {f"{r.host} {r.method} {r.path} ({r.owner})" for r in self.router.routes}
+
+
+def store_unavailable(exc: StoreError) -> MockResponse:
+    """503 naming the store, for a request that needs state the store cannot give now."""
+    return error_response(503, str(exc), {"Retry-After": "1"},
+                          {"store": exc.store} if exc.store else None)
 
 
 def miss_response(miss: Miss, request: RequestView) -> MockResponse:

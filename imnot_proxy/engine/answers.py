@@ -58,7 +58,8 @@ class Reply:
     response: MockResponse  # encoded at load; what a reply without ``{id}`` always sends
     body: Any = None  # the body value (JSON value or text) when it names ``{id}``
     kind: str = "none"  # how the body is encoded: json | text | markup | none
-    templated: bool = False
+    templated: bool = False  # it names ``{id}``
+    template: Any = None  # with ``template: true``: its compiled parts (rendered over it)
 
     def render(self, id: str) -> MockResponse:
         if not self.templated:

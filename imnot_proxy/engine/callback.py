@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..compiled import capture_values
 from ..errors import RequestError
-from ..messages import MockResponse, RequestView, json_response
+from ..lang.requestdata import data_of
+from ..messages import MockResponse, RequestView, encode_json, json_response
 from ..schema import CallbackDatapoint, CallbackEndpoint
 from ..store import CallbackRequest, Store
 from . import callback_faults
-from .common import BuildContext, json_object_body
+from .answers import header_safe
+from .common import BuildContext, Handler, json_object_body, resolve_payload, templated
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +38,23 @@ TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
+class CallbackShape:
+    """What the callback request carries besides the payload: templated headers (say, a
+    signature) and a templated body, rendered at delivery with the values captured at
+    submit, the request id as ``id`` and the payload."""
+
+    rendering: Any
+    headers: tuple[tuple[str, Any], ...] = ()  # (name, Template or text)
+    body: Any = None  # a CompiledValue, or None for the payload as stored
+
+
+@dataclass(frozen=True)
 class DeliveryJob:
     store: Store
     request: CallbackRequest
     retries: int
     delay: float
+    shape: CallbackShape | None = None
     fault: Callable[[str, str, str | None], Any] | None = None  # the delivery's fault, if any
 
     async def run(self) -> None:
@@ -50,7 +65,7 @@ class DeliveryJob:
             return
         if self.delay > 0:
             await asyncio.sleep(self.delay)
-        await deliver(self.store, self.request, self.retries)
+        await deliver(self.store, self.request, self.retries, self.shape)
         callback_faults.delivered(self.request)
 
 
@@ -80,14 +95,20 @@ def callback_refusal(url: str, allow: Sequence[str]) -> str | None:
             "imnot_callback_allow receive callbacks")
 
 
-def build(ctx: BuildContext, dp: CallbackDatapoint) -> list:
-    return [_endpoint(ctx, dp, ep) for ep in dp.endpoints]
+def factory(ctx: BuildContext, dp: CallbackDatapoint) -> Callable[[Any], Handler]:
+    """Builds the handler of one endpoint of ``dp`` (or of one of its alternatives)."""
+    return lambda ep: _endpoint(ctx, dp, ep)
 
 
 def _endpoint(ctx: BuildContext, dp: CallbackDatapoint, ep: CallbackEndpoint):
     store, partner, name = ctx.store, ctx.partner, dp.name
     r = ep.response
     allowed: Callable[[str], str | None] = ctx.callback_allowed
+    captures = ctx.compiled.get(ep.capture) if ep.capture and ctx.compiled else None
+    shape = callback_shape(ctx, r)
+    if ctx.callback_shapes is not None and shape is not None:
+        ctx.callback_shapes.setdefault((partner, name), shape)  # for retriggers
+    payload_name = ep.payload or ""
 
     def url_of(request: RequestView) -> str:
         if r.callback_url_field:
@@ -109,28 +130,44 @@ def _endpoint(ctx: BuildContext, dp: CallbackDatapoint, ep: CallbackEndpoint):
         refusal = allowed(url)
         if refusal:
             raise RequestError(422, refusal)
+        captured = capture_values(captures, data_of(request, params)) if captures else None
         record = store.add_callback(partner, name, request.session or None, url,
-                                    r.callback_method)
+                                    r.callback_method, captured, payload_name)
         ctx.dispatch(DeliveryJob(store, record, r.callback_retries, r.callback_delay_seconds,
-                                 ctx.callback_fault))
+                                 shape, ctx.callback_fault))
         return json_response(r.status, {"request_id": record.id}, r.headers or None)
 
-    return handle
+    return templated(ctx, r, handle)
 
 
-async def deliver(store: Store, request: CallbackRequest, retries: int) -> bool:
-    """Send the current payload to the callback URL; True when it was accepted (2xx)."""
-    from .common import resolve_payload
+def callback_shape(ctx: BuildContext, r: Any) -> CallbackShape | None:
+    """The templated parts of the callback request, or None when it sends the payload."""
+    if not r.template or ctx.compiled is None or not (r.callback_headers or r.callback_body
+                                                      is not None):
+        return None
+    headers = tuple((k, ctx.compiled.get((id(r), "callback_headers", k), v))
+                    for k, v in r.callback_headers.items())
+    body = ctx.compiled.get((id(r), "callback_body")) if r.callback_body is not None else None
+    return CallbackShape(ctx.rendering, headers, body)
 
+
+async def deliver(store: Store, request: CallbackRequest, retries: int,
+                  shape: CallbackShape | None = None) -> bool:
+    """Send the current payload (or the templated body) to the callback URL; True when it
+    was accepted (2xx)."""
     try:
-        payload = resolve_payload(store, request.partner, request.datapoint, request.session_id)
+        payload = resolve_payload(store, request.partner, request.datapoint, request.session_id,
+                                  request.payload_name)
+        body, headers = payload.body, {"Content-Type": payload.content_type}
+        if shape is not None:
+            body, headers = _shaped(shape, request, payload, headers)
     except RequestError as exc:
         logger.warning("callback %s for %s/%s skipped: %s", request.id, request.partner,
                        request.datapoint, exc.detail)
         store.log_delivery(request.id, 0, None, f"skipped: {exc.detail}")
         return False
     for attempt in range(1, retries + 2):
-        status, error = await asyncio.to_thread(_send, request, payload.body)
+        status, error = await asyncio.to_thread(_send, request, body, headers)
         store.log_delivery(request.id, attempt, status, error)
         if status is not None and status < 500:
             ok = 200 <= status < 300
@@ -147,9 +184,34 @@ async def deliver(store: Store, request: CallbackRequest, retries: int) -> bool:
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def _send(request: CallbackRequest, body: bytes) -> tuple[int | None, str | None]:
+def _shaped(shape: CallbackShape, request: CallbackRequest, payload: Any,
+            headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """The callback body and headers with their templates rendered (raises RequestError)."""
+    rendering = shape.rendering
+    context = rendering.context(NO_REQUEST, None, id=request.id, captured=request.captured,
+                                payload=payload)
+    body = payload.body
+    if shape.body is not None:
+        value = rendering.value(shape.body, context, shape.body)
+        if isinstance(value, str):
+            body = value.encode()
+        else:
+            body, headers = encode_json(value), {"Content-Type": "application/json"}
+    for name, template in shape.headers:
+        text = template if isinstance(template, str) else str(
+            rendering.value(template, context, template))
+        headers[name] = header_safe(text)
+    return body, headers
+
+
+# A callback is delivered after its request is gone: templates there read captured values.
+NO_REQUEST = RequestView(method="", path="")
+
+
+def _send(request: CallbackRequest, body: bytes,
+          headers: dict[str, str] | None = None) -> tuple[int | None, str | None]:
     req = urllib.request.Request(request.url, data=body, method=request.method,
-                                 headers={"Content-Type": "application/json"})
+                                 headers=headers or {"Content-Type": "application/json"})
     try:
         with _opener.open(req, timeout=TIMEOUT_SECONDS) as resp:
             resp.read()

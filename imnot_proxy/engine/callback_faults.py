@@ -19,7 +19,7 @@ from .faults import Injection
 
 logger = logging.getLogger(__name__)
 
-Deliver = Callable[[Store, CallbackRequest, int], Awaitable[bool]]
+Deliver = Callable[[Store, CallbackRequest, int, Any], Awaitable[bool]]
 Key = tuple[str, str, str | None]
 
 
@@ -85,5 +85,5 @@ async def run(job: Any, fault: Injection, deliver: Deliver) -> None:
     for attempt in range(times):
         if attempt and spec.gap_ms:
             await asyncio.sleep(min(spec.gap_ms, MAX_DELAY_MS) / 1000)
-        await deliver(job.store, request, job.retries)
+        await deliver(job.store, request, job.retries, job.shape)
     delivered(request)

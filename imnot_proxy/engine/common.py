@@ -27,20 +27,61 @@ class BuildContext:
     dispatch: Callable[[Any], None] = field(default=lambda job: None)  # runs async callbacks
     callback_allowed: Callable[[str], str | None] = field(default=lambda url: None)
     clock: Clock = time.time
+    compiled: Any = None  # the partner's compiled conditions and templates (compiled.py)
+    rendering: Any = None  # renders this datapoint's templated answers (rendering.py)
+    callback_shapes: dict | None = None  # the engine's: (partner, datapoint) -> CallbackShape
+    # the fault of one callback delivery: (partner, datapoint, session) -> Injection | None
     callback_fault: Callable[[str, str, str | None], Any] = field(default=lambda p, d, s: None)
 
+    def template(self, model: Any) -> Any:
+        """The compiled templates of an answer model, or None when it has none."""
+        return self.compiled.get(model) if self.compiled is not None else None
 
-def resolve_payload(store: Store, partner: str, datapoint: str, session: str | None) -> Payload:
-    """Session payload when a session is given (no fallback), else the global one (§3.3)."""
+
+def resolve_payload(store: Store, partner: str, datapoint: str, session: str | None,
+                    name: str = "") -> Payload:
+    """Session payload when a session is given (no fallback), else the global one (§3.3);
+    ``name`` picks one of a datapoint's named payloads ("" is the default one)."""
+    which = f" '{name}'" if name else ""
     if session:
-        payload = store.session_payload(session, partner, datapoint)
+        payload = store.session_payload(session, partner, datapoint, name)
         if payload is None:
-            raise RequestError(404, f"No session payload found for session '{session}'")
+            raise RequestError(404, f"No session payload{which} found for session '{session}'")
         return payload
-    payload = store.get_global(partner, datapoint)
+    payload = store.get_global(partner, datapoint, name)
     if payload is None:
-        raise RequestError(404, f"No global payload found for {partner}/{datapoint}")
+        raise RequestError(404, f"No global payload{which} found for {partner}/{datapoint}")
     return payload
+
+
+def payload_response(status: int, payload: Payload, headers: dict[str, str] | None,
+                     step: str | None = None) -> MockResponse:
+    """The stored payload as it was uploaded, with its own content type unless the endpoint
+    names one."""
+    pairs = list((headers or {}).items())
+    if not any(k.lower() == "content-type" for k, _ in pairs):
+        pairs.append(("content-type", payload.content_type))
+    return MockResponse(status, tuple(pairs), payload.body, step)
+
+
+def templated(ctx: BuildContext, model: Any, inner: Handler) -> Handler:
+    """``inner``, with the templated parts of its answer (``template: true``) rendered over
+    what it answers; ``inner`` itself when the answer has no templates."""
+    template = ctx.template(model)
+    if template is None:
+        return inner
+    rendering = ctx.rendering
+
+    def handle(request: RequestView, params: dict[str, str]) -> MockResponse:
+        return rendering.answer(template, inner(request, params),
+                                rendering.context(request, params))
+
+    return handle
+
+
+def int_status(status: Any, default: int = 200) -> int:
+    """The status written in the file; a templated one is rendered per request."""
+    return status if isinstance(status, int) else default
 
 
 def json_object_body(request: RequestView) -> dict:

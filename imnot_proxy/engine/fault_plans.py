@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from ..clock import Clock
+from ..errors import StoreError
 from ..loader import PartnerSource
 from ..messages import RequestView
 from ..routing import Route
@@ -26,6 +29,7 @@ from .faults import STREAMED, Injection, Rule, decide, make_rule
 logger = logging.getLogger(__name__)
 
 YAML_SOURCE = "partner file"
+UNREACHABLE_LOG_EVERY = 10.0  # seconds between two warnings that faults are not injected
 
 
 class StoreFacts:
@@ -81,6 +85,7 @@ class FaultPlans:
         self._records: tuple[FaultRecord, ...] = ()
         self._runtime: dict[str, tuple[Rule, ...]] = {}
         self._broken: set[str] = set()
+        self._quiet_until = -math.inf  # no "store unreachable" warning again until then
         loaded = clock()
         for source in partners:
             self._compile(source.model, loaded)
@@ -125,8 +130,7 @@ class FaultPlans:
         rules += static or ()
         if not rules:
             return None
-        return decide(rules, request, route.partner, route.datapoint, params, self.facts,
-                      self.clock)
+        return self._decide(rules, request, route.partner, route.datapoint, params)
 
     def for_passthrough(self, partner: str, request: RequestView) -> Injection | None:
         """Run-time faults for a whole partner also reach its requests that go upstream
@@ -141,7 +145,7 @@ class FaultPlans:
                  and (r.session is None or r.session == session)]
         if not rules:
             return None
-        return decide(rules, request, partner, "", {}, self.facts, self.clock)
+        return self._decide(rules, request, partner, "", {})
 
     def for_callback(self, partner: str, datapoint: str, session: str | None) -> Injection | None:
         """The fault of one callback delivery (delay, drop, duplicate, out of order)."""
@@ -152,18 +156,37 @@ class FaultPlans:
         rules += self._callbacks.get((partner, datapoint), ())
         if not rules:
             return None
-        return decide(rules, RequestView("POST", "", session=session), partner, datapoint, {},
-                      self.facts, self.clock)
+        return self._decide(rules, RequestView("POST", "", session=session), partner,
+                            datapoint, {})
+
+    def _decide(self, rules: list[Rule], request: RequestView, partner: str, datapoint: str,
+                params: dict[str, str]) -> Injection | None:
+        try:
+            return decide(rules, request, partner, datapoint, params, self.facts, self.clock)
+        except StoreError as exc:  # no counters: no fault, and the request goes on as usual
+            self._unreachable(exc)
+            return None
 
     # --- faults set at run time -----------------------------------------------------------
 
     def _runtime_for(self, partner: str) -> tuple[Rule, ...] | None:
-        records = self.store.active_faults()
+        try:
+            records = self.store.active_faults()
+        except StoreError as exc:  # a shared store gone: serve without the faults set in it
+            self._unreachable(exc)
+            return None
         if not records:
             return None
         if records is not self._records:
             self._index(records)
         return self._runtime.get(partner)
+
+    def _unreachable(self, exc: StoreError) -> None:
+        now = time.monotonic()
+        if now >= self._quiet_until:
+            self._quiet_until = now + UNREACHABLE_LOG_EVERY
+            logger.warning("imnot_proxy: faults are not injected while the store is "
+                           "unreachable: %s", exc)
 
     def _index(self, records: tuple[FaultRecord, ...]) -> None:
         by_partner: dict[str, list[Rule]] = {}
@@ -187,3 +210,18 @@ def _yaml_key(partner: str, where: str, index: int | str, spec: Any) -> str:
     text = spec.model_dump_json(exclude_none=True)
     digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:12]
     return f"yaml:{partner}:{where}:{index}:{digest}"
+
+
+class NoFaults:
+    """``FaultPlans`` for an engine that never injects one (verify mode's mock side, whose
+    answers are compared with the real partner's)."""
+
+    def for_request(self, route: Route, request: RequestView,
+                    params: dict[str, str]) -> Injection | None:
+        return None
+
+    def for_passthrough(self, partner: str, request: RequestView) -> Injection | None:
+        return None
+
+    def for_callback(self, partner: str, datapoint: str, session: str | None) -> Injection | None:
+        return None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ..messages import MockResponse, RequestView, json_response
 from ..schema import OAuthDatapoint, OAuthEndpoint
-from .common import BuildContext
+from .common import BuildContext, Handler, templated
 
 # JWT-shaped, never checked: the original hands every client the same constant.
 TOKEN = (
@@ -14,20 +17,24 @@ TOKEN = (
 )
 
 
-def build(ctx: BuildContext, dp: OAuthDatapoint) -> list:
-    return [_endpoint(ctx, dp, ep) for ep in dp.endpoints]
+def factory(ctx: BuildContext, dp: OAuthDatapoint) -> Callable[[Any], Handler]:
+    """Builds the handler of one endpoint of ``dp`` (or of one of its alternatives)."""
+    return lambda ep: _endpoint(ctx, dp, ep)
 
 
 def _endpoint(ctx: BuildContext, dp: OAuthDatapoint, ep: OAuthEndpoint):
     r = ep.response
-    response = json_response(
-        r.status,
-        {"access_token": r.access_token or TOKEN, "token_type": r.token_type,
-         "expires_in": r.expires_in},
-        r.headers or None,
-    )
+    fields = {"access_token": r.access_token or TOKEN, "token_type": r.token_type,
+              "expires_in": r.expires_in}
+    response = json_response(r.status, fields, r.headers or None)
+    token = ctx.compiled.get((id(r), "access_token")) if r.template and ctx.compiled else None
+    if token is None or not token.templated:
+        return templated(ctx, r, lambda request, params: response)
+    rendering = ctx.rendering
 
     def handle(request: RequestView, params: dict[str, str]) -> MockResponse:
-        return response
+        value = rendering.value(token, rendering.context(request, params), token)
+        return json_response(r.status, {**fields, "access_token": str(value)},
+                             r.headers or None)
 
-    return handle
+    return templated(ctx, r, handle)

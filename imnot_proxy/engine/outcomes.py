@@ -2,11 +2,13 @@
 
 ``Engine.handle`` returns exactly one outcome; the addon only turns it back into
 a flow: answer it (``Mocked``, ``Unmatched``, ``Admin``), send it on untouched
-(``Forward``) or send it on and keep a copy (``Record``).
+(``Forward``), send it on and keep a copy (``Record``), or send it on and compare the
+real answer with the mock's (``Verify``).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -24,7 +26,7 @@ class Policy:
 
     admin_host: str = "imnot.proxy"
     unmatched: str = "404"  # 404 | passthrough | record
-    mode: str = "mock"  # mock | record (a partner's own ``mode:`` wins)
+    mode: str = "mock"  # mock | record | verify (a partner's own ``mode:`` wins)
     record_hosts: tuple[str, ...] = ()  # exact names or *.suffix
 
     def records_host(self, host: str) -> bool:
@@ -57,6 +59,7 @@ class Unmatched:
 
     miss: Miss
     response: MockResponse
+    reason: str | None = None  # why no endpoint on a matched path answered (their when:)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,16 @@ class Record:
     fault: Injection | None = None
 
 
+@dataclass(frozen=True)
+class Verify:
+    """Sent upstream; what the mock would have answered is worked out beside it, and the
+    two answers compared (the drift check)."""
+
+    partner: str
+    host: str
+
+
+@functools.lru_cache(maxsize=1024)
 def partner_name_for(host: str) -> str:
     """A partner name for a host recorded before any YAML names it."""
     return re.sub(r"[^a-z0-9_-]+", "-", host.lower()).strip("-")[:64] or "partner"
@@ -87,4 +100,4 @@ def partner_name_for(host: str) -> str:
 ADMIN = Admin()
 FORWARD = Forward(False)
 FORWARD_PARTNER = Forward(True)
-Outcome = Admin | Mocked | Unmatched | Forward | Record
+Outcome = Admin | Mocked | Unmatched | Forward | Record | Verify

@@ -10,17 +10,19 @@ total reports N pages' worth of items.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from ..errors import RequestError
 from ..messages import MockResponse, RequestView, clean_text, json_response
 from ..schema import PaginatedDatapoint, PaginatedEndpoint, Pagination
-from .common import BuildContext, resolve_payload
+from .common import BuildContext, Handler, int_status, resolve_payload, templated
 
 
-def build(ctx: BuildContext, dp: PaginatedDatapoint) -> list:
-    return [_endpoint(ctx, dp, ep) for ep in dp.endpoints]
+def factory(ctx: BuildContext, dp: PaginatedDatapoint) -> Callable[[Any], Handler]:
+    """Builds the handler of one endpoint of ``dp`` (or of one of its alternatives)."""
+    return lambda ep: _endpoint(ctx, dp, ep)
 
 
 def _int(value: str | None, default: int) -> int:
@@ -33,12 +35,15 @@ def _int(value: str | None, default: int) -> int:
 def _endpoint(ctx: BuildContext, dp: PaginatedDatapoint, ep: PaginatedEndpoint):
     store, partner, name = ctx.store, ctx.partner, dp.name
     cfg: Pagination = dp.pagination
-    status, headers = ep.response.status, ep.response.headers or None
-    default_limit = ctx.default_limit
+    status, headers = int_status(ep.response.status), ep.response.headers or None
+    default_limit = cfg.page_size or ctx.default_limit
+    payload_name = getattr(ep, "payload", None) or ""
     parsed: dict[bytes, Any] = {}
 
     def items_of(request: RequestView) -> list:
-        payload = resolve_payload(store, partner, name, request.session)
+        payload = resolve_payload(store, partner, name, request.session, payload_name)
+        if not payload.is_json:
+            raise RequestError(422, "Payload must be a JSON array for the paginated pattern")
         value = parsed.get(payload.body)
         if value is None:
             value = json.loads(payload.body)
@@ -124,7 +129,13 @@ def _endpoint(ctx: BuildContext, dp: PaginatedDatapoint, ep: PaginatedEndpoint):
     def handle(request: RequestView, params: dict[str, str]) -> MockResponse:
         return json_response(status, shape(request, items_of(request)), headers)
 
-    return handle
+    envelope = cfg.envelope
+
+    def with_envelope(request: RequestView, params: dict[str, str]) -> MockResponse:
+        return json_response(status, {**(envelope or {}), **shape(request, items_of(request))},
+                             headers)
+
+    return templated(ctx, ep.response, with_envelope if envelope else handle)
 
 
 def _put(body: dict, key: str | None, value: Any) -> None:

@@ -11,14 +11,19 @@ and results fetched before the status reached its final answer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
+from ..compiled import capture_values
 from ..errors import RequestError
+from ..lang.requestdata import data_of
 from ..messages import MockResponse, RequestView, encode_json, raw_json_response
 from ..schema import PollingDatapoint, PollingEndpoint, PollingResponse
 from ..store import IssuedId, Store
 from .answers import Reply, answer_reply, fill, fixed_reply, header_safe, names_id
-from .common import BuildContext, resolve_payload
+from .common import BuildContext, Handler, payload_response, resolve_payload
 
 FAILED = "failed"
 
@@ -44,9 +49,10 @@ class _Plan:
                    for kind, limit, _ in self.entries)
 
 
-def build(ctx: BuildContext, dp: PollingDatapoint) -> list:
-    flow = _Flow(ctx, dp)
-    return [flow.handler(i, ep) for i, ep in enumerate(dp.endpoints)]
+def factory(ctx: BuildContext, dp: PollingDatapoint) -> Callable[[Any], Handler]:
+    """Builds the handler of one step of ``dp`` (or of one of its alternatives); the steps
+    share one flow, which knows every status step for ``strict_order``."""
+    return _Flow(ctx, dp).handler
 
 
 class _Flow:
@@ -61,36 +67,65 @@ class _Flow:
         self.uses_outcome = any(ep.response.failed for ep in dp.endpoints)
         self.plans: list[_Plan] = []
         self.clock = ctx.clock
+        self.ctx = ctx
 
     def label(self, ep: PollingEndpoint) -> str | None:
         if ep.step is None:
             return None
         return f"step {ep.step}/{self.steps}" if self.steps > 1 else f"step {ep.step}"
 
-    def handler(self, index: int, ep: PollingEndpoint):
+    def handler(self, ep: PollingEndpoint):
         r = ep.response
         label = self.label(ep)
         if r.generates_id:
-            return self._submit(r, label)
+            return self._submit(ep, r, label)
         if r.returns_payload:
-            return self._result(r, label)
+            return self._result(r, label, ep.payload or "")
         return self._status(r, label)
+
+    def _reply(self, model: Any, reply: Reply) -> Reply:
+        template = self.ctx.template(model)
+        return replace(reply, template=template) if template is not None else reply
+
+    def emit(self, reply: Reply, request: RequestView, params: dict[str, str], id: str,
+             issued: IssuedId | None = None, payload: Any = None) -> MockResponse:
+        """A reply with ``{id}`` filled in and, when it is a template, rendered."""
+        response = reply.render(id)
+        if reply.template is None:
+            return response
+        rendering = self.ctx.rendering
+        return rendering.answer(reply.template, response, rendering.context(
+            request, params, id=id, captured=issued.captured if issued else None,
+            payload=payload))
 
     # --- roles ----------------------------------------------------------------
 
-    def _submit(self, r: PollingResponse, label: str | None):
-        status = r.status or 202
+    def _submit(self, ep: PollingEndpoint, r: PollingResponse, label: str | None):
+        status = _int_status(r.status, 202)
         store, partner, name = self.store, self.partner, self.name
+        template = self.ctx.template(r)
+        captures = self.ctx.compiled.get(ep.capture) if ep.capture else None
+        id_field = None if (r.id_header and r.id_header_value) or r.id_xpath else \
+            (r.id_body_field or ("id" if not _names_id_in_text(r) else None))
         if r.id_header and r.id_header_value:
-            header, template = r.id_header, r.id_header_value
+            header, id_header = r.id_header, r.id_header_value
             # The original sends no body in header mode; a declared body is sent as well.
             fixed = fixed_reply(status, r.headers, r.body, absent_body=None, step=label)
 
             def deliver(id: str) -> MockResponse:
                 answer = fixed.render(id)
-                value = template.replace("{id}", header_safe(id))
+                value = id_header.replace("{id}", header_safe(id))
                 return MockResponse(status, answer.headers + ((header, value),), answer.body,
                                     label)
+        elif r.id_xpath or _names_id_in_text(r):
+            fixed = fixed_reply(status, r.headers, r.body, absent_body=None, step=label)
+            id_xpath = r.id_xpath
+
+            def deliver(id: str) -> MockResponse:
+                answer = fixed.render(id)
+                if id_xpath:
+                    answer = replace(answer, body=put_id(answer.body, id_xpath, id))
+                return answer
         else:
             field_name = r.id_body_field or "id"
             base = dict(r.body) if isinstance(r.body, dict) else {}
@@ -109,24 +144,34 @@ class _Flow:
 
         def handle(request: RequestView, params: dict[str, str]) -> MockResponse:
             outcome = self._outcome(request.session) if uses_outcome else None
-            issued = store.issue_id(partner, name, request.session or None, outcome)
-            return deliver(issued.id)
+            captured = capture_values(captures, data_of(request, params)) if captures else None
+            issued = store.issue_id(partner, name, request.session or None, outcome, captured)
+            response = deliver(issued.id)
+            if template is None:
+                return response
+            rendering = self.ctx.rendering
+            response = rendering.answer(template, response, rendering.context(
+                request, params, id=issued.id, captured=issued.captured))
+            return with_id_field(response, id_field, issued.id)
 
         return handle
 
     def _status(self, r: PollingResponse, label: str | None):
-        final = fixed_reply(r.status or 200, r.headers, r.body, absent_body=None, step=label)
-        if not r.pending and not self.strict and not r.failed:
+        final = self._reply(r, fixed_reply(_int_status(r.status, 200), r.headers, r.body,
+                                           absent_body=None, step=label))
+        if not r.pending and not self.strict and not r.failed and final.template is None:
             if not final.templated:
                 return lambda request, params: final.response  # the original: any id, final
             return lambda request, params: final.render(params.get("id", ""))
 
         plan = _Plan(
-            entries=tuple(_cumulative(r, label)),
+            entries=tuple((kind, limit, self._reply(entry, reply))
+                          for kind, limit, reply, entry in _cumulative(r, label)),
             final=final,
-            failed=answer_reply(r.failed, label) if r.failed else None,
+            failed=self._reply(r.failed, answer_reply(r.failed, label)) if r.failed else None,
         )
-        self.plans.append(plan)
+        if r.pending or r.failed or self.strict:
+            self.plans.append(plan)
         store, partner, name = self.store, self.partner, self.name
         unknown = self._strict_answer("unknown_id", label) or final
 
@@ -134,16 +179,17 @@ class _Flow:
             id = params.get("id", "")
             issued = store.count_poll(partner, name, id)
             if issued is None:
-                return unknown.render(id)
+                return self.emit(unknown, request, params, id)
             answer = plan.answer(issued.polls, self.clock() - issued.created, issued.outcome)
-            return answer.render(id)
+            return self.emit(answer, request, params, id, issued)
 
         return handle
 
-    def _result(self, r: PollingResponse, label: str | None):
-        status = r.status or 200
+    def _result(self, r: PollingResponse, label: str | None, payload_name: str = ""):
+        status = _int_status(r.status, 200)
         headers = r.headers or None
-        failed = answer_reply(r.failed, label) if r.failed else None
+        failed = self._reply(r.failed, answer_reply(r.failed, label)) if r.failed else None
+        template = self.ctx.template(r)
         store, partner, name = self.store, self.partner, self.name
         unknown = self._strict_answer("unknown_id", label)
         not_ready = self._strict_answer("not_ready", label)
@@ -153,14 +199,19 @@ class _Flow:
             issued = store.get_id(partner, name, id)
             if issued is None:
                 if unknown is not None:
-                    return unknown.render(id)
+                    return self.emit(unknown, request, params, id)
                 raise RequestError(404, f"Unknown request ID: {id}")
             if not_ready is not None and not self._ready(issued):
-                return not_ready.render(id)
+                return self.emit(not_ready, request, params, id, issued)
             if failed is not None and issued.outcome == FAILED:
-                return failed.render(id)
-            payload = resolve_payload(store, partner, name, request.session)
-            return raw_json_response(status, payload.body, headers, label)
+                return self.emit(failed, request, params, id, issued)
+            payload = resolve_payload(store, partner, name, request.session, payload_name)
+            response = payload_response(status, payload, headers, label)
+            if template is None:
+                return response
+            rendering = self.ctx.rendering
+            return rendering.answer(template, response, rendering.context(
+                request, params, id=id, captured=issued.captured, payload=payload))
 
         return handle
 
@@ -170,7 +221,8 @@ class _Flow:
         """The strict-order reply for this step, encoded once at load (None when lenient)."""
         if self.strict is None:
             return None
-        return answer_reply(getattr(self.strict, which), label)
+        model = getattr(self.strict, which)
+        return self._reply(model, answer_reply(model, label))
 
     def _ready(self, issued: IssuedId) -> bool:
         """Whether a status step has given (or would now give) its final answer."""
@@ -193,7 +245,72 @@ def _cumulative(r: PollingResponse, label: str | None):
         response = answer_reply(entry, label)
         if entry.polls is not None:
             polls += entry.polls
-            yield "polls", polls, response
+            yield "polls", polls, response, entry
         else:
             seconds += entry.seconds or 0
-            yield "seconds", seconds, response
+            yield "seconds", seconds, response, entry
+
+
+def _int_status(status: Any, default: int) -> int:
+    """The status written in the file; a templated one is rendered per request."""
+    return status if isinstance(status, int) else default
+
+
+def with_id_field(response: MockResponse, field: str | None, id: str) -> MockResponse:
+    """A templated JSON submit body keeps the id where ``id_body_field`` puts it."""
+    if field is None:
+        return response
+    try:
+        value = json.loads(response.body)
+    except ValueError:
+        return response
+    if not isinstance(value, dict):
+        return response
+    return replace(response, body=encode_json({**value, field: id}))
+
+
+def _names_id_in_text(r: PollingResponse) -> bool:
+    """A text/XML submit body that places the id itself (``{id}``, ``{{ id }}``)."""
+    return isinstance(r.body, str) and ("{id}" in r.body or "{{" in r.body) \
+        and not r.id_body_field
+
+
+def put_id(body: bytes, xpath: str, id: str) -> bytes:
+    """The XML body with the id as the text of the element (or value of the attribute) the
+    XPath names; namespaces are ignored, as in conditions."""
+    from lxml import etree
+
+    from ..lang.requestdata import local_names, parse_xml
+
+    root = parse_xml(body)
+    if root is None:
+        raise RequestError(500, "the submit body is not XML, so id_xpath cannot place the id")
+    plain = local_names(parse_xml(body))
+    targets = plain.xpath(xpath)
+    if not targets:
+        raise RequestError(500, f"id_xpath {xpath} finds nothing in the submit body")
+    target = targets[0]
+    if isinstance(target, etree._ElementUnicodeResult) and target.is_attribute:
+        owner = _same_place(root, target.getparent())
+        owner.set(_attribute(owner, target.attrname), id)
+    elif isinstance(target, etree._Element):
+        _same_place(root, target).text = id
+    else:
+        raise RequestError(500, f"id_xpath {xpath} must name an element or an attribute")
+    return etree.tostring(root, xml_declaration=body.lstrip().startswith(b"<?xml"),
+                          encoding="utf-8")
+
+
+def _same_place(root: Any, element: Any) -> Any:
+    """The element of ``root`` at the place ``element`` has in its (namespace-free) copy."""
+    indexes = []
+    while element.getparent() is not None:
+        indexes.append(element.getparent().index(element))
+        element = element.getparent()
+    for index in reversed(indexes):
+        root = root[index]
+    return root
+
+
+def _attribute(element: Any, local: str) -> str:
+    return next((a for a in element.attrib if a.rpartition("}")[2] == local), local)

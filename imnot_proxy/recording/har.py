@@ -1,5 +1,5 @@
-"""HAR 1.2: append entries so the file on disk is valid JSON after every flow; read HAR and
-mitmproxy flow files into ``Exchange`` values.
+"""HAR 1.2: append entries so the file on disk is valid JSON after every flow; HAR entries
+and mitmproxy flows as ``Exchange`` values (``sources`` reads whole files from any tool).
 
 Each entry sits on its own line before a fixed tail, so appending is a seek
 and one write, and a file cut short by a crash is read back up to its last
@@ -22,6 +22,7 @@ from .exchange import Exchange
 HEAD = '{"log": {"version": "1.2", "creator": {"name": "imnot_proxy", "version": "%s"}, ' \
        '"entries": [\n'
 TAIL = "\n]}}\n"
+_TAIL = TAIL.encode()
 TEXT_TYPES = ("json", "text", "xml", "javascript", "x-www-form-urlencoded", "html", "csv",
               "yaml", "graphql")
 
@@ -44,11 +45,17 @@ class HarWriter:
 
     def append(self, exchange: Exchange) -> None:
         """One ``pwrite`` per entry: the entry and the tail land together."""
-        line = json.dumps(to_entry(exchange), ensure_ascii=False).encode()
-        data = (b",\n" if self.count else b"") + line
-        os.pwrite(self._fd, data + TAIL.encode(), self._offset)
+        self.append_many([exchange])
+
+    def append_many(self, exchanges: list[Exchange]) -> None:
+        """Several entries and the tail in one ``pwrite``."""
+        if not exchanges:
+            return
+        lines = [json.dumps(to_entry(ex), ensure_ascii=False).encode() for ex in exchanges]
+        data = (b",\n" if self.count else b"") + b",\n".join(lines)
+        os.pwrite(self._fd, data + _TAIL, self._offset)
         self._offset += len(data)
-        self.count += 1
+        self.count += len(lines)
 
     def close(self) -> None:
         os.close(self._fd)
@@ -158,13 +165,21 @@ def from_entry(entry: dict[str, Any]) -> Exchange:
         url=str(request["url"]),
         request_headers=_pairs(request.get("headers")),
         request_body=_body(post) if isinstance(post, dict) else b"",
-        status=int(status) if isinstance(status, int) and status > 0 else None,
+        status=_status(status),
         response_headers=_pairs(response.get("headers")) if isinstance(response, dict) else (),
         response_body=_body(response.get("content")) if isinstance(response, dict) else b"",
         error=str(error) if error else None,
         partner=(entry.get("_imnot") or {}).get("partner"),
         duration_ms=float(entry.get("time") or 0),
     )
+
+
+def _status(value: Any) -> int | None:
+    """A response status; 0, missing or not a number: no response."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) \
+        and 100 <= value <= 599 else None
 
 
 def read_har(path: Path) -> list[Exchange]:
@@ -209,22 +224,6 @@ def _recover(text: str) -> dict | None:
     return {"log": {"version": "1.2", "entries": entries}} if entries else None
 
 
-def read_flows(path: Path) -> list[Exchange]:
-    """HTTP flows of a mitmproxy flow file (``mitmdump -w``)."""
-    from mitmproxy import http, io
-    from mitmproxy.exceptions import FlowReadException
-
-    out = []
-    try:
-        with open(path, "rb") as handle:
-            for flow in io.FlowReader(handle).stream():
-                if isinstance(flow, http.HTTPFlow):
-                    out.append(from_flow(flow))
-    except (FlowReadException, OSError, ValueError) as exc:
-        raise HarError(f"{path}: not a readable mitmproxy flow file: {exc}") from None
-    return out
-
-
 def from_flow(flow: Any) -> Exchange:
     """An ``Exchange`` from a mitmproxy HTTPFlow (live or read from a file)."""
     req = flow.request
@@ -243,17 +242,3 @@ def from_flow(flow: Any) -> Exchange:
         error=flow.error.msg if flow.error else None,
         duration_ms=max(0.0, (ended - started) * 1000),
     )
-
-
-def read_any(path: Path) -> list[Exchange]:
-    """HAR (by content) or mitmproxy flow file."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(64).lstrip()
-    except FileNotFoundError:
-        raise HarError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise HarError(f"{path}: cannot read: {exc}") from None
-    if head.startswith(b"{"):
-        return read_har(path)
-    return read_flows(path)

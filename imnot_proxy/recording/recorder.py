@@ -23,6 +23,10 @@ class Recorder:
 
     def record(self, partner: str, exchange: Exchange) -> Path:
         """Redact and append one exchange to the partner's file of this run."""
+        return self.record_many(partner, [exchange])
+
+    def record_many(self, partner: str, exchanges: list[Exchange]) -> Path:
+        """Redact and append exchanges of one partner, written together."""
         writer = self._writers.get(partner)
         if writer is None:
             name = re.sub(r"[^A-Za-z0-9_.-]", "_", partner)
@@ -33,7 +37,7 @@ class Recorder:
                 n += 1
             writer = self._writers[partner] = HarWriter(path)
             logger.info("imnot_proxy: recording %s to %s", partner, path)
-        writer.append(self.redactor.exchange(exchange))
+        writer.append_many([self.redactor.exchange(ex) for ex in exchanges])
         return writer.path
 
     def files(self) -> list[Path]:

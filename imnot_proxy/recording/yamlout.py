@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from ..loader import parse_partner
-from .infer import Inference
+from .infer import Inference, InferredDatapoint
 from .redact import scrub
 
 PARTNER_FILE = "partner.yaml"
@@ -68,16 +68,32 @@ def render(inference: Inference, sources: list[str], folder: Path) -> Rendered:
     text = "\n".join(lines) + "\n" + _dump(head) + "\ndatapoints:\n"
     payloads: dict[str, str] = {}
     for dp in inference.datapoints:
-        block = _dump([dp.data])
-        comment = dp.comment
-        if dp.has_payload:
-            file = f"{PAYLOAD_DIR}/{dp.name}.json"
-            payloads[file] = json.dumps(dp.payload, indent=2, ensure_ascii=False) + "\n"
-            comment += f"; payload in {file}"
-        text += "\n" + _comment(comment, "  ") + _indent(block, "  ")
+        text += "\n" + datapoint_block(dp, payloads, "  ")
+    return checked(text, payloads, inference.secrets, folder)
+
+
+def datapoint_block(dp: InferredDatapoint, payloads: dict[str, str], indent: str) -> str:
+    """One datapoint as a YAML list item under ``datapoints:``, its comment above it; its
+    payload file text goes into ``payloads``."""
+    block = _dump([dp.data])
+    comment = dp.comment
+    if dp.has_payload:
+        file = f"{PAYLOAD_DIR}/{dp.name}.json"
+        payloads[file] = json.dumps(dp.payload, indent=2, ensure_ascii=False) + "\n"
+        comment += f"; payload in {file}"
+    for name, value in dp.named.items():
+        payloads[f"{PAYLOAD_DIR}/{dp.name}/{name}.json"] = json.dumps(
+            value, indent=2, ensure_ascii=False) + "\n"
+    if dp.named:
+        comment += f"; named payloads in {PAYLOAD_DIR}/{dp.name}/"
+    return _comment(comment, indent) + _indent(block, indent)
+
+
+def checked(text: str, payloads: dict[str, str], secrets: list[str], folder: Path) -> Rendered:
+    """The files, scrubbed once more and validated; raises OutputError when they do not load."""
     # Inference scrubbed what it built; this catches a secret in any text added since.
-    text = scrub(text, inference.secrets)
-    payloads = {file: scrub(body, inference.secrets) for file, body in payloads.items()}
+    text = scrub(text, secrets)
+    payloads = {file: scrub(body, secrets) for file, body in payloads.items()}
     source, problems = parse_partner(text, folder / PARTNER_FILE)
     errors = [p for p in problems if p.is_error]
     if source is None or errors:
@@ -86,10 +102,11 @@ def render(inference: Inference, sources: list[str], folder: Path) -> Rendered:
     return Rendered(text, payloads)
 
 
-def write(rendered: Rendered, folder: Path) -> list[Path]:
-    """Write the files under ``folder`` (payloads first); returns the paths written."""
+def write(rendered: Rendered, folder: Path, extra: dict[str, str] | None = None) -> list[Path]:
+    """Write the files under ``folder`` (payloads and ``extra`` files first); returns the
+    paths written."""
     written = []
-    for relative, text in rendered.files().items():
+    for relative, text in {**(extra or {}), **rendered.files()}.items():
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f".{path.name}.tmp")

@@ -58,11 +58,13 @@ class StrictModel(BaseModel):
 
 
 class Answer(StrictModel):
-    """A fixed reply: status, headers and an optional body."""
+    """A fixed reply: status, headers and an optional body (a template with
+    ``template: true``)."""
 
     status: Status = 200
     headers: Headers = Field(default_factory=dict)
     body: Any = None
+    template: bool = False
 
 
 class PendingAnswer(Answer):

@@ -41,6 +41,8 @@ class ValidateBlock(StrictModel):
     body: dict[str, Rule] | None = None
     query: dict[str, Rule] | None = None
     headers: dict[str, Rule] | None = None
+    xpath: dict[str, Rule] | None = None  # XPath (namespace-free) -> rule on its first value
+    xsd: str | None = None  # an XML Schema file, relative to the partner file
 
 
 class RateLimit(StrictModel):
@@ -65,6 +67,11 @@ class Pagination(StrictModel):
     next_url_field: str | None = None
     previous_url_field: str | None = None
     total_pages: StrictInt | None = Field(default=None, gt=0)
+    # extension: this list's page size when the request names none (else imnot_default_limit)
+    page_size: StrictInt | None = Field(default=None, gt=0)
+    # extension: fixed keys every page carries besides the generated ones (a recorded
+    # envelope's `links`, `meta`, `next: null`); a generated key of the same name wins
+    envelope: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _style_needs(self) -> Pagination:

@@ -11,6 +11,7 @@ from pydantic import (
 )
 
 from .base import HostName, StrictModel
+from .choice import Key
 from .faults import Fault, Latency
 from .patterns import Datapoint
 
@@ -23,8 +24,10 @@ class Partner(StrictModel):
     hosts: Annotated[list[HostName], WithJsonSchema({"anyOf": [
         {"type": "string"}, {"type": "array", "items": {"type": "string"}}]})] = Field(
         default_factory=list)
-    mode: Literal["mock", "record"] | None = None
+    mode: Literal["mock", "record", "verify"] | None = None
     datapoints: list[Datapoint] = Field(min_length=1)
+    namespaces: dict[str, str] = Field(default_factory=dict)  # XPath prefixes, every datapoint
+    keys: dict[str, Key] = Field(default_factory=dict)  # for hmac_sha256() in templates
     faults: list[Fault] | None = None
     latency: Latency | None = None
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (
-    Field,
-    StrictInt,
-    field_validator,
-)
+from pydantic import BeforeValidator, Field, StrictInt, field_validator
 
 from .base import Answer, StrictModel
+from .choice import Alternative, CaptureSource, Condition
 from .extras import Pagination, RateLimit, ValidateBlock
 from .faults import Fault, Latency
 from .responses import (
@@ -23,12 +20,23 @@ from .responses import (
 )
 
 
+def _step_number(value: Any) -> Any:
+    """``step: "1"`` is step 1, as the original reads it (the loader warns)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
+
+
 class EndpointBase(StrictModel):
     method: str = Field(min_length=1)
     path: str = Field(min_length=1)
-    step: StrictInt | None = None
+    step: Annotated[StrictInt | None, BeforeValidator(_step_number)] = None
     validation: ValidateBlock | None = Field(default=None, alias="validate")
     rate_limit: RateLimit | None = None
+    # this endpoint answers only when ``when`` holds (several endpoints may share a path)
+    when: Condition | None = None
+    # the named payload it answers with ("" / absent: the datapoint's default payload)
+    payload: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     faults: list[Fault] | None = None
     latency: Latency | None = None
 
@@ -49,26 +57,34 @@ class EndpointBase(StrictModel):
 
 class OAuthEndpoint(EndpointBase):
     response: OAuthResponse = Field(default_factory=OAuthResponse)
+    alternatives: list[Alternative[OAuthResponse]] | None = Field(default=None, min_length=1)
 
 
 class StaticEndpoint(EndpointBase):
     response: StaticResponse = Field(default_factory=StaticResponse)
+    alternatives: list[Alternative[StaticResponse]] | None = Field(default=None, min_length=1)
 
 
 class FetchEndpoint(EndpointBase):
     response: FetchResponse = Field(default_factory=FetchResponse)
+    alternatives: list[Alternative[FetchResponse]] | None = Field(default=None, min_length=1)
 
 
 class PollingEndpoint(EndpointBase):
     response: PollingResponse = Field(default_factory=PollingResponse)
+    alternatives: list[Alternative[PollingResponse]] | None = Field(default=None, min_length=1)
+    capture: dict[str, CaptureSource] | None = None  # request values kept as flow state
 
 
 class CallbackEndpoint(EndpointBase):
     response: CallbackResponse = Field(default_factory=CallbackResponse)
+    alternatives: list[Alternative[CallbackResponse]] | None = Field(default=None, min_length=1)
+    capture: dict[str, CaptureSource] | None = None  # request values kept as flow state
 
 
 class PaginatedEndpoint(EndpointBase):
     response: PaginatedResponse = Field(default_factory=PaginatedResponse)
+    alternatives: list[Alternative[PaginatedResponse]] | None = Field(default=None, min_length=1)
 
 
 # --- datapoints --------------------------------------------------------------
@@ -78,6 +94,9 @@ class DatapointBase(StrictModel):
     pattern_name: ClassVar[str] = ""
     name: str = Field(min_length=1)
     description: str = ""
+    # how errors are answered: JSON, XML, a SOAP fault, or as the request is (auto)
+    errors: Literal["auto", "json", "xml", "soap"] = "auto"
+    namespaces: dict[str, str] = Field(default_factory=dict)  # XPath prefixes
     faults: list[Fault] | None = None
     latency: Latency | None = None
 

@@ -4,20 +4,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import StoreError
 from .base import CallbackRequest, Delivery, FaultRecord, IssuedId, Payload, SessionRecord, Store
 from .sqlite import SqliteStore
 
 __all__ = [
-    "CallbackRequest", "Delivery", "FaultRecord", "IssuedId", "Payload", "SessionRecord", "SqliteStore",
+    "CallbackRequest", "Delivery", "FaultRecord", "IssuedId", "Payload", "SessionRecord",
+    "SqliteStore",
     "Store", "open_store",
 ]
 
 
 def open_store(target: str | Path) -> Store:
-    """Open a store from a path (SQLite) or a ``sqlite:///path`` URL."""
+    """Open a store: a path or ``sqlite:///path`` (SQLite), or ``redis://``, ``rediss://``,
+    ``unix://`` (Redis or Valkey, see ``store/redis/url.py``). Raises ``StoreError`` with one
+    line naming the URL, its password masked."""
     text = str(target)
     if text.startswith("sqlite:///"):
         text = text[len("sqlite:///"):]
     elif "://" in text:
-        raise ValueError(f"unsupported store URL {text!r}; use a path or sqlite:///path")
+        from .redis import url as redis_url  # only a Redis store pays for importing redis
+
+        try:
+            parsed = redis_url.parse(text)
+        except ValueError as exc:
+            masked = redis_url.mask(text)
+            raise StoreError(f"cannot open store {masked}: {exc}; use a path, sqlite:///path, "
+                             "redis://[:password@]host:port/db, rediss://… or unix://…",
+                             store=masked) from None
+        from .redis import RedisStore
+
+        return RedisStore(parsed)
     return SqliteStore(Path(text))

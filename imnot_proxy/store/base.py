@@ -10,19 +10,30 @@ default backend; another backend implements the same protocol and passes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+JSON_TYPE = "application/json"
 
 
 @dataclass(frozen=True)
 class Payload:
-    body: bytes  # compact JSON, encoded once at upload
+    body: bytes  # compact JSON encoded once at upload, or the uploaded bytes as they came
     updated_at: str
     outcome: str | None = None
+    content_type: str = JSON_TYPE
+    name: str = ""  # "" is a datapoint's default payload
+
+    @property
+    def is_json(self) -> bool:
+        return self.content_type == JSON_TYPE
 
 
 @dataclass(frozen=True)
 class SessionRecord:
+    """A session and the payload it was created with; one opened empty (``open_session``)
+    has ``partner``, ``datapoint`` and ``body`` empty."""
+
     session_id: str
     partner: str
     datapoint: str
@@ -30,6 +41,8 @@ class SessionRecord:
     created_at: str
     last_used: str | None
     outcome: str | None = None
+    content_type: str = JSON_TYPE
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,7 @@ class IssuedId:
     created: float  # epoch seconds
     polls: int
     outcome: str | None = None
+    captured: dict[str, Any] = field(default_factory=dict, compare=False)  # flow state
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,8 @@ class CallbackRequest:
     url: str
     method: str
     created_at: str
+    captured: dict[str, Any] = field(default_factory=dict, compare=False)
+    payload_name: str = ""  # which of the datapoint's payloads is delivered
 
 
 @dataclass(frozen=True)
@@ -80,12 +96,32 @@ class FaultRecord:
 
 class Store(Protocol):
     # payloads
+    # payloads: ``name`` "" is the default payload of a datapoint; a datapoint may hold more
     def put_global(self, partner: str, datapoint: str, body: bytes,
-                   outcome: str | None = None) -> str: ...
-    def get_global(self, partner: str, datapoint: str) -> Payload | None: ...
+                   outcome: str | None = None, *, name: str = "",
+                   content_type: str = JSON_TYPE, if_absent: bool = False) -> str | None:
+        """Store a global payload; its time. With ``if_absent`` (seeding from payload files)
+        only when there is none, atomically, else None: a seed never overwrites an upload,
+        and of several processes seeding at once exactly one writes."""
+        ...
+    def get_global(self, partner: str, datapoint: str, name: str = "") -> Payload | None: ...
+    def payload_names(self, partner: str, datapoint: str) -> list[str]:
+        """Names of the global payloads of a datapoint, "" (the default) first."""
+        ...
     def create_session(self, partner: str, datapoint: str, body: bytes,
-                       outcome: str | None = None) -> str: ...
-    def session_payload(self, session_id: str, partner: str, datapoint: str) -> Payload | None: ...
+                       outcome: str | None = None, *, name: str = "",
+                       content_type: str = JSON_TYPE) -> str: ...
+    def open_session(self, session_id: str | None = None) -> str | None:
+        """A session with no payload yet (a new id when None); None when the id is taken."""
+        ...
+    def put_session_payload(self, session_id: str, partner: str, datapoint: str, body: bytes,
+                            outcome: str | None = None, *, name: str = "",
+                            content_type: str = JSON_TYPE) -> bool:
+        """Set a session's payload for one more datapoint; False when there is no such
+        session."""
+        ...
+    def session_payload(self, session_id: str, partner: str, datapoint: str,
+                        name: str = "", *, touch: bool = True) -> Payload | None: ...
     def get_session(self, session_id: str) -> SessionRecord | None: ...
     def list_sessions(self, limit: int | None = None,
                       after: str | None = None) -> list[SessionRecord]:
@@ -96,13 +132,18 @@ class Store(Protocol):
     def clear_sessions(self) -> int: ...
     # polling ids
     def issue_id(self, partner: str, datapoint: str, session_id: str | None,
-                 outcome: str | None = None) -> IssuedId: ...
+                 outcome: str | None = None,
+                 captured: dict[str, Any] | None = None) -> IssuedId: ...
     def get_id(self, partner: str, datapoint: str, id: str) -> IssuedId | None: ...
     def count_poll(self, partner: str, datapoint: str, id: str) -> IssuedId | None: ...
     # callbacks
     def add_callback(self, partner: str, datapoint: str, session_id: str | None,
-                     url: str, method: str) -> CallbackRequest: ...
+                     url: str, method: str, captured: dict[str, Any] | None = None,
+                     payload_name: str = "") -> CallbackRequest: ...
     def get_callback(self, partner: str, datapoint: str, id: str) -> CallbackRequest | None: ...
+    def list_callbacks(self, session_id: str) -> list[CallbackRequest]:
+        """Oldest first."""
+        ...
     def log_delivery(self, request_id: str, attempt: int, status: int | None,
                      error: str | None) -> None: ...
     def deliveries(self, request_id: str) -> list[Delivery]: ...
@@ -111,8 +152,18 @@ class Store(Protocol):
                    offset: int, ttl_seconds: int) -> str: ...
     def get_cursor(self, partner: str, datapoint: str, session_id: str | None,
                    cursor: str) -> int | None: ...
-    # rate limits
+    # rate limits and counters
     def take_token(self, key: str, per_minute: int) -> float: ...
+    def next_sequence(self, key: str) -> int:
+        """1, 2, 3 ... per key, atomically (template sequences)."""
+        ...
+    @property
+    def name(self) -> str:
+        """The store as people name it (a path, or a URL with its password masked)."""
+        ...
+    def now(self) -> float:
+        """The store's clock in epoch seconds: every process sharing the store agrees on it."""
+        ...
     # faults set at run time, and the request counters of every fault
     def add_fault(self, partner: str, session_id: str | None, spec: bytes,
                   expires_at: float | None) -> FaultRecord: ...

@@ -9,6 +9,7 @@ force are cached in process and the caches are dropped whenever
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 import threading
@@ -16,10 +17,19 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..clock import now_iso
 from ..errors import StoreError
-from .base import CallbackRequest, Delivery, FaultRecord, IssuedId, Payload, SessionRecord
+from .base import (
+    JSON_TYPE,
+    CallbackRequest,
+    Delivery,
+    FaultRecord,
+    IssuedId,
+    Payload,
+    SessionRecord,
+)
 from .sqlite_faults import FaultRows
 
 CACHE_LIMIT = 10_000  # entries per in-process cache before it starts over
@@ -56,7 +66,35 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX sessions_by_age ON sessions (created_at, session_id);
     """,
-    # 3: faults set at run time, and request counters of every fault (see engine/faults.py)
+    # 3: named payloads with their content type, captured flow values, sequences
+    """
+    CREATE TABLE global_payloads_3 (
+        partner TEXT NOT NULL, datapoint TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+        payload BLOB NOT NULL, updated_at TEXT NOT NULL, outcome TEXT,
+        content_type TEXT NOT NULL DEFAULT 'application/json',
+        PRIMARY KEY (partner, datapoint, name));
+    INSERT INTO global_payloads_3 (partner, datapoint, name, payload, updated_at, outcome)
+        SELECT partner, datapoint, '', payload, updated_at, outcome FROM global_payloads;
+    DROP TABLE global_payloads;
+    ALTER TABLE global_payloads_3 RENAME TO global_payloads;
+    ALTER TABLE sessions ADD COLUMN name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN content_type TEXT NOT NULL DEFAULT 'application/json';
+    ALTER TABLE issued_ids ADD COLUMN captured TEXT;
+    ALTER TABLE callbacks ADD COLUMN captured TEXT;
+    ALTER TABLE callbacks ADD COLUMN payload_name TEXT NOT NULL DEFAULT '';
+    CREATE TABLE sequences (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    """,
+    # 4: one session across several datapoints (a session opened empty holds its payloads
+    # here), and a session's callbacks listed
+    """
+    CREATE TABLE session_payloads (
+        session_id TEXT NOT NULL, partner TEXT NOT NULL, datapoint TEXT NOT NULL,
+        name TEXT NOT NULL DEFAULT '', payload BLOB NOT NULL, updated_at TEXT NOT NULL,
+        outcome TEXT, content_type TEXT NOT NULL DEFAULT 'application/json',
+        PRIMARY KEY (session_id, partner, datapoint, name));
+    CREATE INDEX callbacks_by_session ON callbacks (session_id);
+    """,
+    # 5: faults set at run time, and request counters of every fault (see engine/faults.py)
     """
     CREATE TABLE faults (
         id TEXT PRIMARY KEY, partner TEXT NOT NULL, session_id TEXT, spec BLOB NOT NULL,
@@ -85,8 +123,9 @@ class SqliteStore(FaultRows):
             self._migrate()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
-        self._cache: dict[tuple[str, str], Payload | None] = {}
+        self._cache: dict[tuple[str, str, str], Payload | None] = {}
         self._session_cache: dict[str, tuple[str, str, Payload] | None] = {}
+        self._more_cache: dict[tuple[str, str, str, str], Payload | None] = {}
         self._stamped: dict[str, float] = {}
         self._faults: tuple[FaultRecord, ...] | None = None  # None: read them again
         self._faults_until = math.inf  # when the first of them expires
@@ -97,8 +136,21 @@ class SqliteStore(FaultRows):
 
     def _migrate(self) -> None:
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            self._db.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
+        if version >= len(MIGRATIONS):
+            return
+        # Several processes (workers) may open a new file at once: read the version again
+        # under the write lock, so that only one of them migrates.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            (version,) = self._db.execute("PRAGMA user_version").fetchone()
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in _statements(script):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def _version(self) -> int:
         return self._db.execute("PRAGMA data_version").fetchone()[0]
@@ -109,8 +161,9 @@ class SqliteStore(FaultRows):
             self._data_version = version
             self._cache.clear()
             self._session_cache.clear()
+            self._more_cache.clear()
             self._faults = None
-        for cache in (self._cache, self._session_cache, self._stamped):
+        for cache in (self._cache, self._session_cache, self._more_cache, self._stamped):
             if len(cache) > CACHE_LIMIT:  # bounded: many sessions must not grow memory forever
                 cache.clear()
         return self._cache
@@ -127,66 +180,144 @@ class SqliteStore(FaultRows):
         with self._lock:
             self._db.close()
 
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+    def now(self) -> float:
+        return self._clock()
+
     # --- payloads -------------------------------------------------------------
 
     def put_global(self, partner: str, datapoint: str, body: bytes,
-                   outcome: str | None = None) -> str:
+                   outcome: str | None = None, *, name: str = "",
+                   content_type: str = JSON_TYPE, if_absent: bool = False) -> str | None:
         at = now_iso()
-        self._write(
-            "INSERT INTO global_payloads VALUES (?,?,?,?,?) ON CONFLICT (partner, datapoint) "
-            "DO UPDATE SET payload=excluded.payload, updated_at=excluded.updated_at, "
-            "outcome=excluded.outcome",
-            (partner, datapoint, body, at, outcome),
-        )
-        self._cache.pop((partner, datapoint), None)
-        return at
+        conflict = "NOTHING" if if_absent else (
+            "UPDATE SET payload=excluded.payload, updated_at=excluded.updated_at, "
+            "outcome=excluded.outcome, content_type=excluded.content_type")
+        written = self._write(
+            "INSERT INTO global_payloads (partner, datapoint, name, payload, updated_at, "
+            f"outcome, content_type) VALUES (?,?,?,?,?,?,?) "
+            f"ON CONFLICT (partner, datapoint, name) DO {conflict}",
+            (partner, datapoint, name, body, at, outcome, content_type),
+        ).rowcount
+        self._cache.pop((partner, datapoint, name), None)
+        return at if written else None
 
-    def get_global(self, partner: str, datapoint: str) -> Payload | None:
+    def get_global(self, partner: str, datapoint: str, name: str = "") -> Payload | None:
         with self._lock:
             cache = self._fresh_cache()
-            key = (partner, datapoint)
+            key = (partner, datapoint, name)
             if key in cache:
                 return cache[key]
             row = self._db.execute(
-                "SELECT payload, updated_at, outcome FROM global_payloads "
-                "WHERE partner=? AND datapoint=?", key
+                "SELECT payload, updated_at, outcome, content_type FROM global_payloads "
+                "WHERE partner=? AND datapoint=? AND name=?", key
             ).fetchone()
-            payload = Payload(bytes(row[0]), row[1], row[2]) if row else None
+            payload = Payload(bytes(row[0]), row[1], row[2], row[3], name) if row else None
             cache[key] = payload
             return payload
 
+    def payload_names(self, partner: str, datapoint: str) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name FROM global_payloads WHERE partner=? AND datapoint=? ORDER BY name",
+                (partner, datapoint)).fetchall()
+        return [r[0] for r in rows]
+
     def create_session(self, partner: str, datapoint: str, body: bytes,
-                       outcome: str | None = None) -> str:
+                       outcome: str | None = None, *, name: str = "",
+                       content_type: str = JSON_TYPE) -> str:
         session_id = str(uuid.uuid4())
         self._write(
-            "INSERT INTO sessions VALUES (?,?,?,?,?,NULL,?)",
-            (session_id, partner, datapoint, body, now_iso(), outcome),
+            "INSERT INTO sessions (session_id, partner, datapoint, payload, created_at, "
+            "last_used, outcome, name, content_type) VALUES (?,?,?,?,?,NULL,?,?,?)",
+            (session_id, partner, datapoint, body, now_iso(), outcome, name, content_type),
         )
         return session_id
 
-    def session_payload(self, session_id: str, partner: str, datapoint: str) -> Payload | None:
-        """The session's payload if it belongs to partner/datapoint; stamps ``last_used``
-        (at most once a second per session, so reads stay reads)."""
+    def open_session(self, session_id: str | None = None) -> str | None:
+        """A session with no payload yet (a new id when None); None when the id is taken."""
+        session_id = session_id or str(uuid.uuid4())
+        with self._lock:
+            created = self._db.execute(
+                "INSERT INTO sessions (session_id, partner, datapoint, payload, created_at) "
+                "VALUES (?,'','',x'',?) ON CONFLICT (session_id) DO NOTHING",
+                (session_id, now_iso())).rowcount
+            self._session_cache.pop(session_id, None)
+        return session_id if created else None
+
+    def put_session_payload(self, session_id: str, partner: str, datapoint: str, body: bytes,
+                            outcome: str | None = None, *, name: str = "",
+                            content_type: str = JSON_TYPE) -> bool:
+        """Set the session's payload for partner/datapoint (and name); False when there is no
+        such session. The payload a session was created with is replaced in place."""
+        with self._lock:
+            row = self._db.execute("SELECT partner, datapoint, name FROM sessions "
+                                   "WHERE session_id=?", (session_id,)).fetchone()
+            if row is None:
+                return False
+            if tuple(row) == (partner, datapoint, name):
+                self._db.execute("UPDATE sessions SET payload=?, outcome=?, content_type=? "
+                                 "WHERE session_id=?", (body, outcome, content_type, session_id))
+            else:
+                self._db.execute(
+                    "INSERT INTO session_payloads VALUES (?,?,?,?,?,?,?,?) ON CONFLICT "
+                    "(session_id, partner, datapoint, name) DO UPDATE SET "
+                    "payload=excluded.payload, updated_at=excluded.updated_at, "
+                    "outcome=excluded.outcome, content_type=excluded.content_type",
+                    (session_id, partner, datapoint, name, body, now_iso(), outcome,
+                     content_type))
+            self._session_cache.pop(session_id, None)
+            self._more_cache.pop((session_id, partner, datapoint, name), None)
+        return True
+
+    def session_payload(self, session_id: str, partner: str, datapoint: str,
+                        name: str = "", *, touch: bool = True) -> Payload | None:
+        """The session's payload for partner/datapoint (and name), if it has one; stamps
+        ``last_used`` when ``touch`` (at most once a second per session, so reads stay
+        reads)."""
         with self._lock:
             self._fresh_cache()
             hit = self._session_cache.get(session_id, ())
             if hit == ():
                 row = self._db.execute(
-                    "SELECT partner, datapoint, payload, created_at, outcome FROM sessions "
-                    "WHERE session_id=?", (session_id,)).fetchone()
-                hit = (row[0], row[1], Payload(bytes(row[2]), row[3], row[4])) if row else None
+                    "SELECT partner, datapoint, payload, created_at, outcome, content_type, "
+                    "name FROM sessions WHERE session_id=?", (session_id,)).fetchone()
+                hit = (row[0], row[1], Payload(bytes(row[2]), row[3], row[4], row[5], row[6])
+                       ) if row else None
                 self._session_cache[session_id] = hit
-            if hit is None or hit[0] != partner or hit[1] != datapoint:
+            if hit is None:
                 return None
+            if hit[0] == partner and hit[1] == datapoint and hit[2].name == name:
+                payload: Payload | None = hit[2]
+            else:
+                payload = self._more_payload(session_id, partner, datapoint, name)
+                if payload is None:
+                    return None
             now = self._clock()
-            if now - self._stamped.get(session_id, -STAMP_EVERY) >= STAMP_EVERY:
+            if touch and now - self._stamped.get(session_id, -STAMP_EVERY) >= STAMP_EVERY:
                 self._stamped[session_id] = now
                 self._db.execute("UPDATE sessions SET last_used=? WHERE session_id=?",
                                  (now_iso(), session_id))
-            return hit[2]
+            return payload
+
+    def _more_payload(self, session_id: str, partner: str, datapoint: str,
+                      name: str) -> Payload | None:
+        key = (session_id, partner, datapoint, name)
+        if key in self._more_cache:
+            return self._more_cache[key]
+        row = self._db.execute(
+            "SELECT payload, updated_at, outcome, content_type, name FROM session_payloads "
+            "WHERE session_id=? AND partner=? AND datapoint=? AND name=?", key).fetchone()
+        payload = Payload(bytes(row[0]), row[1], row[2], row[3], row[4]) if row else None
+        self._more_cache[key] = payload
+        return payload
 
     def get_session(self, session_id: str) -> SessionRecord | None:
-        row = self._one("SELECT * FROM sessions WHERE session_id=?", (session_id,))
+        row = self._one(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id=?",
+                        (session_id,))
         return _session(row) if row else None
 
     def list_sessions(self, limit: int | None = None,
@@ -202,7 +333,8 @@ class SqliteStore(FaultRows):
                     return []
                 where, args = "WHERE (created_at, session_id) < (?, ?)", [row[0], after]
             rows = self._db.execute(
-                f"SELECT * FROM sessions {where} ORDER BY created_at DESC, session_id DESC "
+                f"SELECT {SESSION_COLUMNS} FROM sessions {where} "
+                "ORDER BY created_at DESC, session_id DESC "
                 "LIMIT ?", (*args, -1 if limit is None else limit)).fetchall()
         return [_session(r) for r in rows]
 
@@ -211,57 +343,80 @@ class SqliteStore(FaultRows):
         return int(row[0]) if row else 0
 
     def delete_session(self, session_id: str) -> bool:
-        self._session_cache.pop(session_id, None)
-        return self._write("DELETE FROM sessions WHERE session_id=?", (session_id,)).rowcount > 0
+        with self._lock:
+            self._session_cache.pop(session_id, None)
+            self._more_cache.clear()
+            self._db.execute("DELETE FROM session_payloads WHERE session_id=?", (session_id,))
+            return self._db.execute("DELETE FROM sessions WHERE session_id=?",
+                                    (session_id,)).rowcount > 0
 
     def clear_sessions(self) -> int:
-        self._session_cache.clear()
-        return self._write("DELETE FROM sessions").rowcount
+        with self._lock:
+            self._session_cache.clear()
+            self._more_cache.clear()
+            self._db.execute("DELETE FROM session_payloads")
+            return self._db.execute("DELETE FROM sessions").rowcount
 
     # --- polling ids ------------------------------------------------------------
 
     def issue_id(self, partner: str, datapoint: str, session_id: str | None,
-                 outcome: str | None = None) -> IssuedId:
+                 outcome: str | None = None,
+                 captured: dict[str, Any] | None = None) -> IssuedId:
         issued = IssuedId(str(uuid.uuid4()), partner, datapoint, session_id, self._clock(), 0,
-                          outcome)
+                          outcome, dict(captured or {}))
         self._write(
-            "INSERT INTO issued_ids VALUES (?,?,?,?,?,0,?)",
-            (issued.id, partner, datapoint, session_id, issued.created, outcome),
+            "INSERT INTO issued_ids (id, partner, datapoint, session_id, created, polls, "
+            "outcome, captured) VALUES (?,?,?,?,?,0,?,?)",
+            (issued.id, partner, datapoint, session_id, issued.created, outcome,
+             _captured_text(captured)),
         )
         return issued
 
     def get_id(self, partner: str, datapoint: str, id: str) -> IssuedId | None:
         row = self._one(
-            "SELECT id, partner, datapoint, session_id, created, polls, outcome FROM issued_ids "
-            "WHERE partner=? AND datapoint=? AND id=?", (partner, datapoint, id)
+            "SELECT id, partner, datapoint, session_id, created, polls, outcome, captured "
+            "FROM issued_ids WHERE partner=? AND datapoint=? AND id=?", (partner, datapoint, id)
         )
-        return IssuedId(*row) if row else None
+        return _issued(row) if row else None
 
     def count_poll(self, partner: str, datapoint: str, id: str) -> IssuedId | None:
         """Count one status poll; the record returned holds the polls made *before* it."""
         row = self._one(
             "UPDATE issued_ids SET polls = polls + 1 WHERE partner=? AND datapoint=? AND id=? "
-            "RETURNING id, partner, datapoint, session_id, created, polls - 1, outcome",
-            (partner, datapoint, id),
+            "RETURNING id, partner, datapoint, session_id, created, polls - 1, outcome, "
+            "captured", (partner, datapoint, id),
         )
-        return IssuedId(*row) if row else None
+        return _issued(row) if row else None
 
     # --- callbacks --------------------------------------------------------------
 
     def add_callback(self, partner: str, datapoint: str, session_id: str | None,
-                     url: str, method: str) -> CallbackRequest:
+                     url: str, method: str, captured: dict[str, Any] | None = None,
+                     payload_name: str = "") -> CallbackRequest:
         request = CallbackRequest(str(uuid.uuid4()), partner, datapoint, session_id, url, method,
-                                  now_iso())
-        self._write("INSERT INTO callbacks VALUES (?,?,?,?,?,?,?)", (
-            request.id, partner, datapoint, session_id, url, method, request.created_at))
+                                  now_iso(), dict(captured or {}), payload_name)
+        self._write(
+            "INSERT INTO callbacks (id, partner, datapoint, session_id, url, method, created_at, "
+            "captured, payload_name) VALUES (?,?,?,?,?,?,?,?,?)",
+            (request.id, partner, datapoint, session_id, url, method, request.created_at,
+             _captured_text(captured), payload_name))
         return request
 
     def get_callback(self, partner: str, datapoint: str, id: str) -> CallbackRequest | None:
         row = self._one(
-            "SELECT id, partner, datapoint, session_id, url, method, created_at FROM callbacks "
-            "WHERE partner=? AND datapoint=? AND id=?", (partner, datapoint, id)
-        )
-        return CallbackRequest(*row) if row else None
+            "SELECT id, partner, datapoint, session_id, url, method, created_at, captured, "
+            "payload_name FROM callbacks WHERE partner=? AND datapoint=? AND id=?",
+            (partner, datapoint, id))
+        return CallbackRequest(*row[:7], _captured(row[7]), row[8]) if row else None
+
+    def list_callbacks(self, session_id: str) -> list[CallbackRequest]:
+        """The callback requests made in a session, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, partner, datapoint, session_id, url, method, created_at, captured, "
+                "payload_name FROM callbacks WHERE session_id=? ORDER BY created_at, rowid",
+                (session_id,)).fetchall()
+        return [CallbackRequest(*row[:7], _captured(row[7]), row[8]) for row in rows]
 
     def log_delivery(self, request_id: str, attempt: int, status: int | None,
                      error: str | None) -> None:
@@ -327,9 +482,36 @@ class SqliteStore(FaultRows):
                 raise
         return wait
 
+    def next_sequence(self, key: str) -> int:
+        row = self._one(
+            "INSERT INTO sequences VALUES (?, 1) ON CONFLICT (key) DO UPDATE "
+            "SET value = value + 1 RETURNING value", (key,))
+        assert row is not None
+        return int(row[0])
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a migration script (none of them contains a ``;`` in a literal)."""
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
+SESSION_COLUMNS = ("session_id, partner, datapoint, payload, created_at, last_used, outcome, "
+                   "content_type, name")
 
 
 def _session(row: tuple) -> SessionRecord:
-    sid, partner, datapoint, body, created_at, last_used, outcome = row
-    return SessionRecord(sid, partner, datapoint, bytes(body), created_at, last_used, outcome)
+    sid, partner, datapoint, body, created_at, last_used, outcome, content_type, name = row
+    return SessionRecord(sid, partner, datapoint, bytes(body), created_at, last_used, outcome,
+                         content_type, name)
 
+
+def _issued(row: tuple) -> IssuedId:
+    return IssuedId(*row[:7], _captured(row[7]))
+
+
+def _captured_text(captured: dict[str, Any] | None) -> str | None:
+    return json.dumps(captured, separators=(",", ":")) if captured else None
+
+
+def _captured(text: str | None) -> dict[str, Any]:
+    return json.loads(text) if text else {}

@@ -1,4 +1,4 @@
-"""The fault tables of ``SqliteStore`` (migration 3): faults set at run time and the request
+"""The fault tables of ``SqliteStore`` (migration 5): faults set at run time and the request
 counters of every fault.
 
 A mixin over the store's connection, lock and clock. The faults in force are kept in
@@ -126,7 +126,6 @@ class FaultRows:
         """Counters of a fault set at run time are keyed ``<id>|...``."""
         self._db.executemany("DELETE FROM fault_counters WHERE key >= ? AND key < ?",
                              [(f"{i}|", f"{i}}}") for i in fault_ids])
-
 
 
 def _fault(row: tuple) -> FaultRecord:

@@ -173,6 +173,8 @@ class Config:
 
     admin_key: str | None = None
     default_limit: int = DEFAULT_LIMIT
+    ui: bool = True  # the original's UIConfig: enabled, default_theme
+    ui_theme: str = "dark"
 
 
 _slot_ids = itertools.count(1)
@@ -203,7 +205,9 @@ class Slot:
         argv = ["start", "--host", "127.0.0.1", "--port", str(self.port),
                 "--partners", str(self.link), "--db", str(self.dir / "imnot.db"),
                 "--confdir", str(WORK / "confdir"), "--no-watch", "--",
-                "-q", "--set", f"imnot_default_limit={self.config.default_limit}"]
+                "-q", "--set", f"imnot_default_limit={self.config.default_limit}",
+                "--set", f"imnot_ui={str(self.config.ui).lower()}",
+                "--set", f"imnot_ui_theme={self.config.ui_theme}"]
         env = {k: v for k, v in os.environ.items() if k != "IMNOT_ADMIN_KEY"}
         if self.config.admin_key:
             env["IMNOT_ADMIN_KEY"] = self.config.admin_key
@@ -313,11 +317,15 @@ class AppInfo:
     partners: list = field(default_factory=list)
     admin_key: str | None = None
     default_limit: int = DEFAULT_LIMIT
+    ui_config: Any = None  # the original's UIConfig, or None for its defaults
     mounted: list[Mounted] = field(default_factory=list)
     generated: dict[str, Path] = field(default_factory=dict)  # files -> their directory
 
     def config(self) -> Config:
-        return Config(self.admin_key, self.default_limit)
+        ui = self.ui_config
+        if ui is None:
+            return Config(self.admin_key, self.default_limit)
+        return Config(self.admin_key, self.default_limit, ui.enabled, ui.default_theme)
 
     def target(self, scratch: Path) -> Path:
         """The directory this app's partner files are in (written for mounted handlers)."""
@@ -503,6 +511,7 @@ def compat_register_routes(app: Any, partners: list, store: Any, admin_key: str 
     info = app_info(app)
     info.registered, info.partners, info.store = True, list(partners), store
     info.admin_key, info.partners_dir, info.default_limit = admin_key, partners_dir, default_limit
+    info.ui_config = ui_config
     store.backend.attach(info)
 
 
@@ -512,7 +521,8 @@ def compat_create_app(partners_dir: Path | None = original_server.DEFAULT_PARTNE
                       default_limit: int = DEFAULT_LIMIT, ui_config: Any = None) -> Any:
     app = fastapi.FastAPI(title="imnot")
     compat_register_routes(app, [], CompatStore(db_path), admin_key=admin_key,
-                           partners_dir=partners_dir, default_limit=default_limit)
+                           partners_dir=partners_dir, default_limit=default_limit,
+                           ui_config=ui_config)
     return app
 
 

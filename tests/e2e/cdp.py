@@ -29,7 +29,7 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-proxy-server", "--disable-breakpad", "--disable-crash-reporter",
+    "--disable-breakpad", "--disable-crash-reporter",
     "--remote-debugging-port=0", "--window-size=1500,900",
 )
 
@@ -45,9 +45,12 @@ def find_chromium() -> str | None:
 class Browser:
     """One headless Chromium page: navigate, evaluate JavaScript, click, screenshot."""
 
-    def __init__(self, executable: str, timeout: float = 30.0) -> None:
+    def __init__(self, executable: str, timeout: float = 30.0, proxy: str | None = None) -> None:
+        """``proxy`` (``host:port``) sends every page request through that HTTP proxy;
+        without it the browser uses none."""
         self.executable = executable
         self.timeout = timeout
+        self.proxy_flag = f"--proxy-server=http://{proxy}" if proxy else "--no-proxy-server"
         self._profile = Path(tempfile.mkdtemp(prefix="imnot-chromium-"))
         self._proc: subprocess.Popen[bytes] | None = None
         self._loop = asyncio.new_event_loop()
@@ -60,7 +63,8 @@ class Browser:
         log = (self._profile / "chromium.log").open("wb")
         with log:
             self._proc = subprocess.Popen(
-                [self.executable, *FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
+                [self.executable, *FLAGS, self.proxy_flag, f"--user-data-dir={self._profile}",
+                 "about:blank"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)  # its own process group: close() ends the helpers too
         port_file = self._profile / "DevToolsActivePort"
@@ -152,8 +156,13 @@ class Browser:
 
     def close(self) -> None:
         if self._ws is not None:
-            self._ws.close()
-            self._ws = None
+            ws, self._ws = self._ws, None
+
+            async def close_socket() -> None:  # tornado wants the loop current
+                ws.close()
+
+            if not self._loop.is_closed():
+                self._loop.run_until_complete(close_socket())
         if self._proc is not None:
             for sig in (signal.SIGTERM, signal.SIGKILL):
                 with contextlib.suppress(ProcessLookupError):

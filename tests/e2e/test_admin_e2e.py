@@ -52,10 +52,12 @@ BAD_AUTH = {
 GATED = [
     ("GET", "/imnot/admin/partners"),
     ("GET", "/imnot/admin/sessions"),
+    ("POST", "/imnot/admin/sessions"),
     ("DELETE", "/imnot/admin/sessions"),
     ("DELETE", "/imnot/admin/sessions/{session_id}"),
     ("POST", "/imnot/admin/{partner}/{datapoint}/payload"),
     ("GET", "/imnot/admin/{partner}/{datapoint}/payload"),
+    ("GET", "/imnot/admin/{partner}/{datapoint}/payloads"),
     ("POST", "/imnot/admin/{partner}/{datapoint}/payload/session"),
     ("GET", "/imnot/admin/{partner}/{datapoint}/payload/session/{session_id}"),
     ("GET", "/imnot/admin/status"),
@@ -63,6 +65,8 @@ GATED = [
     ("DELETE", "/imnot/admin/partners/{name}"),
     ("POST", "/imnot/admin/reload"),
     ("GET", "/imnot/admin/journal"),
+    ("GET", "/imnot/admin/callbacks"),
+    ("POST", "/imnot/admin/try"),
     ("GET", "/imnot/admin/postman"),
     ("POST", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}/retrigger"),
     ("GET", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}"),
@@ -254,11 +258,14 @@ def test_global_payload_set_get_and_served(admin: Admin, imnot: Imnot) -> None:
         assert (reply.status, reply.json()) == (200, payload)
 
 
-def test_payload_content_type_is_not_checked(admin: Admin) -> None:
+def test_a_text_payload_is_kept_as_text(admin: Admin, imnot) -> None:
     reply = admin.call("POST", "/imnot/admin/adminco/orders/payload", b'{"as": "text"}',
                        headers={"Content-Type": "text/plain"})
     assert reply.status == 200, reply.text
-    assert admin.ok("GET", "/imnot/admin/adminco/orders/payload")["payload"] == {"as": "text"}
+    view = admin.ok("GET", "/imnot/admin/adminco/orders/payload")
+    assert (view["payload"], view["content_type"]) == ('{"as": "text"}', "text/plain")
+    served = imnot.request("GET", f"{ADMINCO}/adminco/orders")
+    assert (served.body, served.headers["Content-Type"]) == (b'{"as": "text"}', "text/plain")
 
 
 @pytest.mark.parametrize("suffix", ["payload", "payload/session"])
@@ -471,7 +478,7 @@ def test_conflicting_partner_is_422_and_nothing_is_written(
     assert served.json() == {"hello": "adminco"}
 
 
-POLLING_WITHOUT_ID_PLACEHOLDER = """\
+POLLING_WITHOUT_ID_DELIVERY = """\
 partner: newco
 datapoints:
   - name: job
@@ -482,8 +489,6 @@ datapoints:
         path: /newco/jobs
         response:
           generates_id: true
-          id_header: Location
-          id_header_value: /newco/jobs/latest
 """
 CALLBACK_WITH_TWO_URLS = """\
 partner: newco
@@ -505,7 +510,7 @@ INVALID_FILES = {
     "datapoints-mapping": "partner: x\ndatapoints:\n  name: a\n  pattern: static\n",
     "unknown-pattern": newco_text({"pattern: static": "pattern: statik"}),
     # B2: the original wrote these and failed only when it registered the routes.
-    "polling-id-header": POLLING_WITHOUT_ID_PLACEHOLDER,
+    "polling-id-header": POLLING_WITHOUT_ID_DELIVERY,
     "callback-both-urls": CALLBACK_WITH_TWO_URLS,
 }
 

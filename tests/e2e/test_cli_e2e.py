@@ -331,7 +331,7 @@ def test_generate_errors_exit_non_zero_and_write_nothing(cli: Cli, partners_dir:
 
 
 def test_routes_match_what_the_proxy_serves(cli: Cli, imnot: Imnot, partners_dir: Path) -> None:
-    rows = json.loads(cli.offline_ok("routes", str(partners_dir), "--json"))
+    rows = json.loads(cli.offline_ok("routes", str(partners_dir), "--json", "--admin"))
     partner_rows = [r for r in rows if r["pattern"] != "admin"]
     assert {(r["host"], r["method"], r["path"]) for r in partner_rows} == {
         ("api.adminco.example", "GET", "/adminco/greeting"),

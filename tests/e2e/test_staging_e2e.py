@@ -543,9 +543,12 @@ def test_upstream_proxy_carries_passthrough_and_record_traffic_never_mocks(
         ("GET", f"http://localhost:{plain.port}/rec"),
         ("CONNECT", f"localhost:{tls_server.port}"),
     ]
-    har = list((tmp_path / "recordings").glob("*.har"))
-    assert har, "nothing recorded"
-    urls = [e["request"]["url"] for f in har for e in json.loads(f.read_text())["log"]["entries"]]
+    def recorded_urls() -> list[str]:  # written off the event loop, within moments
+        return [e["request"]["url"] for f in (tmp_path / "recordings").glob("*.har")
+                for e in json.loads(f.read_text())["log"]["entries"]]
+
+    urls = wait_until(lambda: len(recorded_urls()) >= 2 and recorded_urls(), timeout=10,
+                      message="nothing recorded")
     assert f"http://localhost:{plain.port}/rec" in urls
     assert f"https://localhost:{tls_server.port}/rec" in urls
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from imnot_proxy.engine.requestdata import RequestData
-from imnot_proxy.engine.templates import (
+from imnot_proxy.lang.requestdata import RequestData
+from imnot_proxy.lang.templates import (
     TemplateContext,
     TemplateRenderError,
     compile_text,

@@ -56,7 +56,7 @@ def basic(user: str, password: str = "x") -> str:
 
 async def test_configure_loads_the_partner_files(proxy):
     addon, tctx = proxy
-    assert sorted(s.name for s in addon.engine.partners) == ["bookingco", "staylink"]
+    assert sorted(s.name for s in addon.engine.partners) == ["bookingco", "channellink", "staylink"]
     routes = tctx.command(addon.routes_command)
     assert "api.staylink.example POST /oauth/token staylink/token [oauth]" in routes
     assert "api.bookingco.example GET /bookingco/v1/charges bookingco/charges [fetch]" in routes
@@ -89,7 +89,7 @@ async def test_broken_file_at_start_up_is_a_warning_and_the_others_load(
         tctx.configure(addon, imnot_partners=[str(partners_dir)],
                        imnot_db=str(tmp_path / "imnot.db"))
         try:
-            assert sorted(s.name for s in addon.engine.partners) == ["bookingco", "staylink"]
+            assert sorted(s.name for s in addon.engine.partners) == ["bookingco", "channellink", "staylink"]
             flow = await run(tctx, addon, make_flow("GET", RESERVATION))
             assert flow.response.status_code == 200
         finally:
@@ -247,7 +247,7 @@ async def test_admin_host_is_served(proxy):
     addon, tctx = proxy
     flow = await run(tctx, addon, make_flow("GET", "http://imnot.proxy/imnot/admin/partners"))
     assert flow.response.status_code == 200
-    assert sorted(p["partner"] for p in body_of(flow)) == ["bookingco", "staylink"]
+    assert sorted(p["partner"] for p in body_of(flow)) == ["bookingco", "channellink", "staylink"]
     assert flow.metadata["imnot"]["admin"] is True
     assert flow.response.headers["x-request-id"] == flow.metadata["imnot"]["request_id"]
 
@@ -314,7 +314,7 @@ async def test_reload_command_picks_up_changes(proxy, partners_dir):
     (partners_dir / "extra.yaml").write_text(
         "partner: extra\nhosts: [api.extra.example]\ndatapoints:\n"
         "  - {name: ping, pattern: static, endpoints: [{method: GET, path: /ping}]}\n")
-    assert tctx.command(addon.reload_command) == "reloaded 3 partners"
+    assert tctx.command(addon.reload_command) == "reloaded 4 partners"
     flow = await run(tctx, addon, make_flow("GET", "http://api.extra.example/ping"))
     assert (flow.response.status_code, body_of(flow)) == (200, {})
     assert "api.extra.example GET /ping extra/ping [static]" in tctx.command(addon.routes_command)
@@ -328,7 +328,7 @@ async def test_reload_with_a_broken_file_keeps_its_last_good_version(proxy, part
         "partner: extra\nhosts: [api.extra.example]\ndatapoints:\n"
         "  - {name: ping, pattern: static, endpoints: [{method: GET, path: /ping}]}\n")
     message = tctx.command(addon.reload_command)
-    assert message.startswith("reloaded 3 partners; problems: ")
+    assert message.startswith("reloaded 4 partners; problems: ")
     assert "unknown pattern 'fetsh'" in message
     assert addon.definitions.last_report.kept == [str(path)]
     flow = await run(tctx, addon, make_flow("GET", RESERVATION))
@@ -410,6 +410,7 @@ async def record_cycle(tctx, addon, url: str) -> http.HTTPFlow:
         flow.response = http.Response.make(200, b'{"real": true}',
                                            {"content-type": "application/json"})
         addon.response(flow)
+    addon.recording.flush()
     return flow
 
 

@@ -269,3 +269,81 @@ def test_healthz_is_open_with_a_key(api):
 
 def test_no_key_means_open(api):
     assert api("GET", "/imnot/admin/sessions").status == 200
+
+
+# --- payloads of every kind -------------------------------------------------------------
+
+def test_an_xml_payload_is_kept_byte_for_byte_with_its_type(api, store):
+    xml = b'<?xml version="1.0"?>\n<Charges total="150"/>\n'
+    reply = api("POST", "/imnot/admin/p/charges/payload", xml,
+                headers={"Content-Type": "application/xml; charset=utf-8"})
+    assert reply.status == 200
+    stored = store.get_global("p", "charges")
+    assert (stored.body, stored.content_type) == (xml, "application/xml; charset=utf-8")
+    view = as_json(api("GET", "/imnot/admin/p/charges/payload"))
+    assert (view["payload"], view["content_type"]) == (xml.decode(),
+                                                        "application/xml; charset=utf-8")
+    raw = api("GET", "/imnot/admin/p/charges/payload", query="raw=true")
+    assert (raw.body, dict(raw.headers)["content-type"]) == (xml,
+                                                            "application/xml; charset=utf-8")
+
+
+@pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded",
+                                          "application/json", "application/vnd.x+json"])
+def test_json_is_taken_as_json_as_curl_d_sends_it(api, store, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    api("POST", "/imnot/admin/p/charges/payload", b'{ "total" : 150 }', headers=headers)
+    stored = store.get_global("p", "charges")
+    assert (stored.body, stored.content_type) == (b'{"total":150}', "application/json")
+
+
+def test_named_payloads_are_uploaded_listed_and_read_apart(api, store):
+    api("POST", "/imnot/admin/p/charges/payload", {"tier": "default"})
+    reply = api("POST", "/imnot/admin/p/charges/payload", b"gold,1\n", query="name=gold",
+                headers={"Content-Type": "text/csv"})
+    assert as_json(reply) == {"status": "ok", "partner": "p", "datapoint": "charges",
+                              "name": "gold"}
+    listed = as_json(api("GET", "/imnot/admin/p/charges/payloads"))
+    assert [(p["name"], p["content_type"]) for p in listed] == [
+        ("", "application/json"), ("gold", "text/csv")]
+    assert as_json(api("GET", "/imnot/admin/p/charges/payload", query="name=gold"))[
+        "payload"] == "gold,1\n"
+    assert api("GET", "/imnot/admin/p/charges/payload", query="name=silver").status == 404
+    assert api("POST", "/imnot/admin/p/charges/payload", b"{}", query="name=a/b").status == 400
+
+
+def test_a_session_payload_keeps_its_name_and_type(api, store):
+    sid = as_json(api("POST", "/imnot/admin/p/charges/payload/session", b"<x/>",
+                      query="name=gold", headers={"Content-Type": "text/xml"}))["session_id"]
+    view = as_json(api("GET", f"/imnot/admin/p/charges/payload/session/{sid}"))
+    assert (view["payload"], view["content_type"], view["name"]) == ("<x/>", "text/xml", "gold")
+
+
+# --- cross-site requests from browsers ------------------------------------------------
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://evil.example", "Host": "imnot.proxy"},
+    {"Origin": "null", "Host": "imnot.proxy"},
+    {"Origin": "http://imnot.proxy.evil.example", "Host": "imnot.proxy"},
+    {"Sec-Fetch-Site": "cross-site", "Host": "imnot.proxy"},
+])
+def test_a_change_sent_by_another_sites_page_is_refused_even_without_a_key(api, headers):
+    refused = api("POST", "/imnot/admin/p/charges/payload", {"a": 1}, headers=headers)
+    assert refused.status == 403, refused.body
+    assert "cannot change the admin state" in as_json(refused)["detail"]
+    assert api("GET", "/imnot/admin/p/charges/payload").status == 404  # nothing stored
+
+
+@pytest.mark.parametrize("headers", [
+    {},  # curl, the CLI, test clients
+    {"Origin": "http://imnot.proxy", "Host": "imnot.proxy"},  # the admin page itself
+    {"Origin": "http://127.0.0.1:8080", "Host": "127.0.0.1:8080"},  # the page, direct
+    {"Sec-Fetch-Site": "same-origin", "Host": "imnot.proxy"},
+])
+def test_changes_from_the_admin_page_and_from_other_clients_are_served(api, headers):
+    assert api("POST", "/imnot/admin/p/charges/payload", {"a": 1}, headers=headers).status == 200
+
+
+def test_reads_from_another_site_are_served_as_the_browser_hides_them_anyway(api):
+    headers = {"Origin": "http://evil.example", "Host": "imnot.proxy"}
+    assert api("GET", "/imnot/admin/partners", headers=headers).status == 200

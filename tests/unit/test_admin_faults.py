@@ -227,6 +227,6 @@ def test_http_and_local_remotes_answer_the_same(tmp_path, http):
 
     answers = script(local)
     assert script(http) == answers
-    assert answers[1] == (404, "No partner 'nobody' (partners: bookingco, staylink)")
+    assert answers[1][0] == 404 and answers[1][1].startswith("No partner 'nobody' (partners: ")
     assert answers[2] == (422, ["ms: Input should be greater than or equal to 0"])
     assert answers[4] == {"status": "ok", "deleted": 1}

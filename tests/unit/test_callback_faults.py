@@ -42,7 +42,7 @@ def hooks(tmp_path, store, clock, load_text, monkeypatch):
     jobs: list = []
     delivered: list[str] = []
 
-    async def deliver(store_, request, retries):
+    async def deliver(store_, request, retries, shape=None):
         delivered.append(request.id)
         return True
 

@@ -33,7 +33,7 @@ def test_module_entry_validates_without_importing_mitmproxy():
         [sys.executable, "-X", "importtime", "-m", "imnot_proxy.cli", "validate",
          str(REPO / "partners")], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
-    assert "partners loaded: bookingco, staylink" in done.stdout
+    assert "partners loaded: bookingco, channellink, staylink" in done.stdout
     imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()]
     assert "imnot_proxy.cli.files" in imported
     assert not [name for name in imported if name.startswith("mitmproxy")]

@@ -39,7 +39,7 @@ def flat(text: str) -> str:
 def test_validate_good_partners_exits_0(capsys):
     assert cli.main(["validate", str(REPO / "partners")]) == 0
     out = capsys.readouterr().out
-    assert "partners loaded: bookingco, staylink" in out
+    assert "partners loaded: bookingco, channellink, staylink" in out
     assert "0 errors, 0 warnings" in out
 
 
@@ -97,7 +97,7 @@ def test_init_writes_the_examples_once(tmp_path, capsys):
     assert (partners / "bookingco" / "partner.yaml").is_file()
     result = loader.load_paths([partners])
     assert result.errors == []
-    assert sorted(s.name for s in result.partners) == ["bookingco", "staylink"]
+    assert sorted(s.name for s in result.partners) == ["bookingco", "channellink", "staylink"]
     before = (partners / "staylink" / "partner.yaml").read_text()
     assert cli.main(["init", "--dir", str(tmp_path)]) == 1
     assert "already exists" in capsys.readouterr().err
@@ -105,10 +105,11 @@ def test_init_writes_the_examples_once(tmp_path, capsys):
 
 
 def test_routes_json(capsys):
-    assert cli.main(["routes", "--json", str(REPO / "partners")]) == 0
+    assert cli.main(["routes", "--json", "--admin", str(REPO / "partners")]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {"host": "api.staylink.example", "method": "POST", "path": "/oauth/token",
-            "owner": "staylink/token", "pattern": "oauth", "step": None} in rows
+            "owner": "staylink/token", "pattern": "oauth", "step": None, "when": None,
+            "alternatives": []} in rows
     polling = [r for r in rows if r["owner"] == "staylink/reservation" and r["pattern"] != "admin"]
     assert [r["step"] for r in polling] == [1, 2, 3]
     admin = {(r["method"], r["path"]) for r in rows if r["pattern"] == "admin"}

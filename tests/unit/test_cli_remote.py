@@ -134,7 +134,7 @@ def test_http_and_local_remotes_answer_the_same(local: LocalRemote, http: HttpRe
     assert [a[:2] for a in answers[5:8]] == [("error", 404), ("error", 400), ("error", 404)]
     assert answers[8] == {"session_id": "<session 0>"}
     assert answers[13][0]["session_id"] == "<session 1>"  # newest first
-    assert answers[14]["partners"] == ["bookingco", "staylink"]
+    assert answers[14]["partners"] == ["bookingco", "channellink", "staylink"]
     assert answers[16] == ("error", 404, "Session not found")
     assert answers[17:] == [{"status": "ok", "deleted": 1}, []]
 

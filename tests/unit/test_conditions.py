@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from imnot_proxy.engine.conditions import compile_condition
-from imnot_proxy.engine.requestdata import RequestData
+from imnot_proxy.lang.conditions import compile_condition
+from imnot_proxy.lang.requestdata import RequestData
 from imnot_proxy.messages import CIHeaders, RequestView
 
 OTA = "http://www.opentravel.org/OTA/2003/05"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imnot_proxy.engine.conditions import ConditionProblem, compile_condition
+from imnot_proxy.lang.conditions import ConditionProblem, compile_condition
 
 NEEDS_CONDITION = ("expected a condition (a mapping such as {header: X-Tier, equals: gold}) "
                    "or a list of them, got ")

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imnot_proxy.engine.condition_sources import JsonSource, _jsonpath_env
-from imnot_proxy.engine.conditions import KNOWN_WORDS, compile_condition
-from imnot_proxy.engine.requestdata import RequestData
+from imnot_proxy.lang.condition_sources import JsonSource, _jsonpath_env
+from imnot_proxy.lang.conditions import KNOWN_WORDS, compile_condition
+from imnot_proxy.lang.requestdata import RequestData
 from imnot_proxy.messages import CIHeaders, RequestView
 
 OTA = "http://www.opentravel.org/OTA/2003/05"

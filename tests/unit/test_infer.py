@@ -215,22 +215,38 @@ def test_host_filter_on_the_command_line(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-@pytest.mark.parametrize(("name", "reason"), [
-    ("not_json.har", "not JSON, and no complete HAR entries found"),
+MALFORMED = [
+    ("not_json.har", "not JSON (Expecting value: line 2 column 1 (char 35)), and no complete "
+                     "HAR entries found"),
     ("no_entries.har", "not a HAR file (expected log.entries)"),
-    ("entry_without_url.har", "log.entries.0: entry without request.method/request.url"),
+    ("entry_without_url.har", "log.entries.0: no request.method or request.url"),
     ("missing.har", "no such file"),
-])
-def test_malformed_input_is_a_clear_error_and_writes_nothing(
+]
+
+
+@pytest.mark.parametrize(("name", "reason"), MALFORMED)
+def test_malformed_input_alone_is_a_clear_error_and_writes_nothing(
         name: str, reason: str, tmp_path: Path, capsys) -> None:
     out = tmp_path / "partners"
-    good = HAR_DATA / "browser.har"
-    code = main(["record", "to-yaml", str(good), str(HAR_DATA / name), "--partner", "x",
+    code = main(["record", "to-yaml", str(HAR_DATA / name), "--partner", "x",
                  "--out", str(out)])
     assert code == 1
     err = " ".join(capsys.readouterr().err.split())
     assert f"{HAR_DATA / name}: {reason}" in err
+    assert "Traceback" not in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("name", "reason"), MALFORMED)
+def test_malformed_input_beside_good_input_is_named_and_the_rest_converts(
+        name: str, reason: str, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "partners"
+    code = main(["record", "to-yaml", str(HAR_DATA / "browser.har"), str(HAR_DATA / name),
+                 "--partner", "x", "--out", str(out)])
+    assert code == 0
+    report = " ".join(capsys.readouterr().out.split())
+    assert f"skipped: {HAR_DATA / name}: {reason}" in report
+    assert (out / "x" / "partner.yaml").exists()
 
 
 def test_truncated_har_from_the_writer_is_recovered(tmp_path: Path) -> None:

@@ -23,7 +23,9 @@ def test_polling_from_location_with_pending_series() -> None:
         "status": 200, "body": {"jobId": "{id}", "status": "COMPLETED"},
         "pending": [{"polls": 2, "status": 200, "body": {"jobId": "{id}", "status": "PENDING"}}]}
     assert fetch == {"step": 3, "method": "GET", "path": "/jobs/{id}/result",
-                     "response": {"status": 200, "returns_payload": True}}
+                     "response": {"status": 200, "returns_payload": True, "template": True,
+                                  "body": {"jobId": "{{ id }}",
+                                           "rows": "{{ payload_json('$.rows') }}"}}}
     assert payload(result, "jobs") == {"jobId": b, "rows": [1, 2]}
     comment = result.datapoints[0].comment
     assert comment.startswith("polling: POST /jobs → 202 Location, 5 GET status polls, "
@@ -56,7 +58,9 @@ def test_polling_with_the_id_in_a_body_field_and_head_status() -> None:
                                 "pending": [{"polls": 1, "status": 200,
                                              "headers": {"Status": "PENDING"}}]}
     assert (get["method"], get["path"], get["response"]) == (
-        "GET", "/reservations/{id}", {"status": 200, "returns_payload": True})
+        "GET", "/reservations/{id}", {"status": 200, "returns_payload": True, "template": True,
+                                      "body": {"reservationId": "{{ id }}",
+                                               "guest": "{{ payload_json('$.guest') }}"}})
 
 
 def test_one_status_route_whose_answer_changes_is_a_status_step() -> None:

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from imnot_proxy.engine import template_helpers as h
-from imnot_proxy.engine import template_request as r
+from imnot_proxy.lang import template_helpers as h
+from imnot_proxy.lang import template_request as r
 from tests.unit.template_support import context, render, render_error, value
 
 # --- time -----------------------------------------------------------------------------
@@ -48,7 +48,7 @@ def test_now_in_winter_uses_the_winter_offset():
 def test_now_reads_the_clock_at_each_render():
     moments = iter([100.0, 200.5])
     template_ctx = context(clock=lambda: next(moments))
-    from imnot_proxy.engine.templates import compile_text
+    from imnot_proxy.lang.templates import compile_text
 
     template = compile_text("{{ now('epoch_ms') }}")
     assert [template.render(template_ctx), template.render(template_ctx)] == ["100000",

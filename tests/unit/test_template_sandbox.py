@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imnot_proxy.engine.templates import (
+from imnot_proxy.lang.templates import (
     Limits,
     TemplateProblems,
     TemplateRenderError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from imnot_proxy.engine.templates import (
+from imnot_proxy.lang.templates import (
     CompiledValue,
     Template,
     TemplateProblem,

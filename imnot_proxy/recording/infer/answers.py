@@ -30,6 +30,7 @@ class Answer:
     headers: dict[str, str]
     body: Any  # None: no body
     binary: bool = False
+    template: bool = False  # the body holds template expressions (echoes, time stamps)
 
     def key(self) -> str:
         return json.dumps([self.status, self.headers, self.body], sort_keys=True)
@@ -37,6 +38,8 @@ class Answer:
     def mapping(self, *, lead: dict[str, Any] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = dict(lead or {})
         out["status"] = self.status
+        if self.template:
+            out["template"] = True
         if self.headers:
             out["headers"] = dict(self.headers)
         if self.body is not None:

@@ -119,4 +119,6 @@ def _scrubbed(dp: InferredDatapoint, secrets: list[str]) -> InferredDatapoint:
         return dp
     return InferredDatapoint(
         dp.name, dp.pattern, scrub(dp.data, secrets), scrub(dp.comment, secrets),
-        dp.flows, dp.payload if not dp.has_payload else scrub(dp.payload, secrets))
+        dp.flows, dp.payload if not dp.has_payload else scrub(dp.payload, secrets),
+        [scrub(gap, secrets) for gap in dp.gaps],
+        {name: scrub(value, secrets) for name, value in dp.named.items()})

@@ -61,12 +61,15 @@ class Draft:
 
     def single(self, flows: list[Flow], last: Flow, pattern: str, response: dict[str, Any],
                comment: str, why: str, *, payload: Any = NO_PAYLOAD,
-               pagination: dict[str, Any] | None = None) -> InferredDatapoint:
-        """A datapoint with one endpoint, made from one group of flows."""
+               pagination: dict[str, Any] | None = None,
+               extra: dict[str, Any] | None = None) -> InferredDatapoint:
+        """A datapoint with one endpoint, made from one group of flows; ``extra`` goes into
+        the endpoint (``alternatives``)."""
         name = self.name(last.segments, last.shape, last.method)
         template = path(last, {})
         self.route(last.method, last.shape, name)
-        endpoint = {"method": last.method, "path": template, "response": response}
+        endpoint = {"method": last.method, "path": template, "response": response,
+                    **(extra or {})}
         data: dict[str, Any] = {"name": name,
                                 "description": f"Recorded {pattern} {last.method} {template}",
                                 "pattern": pattern, "endpoints": [endpoint]}

@@ -16,13 +16,15 @@ NEXT_URL_FIELDS = frozenset({"next", "nexturl", "nextpage", "nextpageurl", "next
 PREV_URL_FIELDS = frozenset({"previous", "prev", "previousurl", "prevurl", "previouspage",
                              "prevpage", "previouspageurl", "prevpageurl", "previouslink",
                              "prevlink", "previoushref", "prevhref"})
+DEFAULT_PAGE_SIZE = 50  # imnot_default_limit's default
 PAGE_PARAMS = ("page", "p", "pageNumber", "page_number", "pageNo", "pageIndex", "page_index")
 SIZE_PARAMS = ("size", "per_page", "perPage", "pageSize", "page_size", "limit", "count",
                "pagesize")
 
 
-def pagination(pages: list[Flow]) -> tuple[dict[str, Any], list[Any], str] | None:
-    """Style, fields and all items of a paged list, or None when these are not pages."""
+def pagination(pages: list[Flow]) -> tuple[dict[str, Any], list[Any], str, list[str]] | None:
+    """Style, fields, all items of a paged list and what the mock cannot reproduce of it, or
+    None when these are not pages."""
     first = pages[0].json
     items_field = _items_field([p.json for p in pages])
     if items_field is None:
@@ -43,7 +45,7 @@ def pagination(pages: list[Flow]) -> tuple[dict[str, Any], list[Any], str] | Non
         used.add(field_name)
         why = f"the response field '{field_name}' came back as ?{param}= of the next request"
         if param != "cursor":
-            notes.append(f"the paginated pattern reads ?cursor=, the partner uses ?{param}=")
+            config["cursor_param"] = param
         keys = [q.get(param, "") for q in queries]
     elif "offset" in names or (page_param is None and "limit" in names):
         config = {"style": "offset_limit", "items_field": items_field}
@@ -87,13 +89,59 @@ def pagination(pages: list[Flow]) -> tuple[dict[str, Any], list[Any], str] | Non
         config["previous_url_field"] = prev_field
         used |= {next_field or "", prev_field or ""}
     items = _all_items(pages, keys, items_field, config["style"], queries, size_param)
-    left = [k for k in first if k not in used] if isinstance(first, dict) else []
-    if left:
-        notes.append(f"fields not reproduced by the paginated pattern: {', '.join(left)}")
+    size_name = (size_param or "size") if config["style"].startswith("page_number") else "limit"
+    if not any(size_name in q for q in queries):
+        longest = max(len(p.json[items_field]) for p in pages)
+        if longest and (len(pages) > 1 or longest > DEFAULT_PAGE_SIZE):
+            config["page_size"] = longest
+            notes.append(f"no page size in the requests: pages of {longest} items")
+    gaps: list[str] = []
+    envelope = _envelope(pages, used, gaps)
+    if envelope:
+        config["envelope"] = envelope
+        notes.append(f"envelope keys kept as recorded: {', '.join(envelope)}")
+    notes += gaps
     fields = ", ".join(f"{k}={v}" for k, v in config.items() if k.endswith("_field"))
     why += f"; {fields}; {len(items)} items from {len(set(keys))} distinct pages"
     why += "".join(f"; {n}" for n in notes)
-    return config, items, why
+    return config, items, why, gaps
+
+
+def _envelope(pages: list[Flow], used: set[str], gaps: list[str]) -> dict[str, Any]:
+    """Every key beside the generated ones, with its first page's value; a value that changes
+    from page to page is named, as the mock repeats it."""
+    envelope: dict[str, Any] = {}
+    for key, value in pages[0].json.items():
+        if key in used:
+            continue
+        envelope[key] = value
+        seen = [p.json.get(key, _MISSING) for p in pages]
+        if all(v == value for v in seen):
+            continue
+        kinds = {_kind(v) for v in seen}
+        if len(kinds) > 1:
+            gaps.append(f"envelope key '{key}' is {' or '.join(sorted(kinds))} depending on the "
+                        "page; the mock always gives the first page's")
+        else:
+            gaps.append(f"envelope key '{key}' changes from page to page; the mock repeats "
+                        "the first page's value")
+    return envelope
+
+
+_MISSING = object()
+
+
+def _kind(value: Any) -> str:
+    if value is _MISSING:
+        return "missing"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__.replace("str", "string").replace("dict", "object").replace(
+        "list", "array")
 
 
 def _items_field(bodies: list[Any]) -> str | None:

@@ -7,37 +7,13 @@ from typing import Any
 
 from .answers import Answer, answer
 from .draft import Draft, Route
+from .echo import Echo, result_template
 from .flows import Flow
 from .ids import id_candidates, param_why, path, with_id
 from .results import NO_PAYLOAD, InferredDatapoint, Row, from_flows
+from .roles import Roles, Step, decide
 
 SUBMIT_METHODS = ("POST", "PUT", "PATCH")
-
-
-@dataclass
-class _Step:
-    method: str
-    shape: tuple[str | None, ...]
-    id_pos: int
-    first: Flow
-    by_id: dict[str, list[Flow]] = field(default_factory=dict)
-    strays: list[Flow] = field(default_factory=list)
-
-    def all_flows(self) -> list[Flow]:
-        return sorted([f for fs in self.by_id.values() for f in fs] + self.strays,
-                      key=lambda f: f.n)
-
-    def last(self) -> Flow:
-        return self.all_flows()[-1]
-
-    def series(self) -> list[tuple[Flow, str]]:
-        """The answers for one id: the longest series recorded (the first of equals)."""
-        best: list[Flow] = []
-        best_id = ""
-        for value, flows in self.by_id.items():
-            if len(flows) > len(best):
-                best, best_id = flows, value
-        return [(f, best_id) for f in best]
 
 
 @dataclass
@@ -45,7 +21,7 @@ class _Polling:
     submit: Flow
     source: tuple[str, str]  # ("header", name) or ("body", field)
     submits: list[tuple[Flow, str]] = field(default_factory=list)
-    routes: list[_Step] = field(default_factory=list)
+    routes: list[Step] = field(default_factory=list)
 
     def follow(self, flow: Flow, pos: int, value: str) -> None:
         shape = list(flow.shape)
@@ -55,7 +31,7 @@ class _Polling:
             if (route.method, route.shape, route.id_pos) == key:
                 break
         else:
-            route = _Step(flow.method, tuple(shape), pos, flow)
+            route = Step(flow.method, tuple(shape), pos, flow)
             self.routes.append(route)
         route.by_id.setdefault(value, []).append(flow)
 
@@ -97,14 +73,16 @@ def infer_polling(draft: Draft) -> None:
 
 
 def _absorb_strays(draft: Draft, group: _Polling) -> None:
-    """Requests on a step's route for an id no submit gave out: the step answers them."""
+    """Requests on a step's route for an id no submit gave out: the step answers them. A
+    segment that does not look like an id counts too when the partner answered an error
+    (``/jobs/not-a-job`` → 404 is how it treats unknown ids)."""
     for route in group.routes:
         for flow in draft.usable:
             if flow.n in draft.claimed or flow.method != route.method \
                     or len(flow.segments) != len(route.shape):
                 continue
             pos = route.id_pos
-            if pos not in flow.params:
+            if pos not in flow.params and not 400 <= flow.status < 500:
                 continue
             shape = list(flow.shape)
             shape[pos] = None
@@ -118,40 +96,11 @@ def _polling_datapoint(draft: Draft, group: _Polling) -> None:
     submit = group.submit
     submit_path = path(submit, {}, last_is_id=False)
     name = draft.name(submit.segments, submit.shape, submit.method)
-    routes = group.routes
-    result = _result_route(routes)
+    roles = decide(group.routes)
+    routes = roles.statuses + ([roles.result] if roles.result is not None else [])
     last_submit = group.submits[-1][0]
-    submitted = answer(last_submit.ex, json_type_header=False)
-    value = group.submits[-1][1]
-    lead: dict[str, Any] = {"status": last_submit.status, "generates_id": True}
-    step_notes: list[str] = []
-    if group.source[0] == "header":
-        header = group.source[1]
-        recorded = last_submit.ex.response_header(header) or ""
-        lead["id_header"] = header
-        lead["id_header_value"] = recorded.replace(value, "{id}")
-        extra = {k: v for k, v in submitted.headers.items()
-                 if k.lower() not in (header.lower(), "content-type")}
-        if extra:
-            lead["headers"] = extra
-        delivery = header
-        if submitted.body not in (None, ""):
-            step_notes.append("the submit's recorded body is not replayed: with id_header "
-                              "the polling pattern answers without a body")
-    else:
-        field_name = group.source[1]
-        lead["id_body_field"] = field_name
-        if submitted.headers:
-            lead["headers"] = submitted.headers
-        rest = last_submit.json
-        if isinstance(rest, dict):
-            rest = {k: with_id(v, value) for k, v in rest.items() if k != field_name}
-            if rest:
-                lead["body"] = rest
-        delivery = f"body field '{field_name}'"
-        if not isinstance(last_submit.json.get(field_name), str):
-            step_notes.append(f"'{field_name}' was recorded as a number; the mock gives "
-                              "out UUID strings")
+    lead, delivery, step_notes = _submit_response(group)
+    gaps = list(step_notes)
     endpoints: list[dict[str, Any]] = [
         {"step": 1, "method": submit.method, "path": submit_path, "response": lead}]
     draft.route(submit.method, submit.shape, name)
@@ -168,60 +117,116 @@ def _polling_datapoint(draft: Draft, group: _Polling) -> None:
         flows = route.all_flows()
         strays = f"; {len(route.strays)} requests on ids not given out here" \
             if route.strays else ""
-        if route is result:
-            last = route.last()
-            payload = last.json
-            answered = answer(last.ex, json_type_header=False)
-            response: dict[str, Any] = {"status": last.status, "returns_payload": True}
-            if answered.headers:
-                response["headers"] = answered.headers
+        if route is roles.result:
+            response, payload, why, echo = _result_response(route, roles, group)
             described.append(f"result {route.method}")
-            why = (f"the last request on the id that returned JSON data; payload from "
-                   f"flow {last.n}")
+            gaps += echo.notes
+            if echo.capture:
+                endpoints[0] = {**endpoints[0], "capture": echo.capture}
+                endpoints[0]["response"] = endpoints[0].pop("response")
         else:
-            series = route.series()
-            answers = [answer(f.ex, json_type_header=False, id_value=v) for f, v in series]
-            runs = _runs(answers)
-            final = runs[-1][0]
-            response = final.mapping()
-            if len(runs) > 1:
-                response["pending"] = [{"polls": count, **a.mapping()}
-                                       for a, count in runs[:-1]]
-            polls = len(route.all_flows())
-            described.append(f"{polls} {route.method} status polls")
-            ids = len(route.by_id)
-            why = (f"status of the id: {' then '.join(f'{_label(a)}×{c}' for a, c in runs)}"
-                   f" (series of {ids} id{'s' if ids > 1 else ''}, longest kept)")
-            if any(a.binary for a in answers):
-                why += "; binary body not kept"
+            response, why = _status_response(route, roles.strict)
+            described.append(f"{len(flows)} {route.method} status polls")
+            if "binary body not kept" in why:
+                gaps.append(f"{route.method} {template}: binary body not kept")
         endpoints.append({"step": number, "method": route.method, "path": template,
                           "response": response})
         draft.inferred.append(Row.of([f.n for f in flows], f"{route.method} {template}",
                                      f"polling {name} step {number}",
                                      why + param_why(route.first, skip=route.id_pos) + strays))
+    gaps += roles.notes
     all_flows = [f.n for f, _ in group.submits] + [f.n for r in routes for f in r.all_flows()]
     comment = (f"polling: {submit.method} {submit_path} → {last_submit.status} {delivery}, "
                f"{', '.join(described)}; {from_flows(all_flows)}")
     data: dict[str, Any] = {"name": name,
                             "description": f"Recorded async flow on {submit_path}",
-                            "pattern": "polling", "endpoints": endpoints}
-    draft.add(InferredDatapoint(name, "polling", data, comment, all_flows, payload))
+                            "pattern": "polling"}
+    if roles.strict:
+        strict: dict[str, Any] = {}
+        if roles.unknown_id is not None:
+            strict["unknown_id"] = roles.unknown_id.mapping()
+        if roles.not_ready is not None:
+            strict["not_ready"] = roles.not_ready.mapping()
+        data["strict_order"] = strict
+        comment += "; strict order: " + " and ".join(
+            k.replace("_", " ") + " answers as recorded" for k in strict)
+    data["endpoints"] = endpoints
+    draft.add(InferredDatapoint(name, "polling", data, comment, all_flows, payload, gaps))
 
 
-def _result_route(routes: list[_Step]) -> _Step | None:
-    """The step that returns the data: the last route whose last answer is 2xx JSON."""
-    for route in reversed(routes):
-        last = route.last()
-        if route.method == "HEAD" or not 200 <= last.status < 300 \
-                or last.json is None:
-            continue
-        if len(routes) == 1:
-            answers = {answer(f.ex, json_type_header=False, id_value=v).key()
-                       for f, v in route.series()}
-            if len(answers) > 1:
-                return None  # one route whose answers change: a status step
-        return route
-    return None
+def _submit_response(group: _Polling) -> tuple[dict[str, Any], str, list[str]]:
+    """The submit step's response (its recorded body and headers, the id templated in),
+    where the id goes, and notes."""
+    last_submit, value = group.submits[-1]
+    submitted = answer(last_submit.ex, json_type_header=False)
+    lead: dict[str, Any] = {"status": last_submit.status, "generates_id": True}
+    notes: list[str] = []
+    if group.source[0] == "header":
+        header = group.source[1]
+        recorded = last_submit.ex.response_header(header) or ""
+        lead["id_header"] = header
+        lead["id_header_value"] = recorded.replace(value, "{id}")
+        extra = {k: v for k, v in submitted.headers.items() if k.lower() != header.lower()}
+        if extra:
+            lead["headers"] = {k: v.replace(value, "{id}") if len(value) >= 4 else v
+                               for k, v in extra.items()}
+        if submitted.body not in (None, ""):
+            lead["body"] = with_id(submitted.body, value)
+        return lead, header, notes
+    field_name = group.source[1]
+    lead["id_body_field"] = field_name
+    if submitted.headers:
+        lead["headers"] = submitted.headers
+    rest = last_submit.json
+    if isinstance(rest, dict):
+        rest = {k: with_id(v, value) for k, v in rest.items() if k != field_name}
+        if rest:
+            lead["body"] = rest
+    if not isinstance(last_submit.json.get(field_name), str):
+        notes.append(f"'{field_name}' was recorded as a number; the mock gives out UUID "
+                     "strings")
+    return lead, f"body field '{field_name}'", notes
+
+
+def _result_response(route: Step, roles: Roles, group: _Polling
+                     ) -> tuple[dict[str, Any], Any, str, Echo]:
+    done = {value: [f for f in flows if 200 <= f.status < 300 and f.json is not None]
+            for value, flows in route.by_id.items()}
+    results = sorted(((fs[-1], value) for value, fs in done.items() if fs),
+                     key=lambda fv: fv[0].n)
+    last = results[-1][0]
+    answered = answer(last.ex, json_type_header=False)
+    response: dict[str, Any] = {"status": last.status, "returns_payload": True}
+    if answered.headers:
+        response["headers"] = answered.headers
+    why = f"the last request on the id that returned JSON data; payload from flow {last.n}"
+    why += roles.why_result
+    if roles.not_ready is not None:
+        why += f"; asked too early it answered {roles.not_ready.status}: strict_order not_ready"
+    echo = result_template(results, {value: flow for flow, value in group.submits})
+    if echo.body is not None:
+        response["template"] = True
+        response["body"] = echo.body
+        carried = ["the id"] if "{{ id }}" in str(echo.body) else []
+        carried += [f"{name} (captured at submit)" for name in echo.capture]
+        why += f"; the payload answered with {' and '.join(carried)} put in"
+    return response, last.json, why, echo
+
+
+def _status_response(route: Step, strict: bool) -> tuple[dict[str, Any], str]:
+    series = route.series(shortest=strict)
+    answers = [answer(f.ex, json_type_header=False, id_value=v) for f, v in series]
+    runs = _runs(answers)
+    response = runs[-1][0].mapping()
+    if len(runs) > 1:
+        response["pending"] = [{"polls": count, **a.mapping()} for a, count in runs[:-1]]
+    ids = len(route.by_id)
+    kept = "shortest complete kept" if strict else "longest kept"
+    why = (f"status of the id: {' then '.join(f'{_label(a)}×{c}' for a, c in runs)}"
+           f" (series of {ids} id{'s' if ids > 1 else ''}, {kept})")
+    if any(a.binary for a in answers):
+        why += "; binary body not kept"
+    return response, why
 
 
 def _runs(answers: list[Answer]) -> list[tuple[Answer, int]]:

@@ -33,6 +33,8 @@ class InferredDatapoint:
     comment: str
     flows: list[int]
     payload: Any = NO_PAYLOAD
+    gaps: list[str] = field(default_factory=list)  # what the datapoint cannot reproduce
+    named: dict[str, Any] = field(default_factory=dict)  # named payloads: name -> JSON value
 
     @property
     def has_payload(self) -> bool:

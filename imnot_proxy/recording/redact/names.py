@@ -36,8 +36,10 @@ FIELD_WORDS = ("passw", "passphrase", "pwd", "secret", "apikey", "privatekey", "
 # mock's own test-session label (never sent upstream); the rest are challenges or flags.
 ALLOWED_HEADERS = ("www-authenticate", "proxy-authenticate", "sec-websocket-key",
                    "idempotency-key", "x-imnot-session", "access-control-allow-credentials")
-# Paging and description words: "next_page_token" or "signature_method" is no secret.
-BENIGN = ("page", "cursor", "next", "continuation", "type", "method", "algorithm", "version")
+# Paging and description words: "next_page_token" or "signature_method" is no secret; nor is
+# OTA's "EchoToken", a correlation label the partner echoes back.
+BENIGN = ("page", "cursor", "next", "continuation", "type", "method", "algorithm", "version",
+          "echo")
 _STRONG_HEADER = re.compile(
     r"authori[sz]|auth(?!or)|secret|session|cookie|signature|passw|passphrase|pwd|credential"
     r"|csrf|xsrf|jwt")

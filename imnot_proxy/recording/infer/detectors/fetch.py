@@ -1,10 +1,14 @@
-"""A GET route answered with JSON data becomes a ``fetch`` datapoint; the last body is its payload."""
+"""A GET route answered with JSON data becomes a ``fetch`` datapoint; the last body is its
+payload, and when a part of the request decided the body (``choices``), each value gets a
+named payload of its own."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..answers import answer
+from ..choices import choose, payload_name
 from ..draft import Draft
 from ..flows import Flow
 from ..ids import path
@@ -23,7 +27,27 @@ def detect(draft: Draft, flows: list[Flow]) -> bool:
     why = f"a read answered with JSON data; payload from flow {last.n}"
     if len(flows) > 1:
         why += f" (the last of {len(flows)})"
-    draft.single(flows, last, "fetch", response,
-                 f"fetch: {last.method} {path(last, {})} answered JSON data", why,
-                 payload=body)
+    extra: dict[str, Any] = {}
+    named: dict[str, Any] = {}
+    choice = None
+    if all(isinstance(f.json, dict | list) for f in flows):
+        choice = choose(flows, path(last, {}),
+                        lambda f: json.dumps([f.status, f.json], sort_keys=True))
+    if choice is not None:
+        taken: set[str] = set()
+        alternatives = []
+        for value, flow in choice.by_value.items():
+            name = payload_name(value, taken)
+            named[name] = flow.json
+            alternative: dict[str, Any] = {"when": choice.when(value), "payload": name}
+            if flow.status != last.status:
+                alternative["response"] = {"status": flow.status}
+            alternatives.append(alternative)
+        extra["alternatives"] = [*alternatives, {}]
+        why += (f"; the data depends on {choice.label}: a named payload per value "
+                f"({len(named)}), flow {last.n}'s for any other")
+    dp = draft.single(flows, last, "fetch", response,
+                      f"fetch: {last.method} {path(last, {})} answered JSON data", why,
+                      payload=body, extra=extra)
+    dp.named.update(named)
     return True

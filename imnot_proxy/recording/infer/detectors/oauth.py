@@ -28,11 +28,18 @@ def detect(draft: Draft, flows: list[Flow]) -> bool:
     if headers:
         response["headers"] = headers
     extra = sorted(set(body) - {"access_token", "token_type", "expires_in"})
+    gaps = []
     why = "the JSON response has access_token"
     if extra:
         why += f"; fields not reproduced by the oauth pattern: {', '.join(extra)}"
-    draft.single(flows, last, "oauth", response,
-                 f"oauth: {last.method} {path(last, {})} answered access_token "
-                 f"({response.get('token_type', 'Bearer')}, expires_in "
-                 f"{response.get('expires_in', 3600)})", why)
+        gaps.append(f"fields not reproduced by the oauth pattern: {', '.join(extra)}")
+    added = [k for k in ("token_type", "expires_in") if k not in body]
+    if added:
+        gaps.append(f"the oauth pattern always answers {' and '.join(added)}; the partner did "
+                    "not")
+    dp = draft.single(flows, last, "oauth", response,
+                      f"oauth: {last.method} {path(last, {})} answered access_token "
+                      f"({response.get('token_type', 'Bearer')}, expires_in "
+                      f"{response.get('expires_in', 3600)})", why)
+    dp.gaps += gaps
     return True

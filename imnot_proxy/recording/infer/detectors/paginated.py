@@ -20,7 +20,7 @@ def detect(draft: Draft, flows: list[Flow]) -> bool:
     config = pagination(pages)
     if config is None:
         return False
-    paging, items, why = config
+    paging, items, why, gaps = config
     last = pages[-1]
     response: dict[str, Any] = {"status": last.status}
     headers = answer(last.ex, json_type_header=False).headers
@@ -28,6 +28,7 @@ def detect(draft: Draft, flows: list[Flow]) -> bool:
         response["headers"] = headers
     comment = (f"paginated ({paging['style']}): {last.method} {path(last, {})} over "
                f"{len(pages)} recorded pages, {len(items)} items")
-    draft.single(flows, last, "paginated", response, comment, why, payload=items,
-                 pagination=paging)
+    dp = draft.single(flows, last, "paginated", response, comment, why, payload=items,
+                      pagination=paging)
+    dp.gaps += gaps
     return True

@@ -128,6 +128,18 @@ class RequestData:
         return Soap(version, action, operation)
 
 
+def data_of(view: RequestView, params: Mapping[str, str] | None = None) -> RequestData:
+    """The one ``RequestData`` of a request, kept with it: the conditions that chose the
+    endpoint, those that chose its alternative and its templates parse the body once."""
+    found = view.__dict__.get("_imnot_data")
+    if found is None:
+        found = RequestData(view, params)
+        view.__dict__["_imnot_data"] = found  # a frozen dataclass: its __dict__, not setattr
+    elif params is not None:
+        found.params = params
+    return found
+
+
 def _jsonish(body: bytes) -> bool:
     stripped = body.strip()
     return stripped[:1].isdigit() or stripped[:1] == b"-" or stripped in (b"true", b"false",

@@ -59,6 +59,7 @@ from ..errors import ImnotError
 from . import template_sandbox as sandbox
 from .requestdata import RequestData
 from .template_checks import add_guards, check, single_expression
+from .template_fast import SLOW, FastPath, fast_path
 from .template_helpers import HelperError
 from .template_sandbox import CONTEXT_NAMES, LIMITS, LimitExceeded, Limits
 
@@ -129,12 +130,13 @@ class Template:
     ``compile_value`` (``native``) renders to the expression's value instead."""
 
     __slots__ = ("source", "markup", "names", "native", "path", "_jinja", "_vars", "_globals",
-                 "_limits")
+                 "_limits", "_fast")
 
     def __init__(self, source: str, markup: bool, names: frozenset[str], native: bool,
-                 jinja: Any, limits: Limits, path: tuple[str | int, ...] = ()):
+                 jinja: Any, limits: Limits, path: tuple[str | int, ...] = (),
+                 fast: FastPath | None = None):
         self.source, self.markup, self.names, self.native = source, markup, names, native
-        self.path, self._jinja, self._limits = path, jinja, limits
+        self.path, self._jinja, self._limits, self._fast = path, jinja, limits, fast
         self._vars = tuple(name for name in CONTEXT_NAMES if name in names)
         helpers = jinja.environment.globals
         self._globals = {name: helpers[name] for name in names if name in helpers}
@@ -148,6 +150,10 @@ class Template:
 
     def _render(self, state: sandbox.Render) -> Any:
         try:
+            if self._fast is not None:
+                value = self._fast(state)
+                if value is not SLOW:
+                    return _data(value)
             names = dict(self._globals)  # only what the template uses: no per-render copy
             for name in self._vars:          # of every global, no context value it ignores
                 names[name] = state.var(name)
@@ -308,6 +314,8 @@ def _render_error(error: Exception, template: Template) -> TemplateRenderError:
         if tb.tb_frame.f_code.co_filename == "<template>":
             line = template._jinja.get_corresponding_lineno(tb.tb_lineno)
         tb = tb.tb_next
+    if line is None and "\n" not in template.source:
+        line = 1  # a one-line template: the line is not in doubt
     if isinstance(error, (LimitExceeded, HelperError)):
         message = str(error)
     elif isinstance(error, TemplateError):
@@ -330,6 +338,7 @@ def _compile(source: str, *, markup: bool, native: bool, limits: Limits,
         if problems:
             raise TemplateProblems([TemplateProblem(*p, path) for p in problems])
         expr = single_expression(ast) if native else None
+        fast = fast_path(expr, env) if expr is not None else None
         if expr is not None:  # what Environment.compile_expression builds
             ast = nodes.Template([nodes.Assign(nodes.Name("result", "store"), expr)], lineno=1)
             ast.set_environment(env)
@@ -344,4 +353,4 @@ def _compile(source: str, *, markup: bool, native: bool, limits: Limits,
             from None
     except Exception as e:  # the lexer's int() of a 5,000-digit literal, Python's own limits
         raise TemplateProblems([TemplateProblem(1, f"cannot compile: {e}", path)]) from None
-    return Template(source, markup, names, expr is not None, jinja, limits, path)
+    return Template(source, markup, names, expr is not None, jinja, limits, path, fast)

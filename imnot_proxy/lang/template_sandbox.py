@@ -5,13 +5,10 @@
 
 from __future__ import annotations
 
-import contextvars
 import re
 import string
-import time
 import types
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cache, wraps
 from typing import Any
 
@@ -20,71 +17,19 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import template_helpers as h
 from . import template_request as r
+from .template_state import (  # noqa: F401 - re-exported for templates.py
+    CONTEXT_NAMES,
+    CURRENT,
+    LIMITS,
+    MAX_FORMAT_WIDTH,
+    LimitExceeded,
+    Limits,
+    Render,
+    limits_of_render,
+    state_of_render,
+)
 
-CONTEXT_NAMES = ("request", "id", "captured", "payload", "payload_text")  # see Render.var
-MAX_FORMAT_WIDTH = 1000
 ITER, SIZED = "_imnot_iter", "_imnot_sized"  # guards the compiler adds around loops/values
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_output: int = 1_048_576  # bytes of rendered text per render
-    max_seconds: float = 0.5
-    max_range: int = 1000
-    max_iterations: int = 100_000
-    max_loop_depth: int = 2
-    max_size: int = 1_048_576  # characters of a string, or the content of a list/dict
-    max_int_bits: int = 128
-
-
-LIMITS = Limits()
-
-
-class LimitExceeded(Exception):
-    """A guard refused to go on (never a ValueError/TypeError, which Jinja may swallow)."""
-
-
-class Render:
-    """One render: its context, budget and the values built from the context once."""
-
-    __slots__ = ("ctx", "limits", "deadline", "iterations", "output", "values")
-
-    def __init__(self, ctx: Any, limits: Limits):  # ctx: templates.TemplateContext
-        self.ctx, self.limits = ctx, limits
-        self.deadline = time.monotonic() + limits.max_seconds
-        self.iterations = self.output = 0
-        self.values: dict[str, Any] = {}
-
-    def check_time(self) -> None:
-        if time.monotonic() > self.deadline:
-            raise LimitExceeded(f"rendering took longer than {self.limits.max_seconds} s")
-
-    def var(self, name: str) -> Any:
-        if name not in self.values:
-            ctx = self.ctx
-            self.values[name] = (
-                r.RequestProxy(ctx.request) if name == "request"
-                else ctx.id if name == "id"
-                else r.Fields("captured", ctx.captured) if name == "captured"
-                else r.parse_payload(ctx.payload, ctx.payload_type) if name == "payload"
-                else r.payload_text(ctx.payload))
-        return self.values[name]
-
-
-CURRENT: contextvars.ContextVar[Render | None] = contextvars.ContextVar("imnot_render",
-                                                                          default=None)
-
-
-def _state() -> Render:
-    state = CURRENT.get()
-    if state is None:
-        raise LimitExceeded("this helper only works while a response is rendered")
-    return state
-
-
-def _limits() -> Limits:
-    state = CURRENT.get()
-    return LIMITS if state is None else state.limits
 
 
 # --- size guards ----------------------------------------------------------------------
@@ -106,7 +51,7 @@ def _weight(value: Any, budget: int) -> int:
 
 
 def _check_size(size: int, what: str = "a value") -> None:
-    limit = _limits().max_size
+    limit = limits_of_render().max_size
     if size > limit:
         raise LimitExceeded(f"{what} would exceed {limit:,} characters")
 
@@ -115,18 +60,18 @@ def _sized(value: Any) -> Any:
     if isinstance(value, (str, bytes)):
         _check_size(len(value))
     elif isinstance(value, (list, tuple, dict)):
-        _check_size(_weight(value, _limits().max_size))
+        _check_size(_weight(value, limits_of_render().max_size))
     return value
 
 
 def _check_int(value: int) -> None:
-    bits = _limits().max_int_bits
+    bits = limits_of_render().max_int_bits
     if value.bit_length() > bits:
         raise LimitExceeded(f"an integer above 2**{bits}")
 
 
 def _binop_guard(operator: str, left: Any, right: Any) -> None:
-    limits = _limits()
+    limits = limits_of_render()
     if operator == "*":
         for seq, count in ((left, right), (right, left)):
             if isinstance(seq, (str, bytes, list, tuple)) and isinstance(count, int):
@@ -162,7 +107,7 @@ def _check_spec(spec: str) -> None:
 
 
 def _check_percent(fmt: str, args: Any) -> None:
-    budget = _limits().max_size
+    budget = limits_of_render().max_size
     size, position = len(fmt), 0
     for found in _PERCENT.finditer(fmt):
         _check_spec(found[2])
@@ -179,7 +124,7 @@ def _check_percent(fmt: str, args: Any) -> None:
 
 
 def _check_format(fmt: str, args: tuple, kwargs: Mapping[str, Any]) -> None:
-    budget = _limits().max_size
+    budget = limits_of_render().max_size
     size, auto = len(fmt), 0
     for _, name, spec, _ in string.Formatter().parse(fmt):
         if name is None:
@@ -311,7 +256,7 @@ def _iter_guard(iterable: Any) -> Any:
 
 
 def _range(*args: Any) -> range:
-    limit = _limits().max_range
+    limit = limits_of_render().max_range
     try:
         items = range(*args)
         size = len(items)
@@ -328,20 +273,20 @@ def _finalize(value: Any) -> Any:
 
 def _helper_globals() -> dict[str, Callable[..., Any]]:
     def now(format: Any = "iso", offset: Any = None, tz: Any = "UTC") -> Any:
-        return h.now(_state().ctx.clock(), format, offset, tz)
+        return h.now(state_of_render().ctx.clock(), format, offset, tz)
 
     def sequence(name: Any = "default") -> int:
-        return _state().ctx.sequence(str(name))
+        return state_of_render().ctx.sequence(str(name))
 
     def hmac_sha256(value: Any, key_name: Any) -> str:
-        keys = _state().ctx.keys
+        keys = state_of_render().ctx.keys
         if not isinstance(key_name, str) or key_name not in keys:
             known = ", ".join(sorted(keys)) or "none"
             raise h.HelperError(f"unknown HMAC key {key_name!r} (configured: {known})")
         return h.hmac_sha256(value, keys[key_name])
 
     def payload_json(path: Any = "$") -> Any:
-        return r.json_first(_state().var("payload"), path)
+        return r.json_first(state_of_render().var("payload"), path)
 
     return {"range": _range, "now": now, "uuid": h.uuid, "random_int": h.random_int,
             "random_string": h.random_string, "sequence": sequence,
@@ -361,7 +306,7 @@ _JINJA_FILTERS = (
 @pass_eval_context
 def _join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> str:
     items = list(value)
-    budget = _limits().max_size
+    budget = limits_of_render().max_size
     _check_size(sum(_weight(i, budget) for i in items) + len(str(d)) * len(items))
     return filters.do_join(eval_ctx, items, d, attribute)
 

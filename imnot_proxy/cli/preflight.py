@@ -1,0 +1,91 @@
+"""What ``start`` checks and says before the proxy runs: ports that are taken (named by the
+flag that sets them, before anything claims to listen), how much mitmproxy logs, mitmweb's
+columns, and what record mode records where."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+from collections.abc import Sequence
+from pathlib import Path
+
+# mitmweb's default columns, plus the comment that says mock, miss, admin or record.
+WEB_COLUMNS = ("tls", "icon", "path", "method", "status", "size", "time", "comment")
+# mitmproxy's per-connection lines ("client connect", "server disconnect", ...).
+CONNECTION_LOGGER = "mitmproxy.proxy.server"
+
+
+def port_taken(host: str, port: int) -> bool:
+    """Whether something already listens on ``host:port`` (binding as mitmproxy does)."""
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return False  # mitmproxy reports an unknown host itself
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError:
+            return True
+    return False
+
+
+def taken_ports(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
+    """One line per port of ours that is taken, naming the flag that chooses another."""
+    wanted = [(args.port, "--port")]
+    if getattr(args, "admin_port", None):
+        wanted.append((args.admin_port, "--admin-port"))
+    if getattr(args, "web", False) and not _sets(extra, "web_port"):
+        wanted.append((8081, "-- --set web_port=PORT"))
+    return [f"imnot-proxy: port {port} on {args.host} is already in use; choose another "
+            f"with {flag}" for port, flag in wanted if port_taken(args.host, port)]
+
+
+def web_argv(extra: Sequence[str]) -> list[str]:
+    """mitmweb's flow list with the imnot comment column, unless the user chose columns."""
+    if _sets(extra, "web_columns"):
+        return []
+    return [arg for column in WEB_COLUMNS for arg in ("--set", f"web_columns={column}")]
+
+
+def quiet_connections(verbose: bool) -> None:
+    """Per-connection lines only with ``-v``: by default a request logs its imnot line alone."""
+    logging.getLogger(CONNECTION_LOGGER).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def record_notice(args: argparse.Namespace, extra: Sequence[str], partners: str) -> str | None:
+    """What record mode records, where, and that secrets are redacted; None when not recording."""
+    everything = args.record or _value(extra, "imnot_mode") == "record"
+    if not (everything or args.record_host):
+        return None
+    from ..settings import default_recordings
+
+    folder = Path(_value(extra, "imnot_recordings") or default_recordings([partners]))
+    hosts = ", ".join(args.record_host or ())
+    if everything:
+        what = "record mode: requests for the partner files' hosts" + (
+            f" and for {hosts}" if hosts else "")
+    else:
+        what = f"recording {hosts}: their requests"
+    return (f"{what} go to the real servers, and each exchange is appended to a HAR file in "
+            f"{folder}/. Secrets are redacted before anything is written (Authorization, "
+            "cookies, API-key headers, tokens, passwords; add names with --set "
+            "imnot_redact_headers=... or imnot_redact_fields=...). Make a partner file from a "
+            "recording with: imnot-proxy record to-yaml FILE.har --partner NAME")
+
+
+def _sets(extra: Sequence[str], name: str) -> bool:
+    return _value(extra, name) is not None
+
+
+def _value(extra: Sequence[str], name: str) -> str | None:
+    """The last ``--set name=value`` among the arguments passed through to the proxy."""
+    found = None
+    for arg in extra:
+        key, eq, value = arg.removeprefix("--set=").partition("=")
+        if eq and key == name:
+            found = value
+    return found

@@ -1,0 +1,148 @@
+"""A polling result that carries its job's id or values the submit sent becomes a template,
+so new jobs get their own id and values while the data still comes from the payload.
+
+The recorded result is the payload. Where it holds the id (``"jobId": "J-1"``,
+``"/files/J-1.csv"``) the template says ``{{ id }}``; where it holds a value the
+submit request sent (the same value at the same place for every job recorded) the
+submit step captures that request field and the template says ``{{ captured.x }}``;
+every other key is read from the uploaded payload with ``payload_json``. Secret
+fields and redacted values are never captured or echoed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..redact import PLACEHOLDER, Redactor
+from .flows import Flow
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_JINJA = ("{{", "}}", "{%", "%}", "{#", "#}")
+_REDACTOR = Redactor.default()
+MIN_ECHO = 3
+
+
+@dataclass
+class Echo:
+    """What the result template needs: the body, the submit's captures, and notes."""
+
+    body: Any = None  # None: no template
+    capture: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def result_template(results: list[tuple[Flow, str]], submits: dict[str, Flow]) -> Echo:
+    """``results``: the last successful result per id (flow, recorded id); ``submits``: the
+    submit flow that gave out each id."""
+    flow, value = results[-1]
+    payload = flow.json
+    if not isinstance(payload, dict):
+        return Echo()
+    out = Echo()
+    replacements: dict[tuple[Any, ...], str] = {}
+    for path, leaf in _leaves(payload):
+        if isinstance(leaf, bool) or not isinstance(leaf, str | int):
+            continue
+        text = str(leaf)
+        if text == value:
+            replacements[path] = "{{ id }}"
+        elif isinstance(leaf, str) and len(value) >= 4 and value in leaf \
+                and not any(m in leaf for m in _JINJA):
+            replacements[path] = leaf.replace(value, "{{ id }}")
+    echoed = _echoed(results, submits, payload)
+    names: set[str] = set()
+    for path, source in echoed.items():
+        if path in replacements:
+            continue
+        name = _name(source, names)
+        out.capture[name] = {"json": _jsonpath(source)}
+        replacements[path] = f"{{{{ captured.{name} }}}}"
+    if not replacements:
+        return out
+    listed = [p for p in replacements if any(isinstance(k, int) for k in p)]
+    for path in listed:
+        del replacements[path]
+        out.notes.append(f"{_jsonpath(path)} of the result carries the id or a submitted value "
+                         "inside a list: not templated")
+    if replacements:
+        out.body = _template(payload, (), replacements)
+    return out
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()):
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _leaves(child, (*path, key))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from _leaves(child, (*path, i))
+    else:
+        yield path, value
+
+
+def _echoed(results: list[tuple[Flow, str]], submits: dict[str, Flow],
+            payload: dict) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """Result paths whose value is, for every job recorded, the value its submit sent at one
+    request path."""
+    found: dict[tuple[Any, ...], tuple[Any, ...]] | None = None
+    for flow, value in results:
+        submit = submits.get(value)
+        body = flow.json
+        sent = submit.ex.request_json() if submit is not None else None
+        if not isinstance(body, dict) or not isinstance(sent, dict):
+            return {}
+        sources: dict[str, list[tuple[Any, ...]]] = {}
+        for path, leaf in _leaves(sent):
+            if _echoable(path, leaf):
+                sources.setdefault(str(leaf), []).append(path)
+        here = {path: sources[str(leaf)][0] for path, leaf in _leaves(body)
+                if _echoable(path, leaf) and str(leaf) in sources}
+        found = here if found is None else {p: s for p, s in found.items() if here.get(p) == s}
+    return found or {}
+
+
+def _echoable(path: tuple[Any, ...], leaf: Any) -> bool:
+    if isinstance(leaf, bool) or not isinstance(leaf, str | int) or not path:
+        return False
+    if isinstance(leaf, str) and (len(leaf) < MIN_ECHO or leaf == PLACEHOLDER):
+        return False
+    if isinstance(leaf, int) and abs(leaf) < 100:  # small numbers coincide too often
+        return False
+    return not any(isinstance(k, str) and _REDACTOR.is_secret_field(k) for k in path)
+
+
+def _name(source: tuple[Any, ...], taken: set[str]) -> str:
+    last = next((str(k) for k in reversed(source) if isinstance(k, str)), "value")
+    base = re.sub(r"\W+", "_", last).strip("_") or "value"
+    if not _NAME.match(base):
+        base = f"v_{base}"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def _jsonpath(path: tuple[Any, ...]) -> str:
+    out = "$"
+    for key in path:
+        if isinstance(key, int):
+            out += f"[{key}]"
+        elif _NAME.match(key):
+            out += f".{key}"
+        else:
+            out += "['" + key.replace("\\", "\\\\").replace("'", "\\'") + "']"
+    return out
+
+
+def _template(value: Any, path: tuple[Any, ...], replacements: dict[tuple[Any, ...], str]) -> Any:
+    """The recorded payload's shape: replaced leaves, the way down to them, and everything
+    else read from the payload at its path."""
+    if path in replacements:
+        return replacements[path]
+    if isinstance(value, dict) and any(p[:len(path)] == path for p in replacements):
+        return {key: _template(child, (*path, key), replacements)
+                for key, child in value.items()}
+    return "{{ payload_json(" + repr(_jsonpath(path)) + ") }}"

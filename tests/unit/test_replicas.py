@@ -1,0 +1,219 @@
+"""What replicas share beyond the store, on a real redis-server: the journal stream, the
+callback queue with its leases, and partner registrations."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from imnot_proxy import replicas
+from imnot_proxy.definitions import Definitions
+from imnot_proxy.engine.callback import DeliveryJob
+from imnot_proxy.journal import JournalEntry
+from imnot_proxy.replicas.callbacks import CallbackQueue, lease_seconds
+from imnot_proxy.replicas.journal import RedisJournal
+from imnot_proxy.store import SqliteStore
+from imnot_proxy.store.redis import RedisStore, parse
+
+HELLO = """
+partner: hello
+description: registered at runtime
+datapoints:
+  - name: greeting
+    pattern: static
+    endpoints:
+      - method: GET
+        path: /hello/greeting
+        response:
+          status: 200
+          body: {"hi": true}
+"""
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 5.0) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def replica_pair(redis_server, clock) -> Iterator[Callable[..., RedisStore]]:
+    url = parse(f"{redis_server.url}?prefix=rep-{uuid.uuid4().hex[:8]}")
+    opened: list[RedisStore] = []
+
+    def open_one(**kwargs) -> RedisStore:
+        store = RedisStore(url, **kwargs)
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        store.close()
+
+
+def entry(path: str, at: float = 1.0) -> JournalEntry:
+    return JournalEntry(at, "mock", "GET", "http", "api.test", 80, path, 200, 0.001,
+                        partner="p", closest=("GET /x",))
+
+
+def test_the_journal_lists_every_replicas_requests_with_its_name(replica_pair):
+    a, b = replica_pair(), replica_pair()
+    key = a.keys.named("journal")
+    ja = RedisJournal(a.client, key, "replica-a", store_name=a.name, size=5)
+    jb = RedisJournal(b.client, key, "replica-b", store_name=b.name, size=5)
+    try:
+        ja.add(entry("/one"))
+        jb.add(entry("/two"))
+        ja.add(entry("/three"))
+        ja.flush()
+        seen = jb.latest(10)  # b's own pending entry is sent first
+        assert sorted((e.path, e.replica) for e in seen) == [
+            ("/one", "replica-a"), ("/three", "replica-a"), ("/two", "replica-b")]
+        assert seen[0].view()["replica"] in ("replica-a", "replica-b")
+        assert seen[0].closest == ("GET /x",)
+        for i in range(300):
+            ja.add(entry(f"/{i}"))
+        ja.flush()
+        assert len(ja) < 300  # capped (approximately, as Redis trims whole nodes)
+        assert [e.path for e in jb.latest(2)] == ["/299", "/298"]
+    finally:
+        ja.close()
+        jb.close()
+
+
+def test_an_unclaimed_callback_is_delivered_once_by_another_replica(replica_pair, clock):
+    a, b = replica_pair(clock=clock), replica_pair(clock=clock)
+    qa, qb = CallbackQueue(a), CallbackQueue(b)
+    request = a.add_callback("p", "cb", None, "http://127.0.0.1:9/hook", "POST")
+    qa.dispatch(DeliveryJob(a, request, retries=1, delay=5.0))  # then replica a dies
+    assert qb.claim() == []  # not due yet
+    clock.advance(5.0)
+    claimed = qb.claim()
+    assert [(j["id"], j["retries"]) for j in claimed] == [(request.id, 1)]
+    assert qa.claim() == [] and qb.claim() == []  # leased: nobody else takes it
+    qb.ack(claimed[0]["member"])
+    clock.advance(3600)
+    assert qa.claim() == []  # acknowledged: gone for good
+
+
+def test_a_lease_that_runs_out_is_taken_over(replica_pair, clock):
+    a, b = replica_pair(clock=clock), replica_pair(clock=clock)
+    qa, qb = CallbackQueue(a), CallbackQueue(b)
+    request = a.add_callback("p", "cb", None, "http://127.0.0.1:9/hook", "POST")
+    qa.dispatch(DeliveryJob(a, request, retries=0, delay=0.0))
+    assert len(qa.claim()) == 1  # a claims, then dies mid-delivery
+    clock.advance(lease_seconds(0) - 1)
+    assert qb.claim() == []
+    clock.advance(2)
+    assert [j["id"] for j in qb.claim()] == [request.id]
+
+
+async def test_the_poller_delivers_each_due_callback_exactly_once(replica_pair):
+    delivered: list[str] = []
+
+    async def deliver(store, request, retries):
+        delivered.append(request.id)
+        return True
+
+    a, b = replica_pair(), replica_pair()
+    queues = [CallbackQueue(a, deliver_fn=deliver), CallbackQueue(b, deliver_fn=deliver)]
+    tasks: set[asyncio.Task] = set()
+
+    def spawn(coro, name):
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        tasks.add(task)
+        return task
+
+    pollers = [spawn(q.run(spawn), "poller") for q in queues]
+    requests = [a.add_callback("p", "cb", None, "http://127.0.0.1:9/h", "POST")
+                for _ in range(20)]
+    for i, request in enumerate(requests):
+        queues[i % 2].dispatch(DeliveryJob(a, request, retries=0, delay=0.05))
+    deadline = time.monotonic() + 5
+    while len(delivered) < 20 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.3)  # one more poll round: nothing is delivered twice
+    for task in pollers:
+        task.cancel()
+    assert sorted(delivered) == sorted(r.id for r in requests)
+
+
+def test_a_partner_registered_on_one_replica_is_served_by_the_other_within_1s(
+        replica_pair, tmp_path: Path):
+    views = []
+    for name in ("a", "b"):
+        folder = tmp_path / name / "partners"
+        folder.mkdir(parents=True)
+        store = replica_pair()
+        definitions = Definitions([str(folder)], store)
+        shared = replicas.Shared(store, name)
+        shared.attach(definitions)
+        definitions.reload(initial=True)
+        views.append((definitions, shared))
+    (a, _), (b, _) = views
+    started = time.monotonic()
+    a.register(HELLO)
+    wait_for(lambda: "hello" in [s.name for s in b.current().partners], timeout=1.0)
+    assert time.monotonic() - started < 1.0
+    assert (tmp_path / "a" / "partners" / "hello" / "partner.yaml").is_file()
+    b.unregister("hello")  # deleted where it was not registered: no file there
+    wait_for(lambda: "hello" not in [s.name for s in a.current().partners], timeout=1.0)
+    a.reload()  # a's own file comes back from disk, the shared deletion still wins
+    assert "hello" not in [s.name for s in a.current().partners]
+    for _, shared in views:
+        shared.close()
+
+
+def test_a_restarted_replica_serves_partners_registered_while_it_was_away(
+        replica_pair, tmp_path: Path):
+    first = replica_pair()
+    definitions = Definitions([str(tmp_path / "a")], first)
+    (tmp_path / "a").mkdir()
+    definitions.share(replicas.Shared(first, "a").partners)
+    definitions.reload(initial=True)
+    definitions.register(HELLO)
+    (tmp_path / "b").mkdir()
+    late = Definitions([str(tmp_path / "b")], replica_pair())
+    late.share(replicas.Shared(late.store, "b").partners)
+    late.reload(initial=True)
+    assert [s.name for s in late.current().partners] == ["hello"]
+
+
+def test_sqlite_keeps_everything_in_this_process(tmp_path: Path):
+    store = SqliteStore(tmp_path / "x.db")
+    local = replicas.for_store(store, "r", lambda job: None)
+    assert isinstance(local, replicas.Local) and len(local.journal) == 0
+    store.close()
+
+
+def test_workers_on_one_sqlite_file_share_a_capped_journal(tmp_path: Path):
+    from imnot_proxy.replicas.sqlite_journal import SqliteJournal
+
+    store = SqliteStore(tmp_path / "x.db")
+    one = replicas.for_store(store, "w1", lambda job: None, 5, shared_journal=True)
+    two = SqliteJournal(tmp_path / "x.db", "w2", size=5)
+    try:
+        assert isinstance(one.journal, SqliteJournal)
+        one.journal.add(entry("/from-one"))
+        two.add(entry("/from-two"))
+        two.flush()
+        seen = one.journal.latest(10)
+        assert [(e.path, e.replica) for e in seen] == [("/from-one", "w1"), ("/from-two", "w2")]
+        for i in range(20):
+            two.add(entry(f"/{i}"))
+        two.flush()
+        assert [e.path for e in one.journal.latest(3)] == ["/19", "/18", "/17"]
+        assert len(two) == 5
+    finally:
+        one.close()
+        two.close()
+        store.close()
