@@ -2,8 +2,9 @@
 ``imnot-proxy fault`` commands).
 
 A fault is checked in full before anything is stored (its kind and parameters against the
-same models as the partner files, its partner, datapoint and endpoint against the partners
-being served), so a bad one is a 4xx and nothing is half-applied. Values over the caps are
+same models as the partner files, the request condition of its ``when:`` compiled as a
+partner file's is, its partner, datapoint and endpoint against the partners being served),
+so a bad one is a 4xx and nothing is half-applied. Values over the caps are
 capped and the answer says so under ``warnings``.
 """
 
@@ -19,6 +20,7 @@ from ..clock import Clock, iso
 from ..definitions import Definitions
 from ..engine.fault_plans import endpoint_key
 from ..errors import RequestError
+from ..fault_conditions import CALLBACK_CONDITION, compile_when
 from ..messages import loads_json
 from ..routing import is_param, split_path
 from ..schema.faults import (
@@ -54,6 +56,7 @@ class FaultAdmin:
         except pydantic.ValidationError as exc:
             raise RequestError(422, _messages(exc)) from None
         datapoint, endpoint = self._target(scope, fault)
+        self._check_condition(scope.partner, datapoint, fault)
         spec: dict[str, Any] = {"datapoint": datapoint, "endpoint": endpoint,
                                 **fault.model_dump(mode="json", exclude_defaults=True),
                                 "kind": fault.kind}
@@ -117,6 +120,24 @@ class FaultAdmin:
             raise RequestError(422, "'since: id' reads the generated id from the path, and "
                                     f"'{endpoint}' has no '{{id}}' segment")
         return datapoint, endpoint
+
+
+    def _check_condition(self, partner: str, datapoint: str | None, fault: Any) -> None:
+        """The request condition of ``when:`` compiles, as a partner file's would (with the
+        partner's and the datapoint's XPath prefixes)."""
+        when = fault.when
+        if when is None or when.request is None:
+            return
+        if fault.kind in CALLBACK_KINDS:
+            raise RequestError(422, f"when: {CALLBACK_CONDITION}")
+        model = next(s.model for s in self.definitions.current().partners if s.name == partner)
+        namespaces = dict(model.namespaces)
+        namespaces.update(next((dp.namespaces for dp in model.datapoints
+                                if dp.name == datapoint), {}))
+        _, problems = compile_when(when, namespaces)
+        if problems:
+            raise RequestError(422, [f"when.{'.'.join(map(str, loc))}: {message}"
+                                     for loc, message in problems])
 
 
 def fault_view(record: FaultRecord) -> dict:

@@ -73,6 +73,10 @@ def add_fault_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                       help="start of the --seconds window (default: the first request)")
     when.add_argument("--per", choices=("session", "all"),
                       help="count requests per session (default) or all together")
+    when.add_argument("--when", metavar="CONDITION", dest="condition",
+                      help="only requests this condition holds for, as JSON in the language "
+                           "of alternatives: '{\"header\": {\"X-Scenario\": \"outage\"}}' "
+                           "(they alone are counted by --every and --first)")
     q = fault_sub.add_parser("list", parents=parents, help="the faults in force")
     q.add_argument("--session", help="only this session's")
     q = fault_sub.add_parser("clear", parents=parents,
@@ -100,6 +104,13 @@ def fault_body(args: argparse.Namespace) -> dict:
     if args.body_bytes is not None or args.every_ms is not None:
         body["body"] = {"bytes": args.body_bytes, "every_ms": args.every_ms or 0}
     when = {key: getattr(args, key) for key in WHEN if getattr(args, key) is not None}
+    if args.condition is not None:
+        condition = _value(args.condition)
+        if isinstance(condition, list):
+            condition = {"all": condition}
+        if not isinstance(condition, dict):
+            raise ValueError(f"--when takes a condition as a JSON object, got {args.condition!r}")
+        when = {**condition, **when}
     if args.seed is not None:  # seeds the probability, else a sampled delay
         (when if args.probability is not None else body)["seed"] = args.seed
     if when:

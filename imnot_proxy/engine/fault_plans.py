@@ -19,6 +19,7 @@ from typing import Any
 
 from ..clock import Clock
 from ..errors import StoreError
+from ..fault_conditions import compile_when
 from ..loader import PartnerSource
 from ..messages import RequestView
 from ..routing import Route
@@ -61,15 +62,19 @@ def endpoint_key(text: str) -> tuple[str, str]:
     return method.upper(), path
 
 
-def runtime_rule(record: FaultRecord) -> Rule:
+def runtime_rule(record: FaultRecord, namespaces: dict[str, str] | None = None) -> Rule:
     """A fault set at run time; raises ValueError when its stored spec no longer loads."""
     spec = json.loads(record.spec)
     datapoint = spec.pop("datapoint", None)
     endpoint = spec.pop("endpoint", None)
     fault = FAULT.validate_python(spec)
+    condition, problems = compile_when(fault.when, namespaces)
+    if problems:
+        raise ValueError("; ".join(f"when.{'.'.join(map(str, loc))}: {message}"
+                                   for loc, message in problems))
     return make_rule(fault, source=record.id, key=record.id, session=record.session_id,
                      datapoint=datapoint, endpoint=endpoint_key(endpoint) if endpoint else None,
-                     set_at=record.created_at)
+                     set_at=record.created_at, condition=condition)
 
 
 class FaultPlans:
@@ -85,15 +90,22 @@ class FaultPlans:
         self._records: tuple[FaultRecord, ...] = ()
         self._runtime: dict[str, tuple[Rule, ...]] = {}
         self._broken: set[str] = set()
+        self._namespaces: dict[tuple[str, str | None], dict[str, str]] = {}
         self._quiet_until = -math.inf  # no "store unreachable" warning again until then
         loaded = clock()
         for source in partners:
-            self._compile(source.model, loaded)
+            self._compile(source.model, source.compiled, loaded)
 
-    def _compile(self, partner: Any, loaded: float) -> None:
+    def _compile(self, partner: Any, compiled: Any, loaded: float) -> None:
+        self._namespaces[(partner.partner, None)] = partner.namespaces
+        for dp in partner.datapoints:
+            self._namespaces[(partner.partner, dp.name)] = {**partner.namespaces,
+                                                            **dp.namespaces}
+
         def rules(owner: Any, where: str) -> list[Rule]:
             found = [make_rule(f, source=YAML_SOURCE, key=_yaml_key(partner.partner, where, i, f),
-                               set_at=loaded) for i, f in enumerate(owner.faults or ())]
+                               set_at=loaded, condition=_condition(compiled, f))
+                     for i, f in enumerate(owner.faults or ())]
             if owner.latency is not None:
                 found.append(make_rule(owner.latency, source=YAML_SOURCE, set_at=loaded,
                                        key=_yaml_key(partner.partner, where, "latency",
@@ -193,8 +205,9 @@ class FaultPlans:
         # newest first, and a session's own before those for everyone
         for record in sorted(records, key=lambda r: (r.session_id is None, -r.created_at)):
             try:
-                rule = runtime_rule(record)
-            except (ValueError, TypeError) as exc:
+                datapoint = json.loads(record.spec).get("datapoint")
+                rule = runtime_rule(record, self._namespaces.get((record.partner, datapoint)))
+            except (ValueError, TypeError, AttributeError) as exc:
                 if record.id not in self._broken:
                     self._broken.add(record.id)
                     logger.warning("imnot_proxy: fault %s cannot be used: %s", record.id, exc)
@@ -202,6 +215,13 @@ class FaultPlans:
             by_partner.setdefault(record.partner, []).append(rule)
         self._runtime = {p: tuple(rules) for p, rules in by_partner.items()}
         self._records = records
+
+
+def _condition(compiled: Any, fault: Any) -> Any:
+    """The request condition the loader compiled for a fault's ``when:``, if any."""
+    if compiled is None or fault.when is None or fault.when.request is None:
+        return None
+    return compiled.get(fault.when)
 
 
 def _yaml_key(partner: str, where: str, index: int | str, spec: Any) -> str:

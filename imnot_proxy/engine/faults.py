@@ -5,8 +5,9 @@ A ``Rule`` is one fault (or a ``latency:`` key) ready to decide: where it was de
 session it is limited to, and the key its requests are counted under. ``decide`` looks at
 every rule that applies, in order (run-time faults for the session, run-time faults for
 everyone, then the endpoint's, the datapoint's and the partner's own), and takes the first
-latency and the first fault that fire. Every rule counts every request it applies to, so
-its schedule does not depend on the others. Nothing here touches mitmproxy: the
+latency and the first fault that fire. A rule's request condition (``when: {header: ...}``)
+is tested first: a request it does not hold for is not counted. Every rule counts every
+other request it applies to, so its schedule does not depend on the others. Nothing here touches mitmproxy: the
 ``Injection`` says what to do and the proxy's glue (``faultglue.py``) does it.
 """
 
@@ -20,6 +21,7 @@ from http import HTTPStatus
 from typing import Any, Protocol
 
 from ..clock import Clock
+from ..lang.requestdata import data_of
 from ..messages import MockResponse, RequestView
 from ..schema.faults import (
     MAX_DELAY_MS,
@@ -53,7 +55,8 @@ class Rule:
     requests are counted under (a run-time fault's id, so that deleting it drops them);
     ``session``: the only session it applies to (None: everyone); ``datapoint`` and
     ``endpoint`` (``(METHOD, path)``) narrow a run-time fault; ``set_at``: when it was set
-    or loaded. ``response``: a status fault's answer, encoded once.
+    or loaded. ``response``: a status fault's answer, encoded once; ``condition``: the
+    compiled request condition of its ``when:``.
     """
 
     fault: Any  # a schema fault model, or LatencySpec for a latency: key
@@ -65,6 +68,7 @@ class Rule:
     endpoint: tuple[str, str] | None = None
     set_at: float = 0.0
     response: MockResponse | None = field(default=None, repr=False)
+    condition: Any = field(default=None, repr=False)
 
     def applies(self, datapoint: str, method: str, path: str, session: str | None) -> bool:
         return ((self.session is None or self.session == session)
@@ -74,10 +78,11 @@ class Rule:
 
 def make_rule(fault: Any, *, source: str, key: str, session: str | None = None,
               datapoint: str | None = None, endpoint: tuple[str, str] | None = None,
-              set_at: float = 0.0) -> Rule:
+              set_at: float = 0.0, condition: Any = None) -> Rule:
     kind = getattr(fault, "kind", "latency")
     response = status_response(fault) if isinstance(fault, StatusFault) else None
-    return Rule(fault, kind, source, key, session, datapoint, endpoint, set_at, response)
+    return Rule(fault, kind, source, key, session, datapoint, endpoint, set_at, response,
+                condition)
 
 
 def status_response(fault: StatusFault) -> MockResponse:
@@ -152,7 +157,7 @@ def decide(rules: Sequence[Rule], request: RequestView, partner: str, datapoint:
     latency: _Fired | None = None
     fault: _Fired | None = None
     for rule in rules:
-        fired = _fires(rule, session, partner, datapoint, params, facts, clock)
+        fired = _fires(rule, request, partner, datapoint, params, facts, clock)
         if fired is None:
             continue
         if rule.kind in DELAYS:
@@ -164,15 +169,20 @@ def decide(rules: Sequence[Rule], request: RequestView, partner: str, datapoint:
     return _injection(latency, fault, session)
 
 
-def _fires(rule: Rule, session: str | None, partner: str, datapoint: str,
+def _fires(rule: Rule, request: RequestView, partner: str, datapoint: str,
            params: dict[str, str], facts: Facts, clock: Clock) -> _Fired | None:
+    notes: list[str] = []
+    if rule.condition is not None:  # before counting: requests it does not hold for are not
+        if not rule.condition.test(data_of(request, params or None)):
+            return None
+        notes.append(rule.condition.label)
+    session = request.session
     when: When | None = getattr(rule.fault, "when", None)
     seeded = getattr(rule.fault, "seed", None) is not None
     n = first_at = None
     if (when is not None and when.counted) or seeded:
         scope = "*" if when is not None and when.per == "all" else (session or "")
         n, first_at = facts.count(f"{rule.key}|{scope}")
-    notes: list[str] = []
     if when is None:
         return _Fired(rule, notes, n)
     if when.first is not None:

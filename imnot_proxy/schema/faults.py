@@ -1,8 +1,10 @@
 """Faults and latency: the ``faults:`` and ``latency:`` keys of a partner, a datapoint or an
 endpoint, and the body of ``POST /imnot/admin/faults``.
 
-A fault is one ``kind`` with its parameters and an optional ``when:`` (always, with a
-seeded probability, every Nth or the first N requests, or for some seconds after a start).
+A fault is one ``kind`` with its parameters and an optional ``when:``: a schedule (always,
+with a seeded probability, every Nth or the first N requests, or for some seconds after a
+start) and, in the same mapping, a request condition in the language of ``alternatives:``
+(``schema/choice.py``); all of them must hold.
 Delays are milliseconds (``*_ms``), windows and bounds are seconds. Values above the caps
 below load and are capped, with a warning (``fault_warnings``).
 """
@@ -11,9 +13,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StrictInt, TypeAdapter, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    StrictInt,
+    TypeAdapter,
+    WithJsonSchema,
+    model_serializer,
+    model_validator,
+)
 
 from .base import Headers, Status, StrictModel
+from .choice import CONDITION_SCHEMA, Condition
 
 MAX_DELAY_MS = 300_000.0  # five minutes: any delay (fixed, sampled, per slow-body piece)
 MAX_HANG_SECONDS = 600.0
@@ -24,11 +35,20 @@ Millis = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Seed = StrictInt | str
 
 
+SCHEDULE_KEYS = ("probability", "seed", "every", "first", "seconds", "since", "per")
+
+
 class When(StrictModel):
-    """When a fault fires; every condition given must hold. Requests are counted per
-    session (``per: all`` counts every client together); ``seconds`` opens a window that
-    starts at ``since``: the first counted request, the session's creation, the creation
-    of the generated ``{id}`` in the path, or when the fault was ``set``."""
+    """When a fault fires; everything given must hold. Requests are counted per session
+    (``per: all`` counts every client together), and only those the request condition
+    holds for; ``seconds`` opens a window that starts at ``since``: the first counted
+    request, the session's creation, the creation of the generated ``{id}`` in the path,
+    or when the fault was ``set``.
+
+    The schedule keys are fields; every other key of the mapping (``header:``,
+    ``equals:``, ``all:`` ...) is the request condition, kept as written in ``request``
+    and compiled by the loader (a list instead of a mapping is a condition alone). A dump
+    puts them back into one mapping."""
 
     probability: Finite | None = Field(default=None, ge=0, le=1)
     seed: Seed | None = None
@@ -37,6 +57,26 @@ class When(StrictModel):
     seconds: Finite | None = Field(default=None, gt=0)
     since: Literal["first", "session", "id", "set"] = "first"
     per: Literal["session", "all"] = "session"
+    request: Condition | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return {"request": value}
+        if not isinstance(value, dict):
+            return value
+        schedule = {k: v for k, v in value.items() if k in SCHEDULE_KEYS}
+        condition = {k: v for k, v in value.items() if k not in SCHEDULE_KEYS}
+        return {**schedule, "request": condition} if condition else schedule
+
+    @model_serializer(mode="wrap")
+    def _merged(self, handler: Any) -> Any:
+        data = handler(self)
+        request = data.pop("request", None) if isinstance(data, dict) else None
+        if request is None:
+            return data
+        return {**(request if isinstance(request, dict) else {"all": request}), **data}
 
     @model_validator(mode="after")
     def _consistent(self) -> When:
@@ -105,8 +145,30 @@ class _MillisOrSpec:
 Latency = Annotated[LatencySpec, BeforeValidator(_fixed_ms), _MillisOrSpec]
 
 
+_SCHEDULE_SCHEMA: dict[str, Any] = {
+    "probability": {"type": "number", "minimum": 0, "maximum": 1},
+    "seed": {"type": ["integer", "string"]},
+    "every": {"type": "integer", "minimum": 1},
+    "first": {"type": "integer", "minimum": 1},
+    "seconds": {"type": "number", "exclusiveMinimum": 0},
+    "since": {"enum": ["first", "session", "id", "set"]},
+    "per": {"enum": ["session", "all"]},
+}
+_CONDITION_LEAF = CONDITION_SCHEMA["anyOf"][0]
+WHEN_SCHEMA = {"anyOf": [
+    {"type": "object",
+     "description": "When the fault fires: a schedule (probability, seed, every, first, "
+                    "seconds, since, per) and a request condition as in alternatives "
+                    "(header, query, json, ..., all/any/not), all in one mapping; every "
+                    "one given must hold",
+     "properties": {**_SCHEDULE_SCHEMA, **_CONDITION_LEAF["properties"]},
+     "additionalProperties": False},
+    {"type": "array", "items": _CONDITION_LEAF},
+]}
+
+
 class FaultBase(StrictModel):
-    when: When | None = None
+    when: Annotated[When | None, WithJsonSchema(WHEN_SCHEMA)] = None
 
 
 class StatusFault(FaultBase):

@@ -120,11 +120,28 @@ def test_caps_are_applied_and_reported(api):
       "when": {"seconds": 3, "since": "id"}}, 422,
      "'since: id' reads the generated id from the path, and 'GET /config' has no '{id}' "
      "segment"),
+    ({"kind": "status", "partner": "p", "when": {"heder": "X-A", "frist": 2}}, 422,
+     ["when.heder: unknown key 'heder' (did you mean 'header'?)",
+      "when.frist: unknown key 'frist' (did you mean 'first'?)"]),
+    ({"kind": "reset", "partner": "p", "when": {"json": "$.[", "first": 1}}, 422,
+     ["when.json: invalid JSONPath: expected a shorthand selector"]),
+    ({"kind": "callback_drop", "partner": "p", "datapoint": "export",
+      "when": {"header": "X-A"}}, 422,
+     "when: a callback fault is decided at delivery, after the request: its 'when' takes no "
+     "request condition (only probability, every, first, seconds)"),
 ])
 def test_bad_faults_are_4xx_and_store_nothing(api, body, status, detail):
     response = api("POST", FAULTS, body)
     assert (response.status, as_json(response)["detail"]) == (status, detail)
     assert as_json(api("GET", FAULTS)) == []
+
+
+def test_a_request_condition_in_when_is_stored_as_written(api):
+    added = as_json(api("POST", FAULTS, {
+        "kind": "status", "status": 503, "partner": "p", "datapoint": "config",
+        "when": {"header": {"X-Scenario": "outage"}, "first": 3}}))
+    assert added["when"] == {"header": {"X-Scenario": "outage"}, "first": 3}
+    assert as_json(api("GET", FAULTS))[0]["when"] == added["when"]
 
 
 def test_endpoint_faults_with_an_id_window_and_callback_faults_are_accepted(api):
@@ -153,6 +170,11 @@ PARTNERS = REPO / "partners"
      {"kind": "latency", "partner": "p", "uniform_ms": [10.0, 20.0], "seed": "7"}),
     (["latency", "p", "--body-bytes", "8", "--every-ms", "100"],
      {"kind": "latency", "partner": "p", "body": {"bytes": 8, "every_ms": 100.0}}),
+    (["status", "p", "--when", '{"header": {"X-Scenario": "outage"}}', "--first", "3"],
+     {"kind": "status", "partner": "p", "when": {"header": {"X-Scenario": "outage"},
+                                                  "first": 3}}),
+    (["reset", "p", "--when", '[{"query": "a"}, {"header": "X-B"}]'],
+     {"kind": "reset", "partner": "p", "when": {"all": [{"query": "a"}, {"header": "X-B"}]}}),
     (["reset", "p", "--probability", "0.3", "--seed", "42", "--per", "all"],
      {"kind": "reset", "partner": "p", "when": {"probability": 0.3, "per": "all",
                                                  "seed": "42"}}),
@@ -181,6 +203,11 @@ def test_fault_commands_offline(tmp_path, capsys):
     assert "unknown fault kind 'explode'" in capsys.readouterr().err
     assert cli.main(["fault", "set", "latency", "staylink", "--uniform-ms", "x", *common]) == 1
     assert "--uniform-ms takes MIN,MAX" in capsys.readouterr().err
+    assert cli.main(["fault", "set", "reset", "staylink", "--when", "3", *common]) == 1
+    assert "--when takes a condition as a JSON object" in capsys.readouterr().err
+    assert cli.main(["fault", "set", "reset", "staylink", "--when", '{"heder": "X"}',
+                     *common]) == 1
+    assert "when.heder: unknown key 'heder' (did you mean 'header'?)" in capsys.readouterr().err
     assert cli.main(["fault", "clear", fault_id, *common]) == 0
     assert cli.main(["fault", "clear", fault_id, *common]) == 1
     assert f"No fault '{fault_id}'" in capsys.readouterr().err

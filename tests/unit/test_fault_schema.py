@@ -115,7 +115,7 @@ def test_load_problems_name_file_line_and_field(load_text, tmp_path):
         faults:
           - {kind: explode}
           - kind: status
-            when: {probabilty: 0.5}
+            when: {probability: 2}
           - {kind: hang, max_seconds: -3}
           - {status: 500}
           - {kind: callback_drop}
@@ -125,13 +125,25 @@ def test_load_problems_name_file_line_and_field(load_text, tmp_path):
     assert found == {
         (11, "datapoints.0.endpoints.0.faults.0.kind", "error"):
             f"unknown fault kind 'explode'; supported: {kinds}",
-        (13, "datapoints.0.endpoints.0.faults.1.when.probabilty", "error"):
-            "unknown key 'probabilty' (did you mean 'probability'?)",
+        (13, "datapoints.0.endpoints.0.faults.1.when.probability", "error"):
+            "Input should be less than or equal to 1",
         (14, "datapoints.0.endpoints.0.faults.2.max_seconds", "error"):
             "Input should be greater than 0",
         (15, "datapoints.0.endpoints.0.faults.3", "error"): f"is missing 'kind' (one of: {kinds})",
     }
     assert not result.partners  # nothing half-loaded
+
+
+def test_a_misspelt_schedule_key_is_named_with_the_schedule_word(load_text, tmp_path):
+    """Keys of when: that are not schedule keys are the request condition: a misspelt one
+    is the condition compiler's unknown key, suggested from both vocabularies."""
+    result = load(load_text, tmp_path, """        faults:
+          - kind: status
+            when: {probabilty: 0.5}""")
+    assert [(p.line, p.loc, p.message) for p in result.problems] == [
+        (11, "datapoints.0.endpoints.0.faults.0.when.probabilty",
+         "unknown key 'probabilty' (did you mean 'probability'?)")]
+    assert not result.partners
 
 
 def test_a_misspelt_kind_gets_a_suggestion(load_text, tmp_path):
@@ -179,8 +191,10 @@ def test_json_schema_covers_faults_and_latency():
     kinds = {defs[name]["properties"]["kind"]["const"] for name in defs
              if "kind" in defs[name].get("properties", {})}
     assert kinds == set(FAULT_KINDS)
-    assert {"probability", "seed", "every", "first", "seconds", "since", "per"} <= set(
-        defs["When"]["properties"])
+    when = defs["StatusFault"]["properties"]["when"]["anyOf"][0]
+    assert {"probability", "seed", "every", "first", "seconds", "since", "per", "header",
+            "equals", "all", "any", "not"} <= set(when["properties"])
+    assert when["additionalProperties"] is False
 
 
 def test_json_schema_validates_faults(tmp_path):
@@ -192,3 +206,78 @@ def test_json_schema_validates_faults(tmp_path):
     assert not list(validator.iter_errors(good))
     bad = {**good, "faults": [{"kind": "explode"}]}
     assert list(validator.iter_errors(bad))
+    conditioned = {**good, "faults": [{"kind": "status", "when": {
+        "header": {"X-Scenario": "outage"}, "first": 3}}, {"kind": "reset", "when": [
+            {"query": "a", "equals": "b"}]}]}
+    assert not list(validator.iter_errors(conditioned))
+    misspelt = {**good, "faults": [{"kind": "status", "when": {"frist": 3}}]}
+    assert list(validator.iter_errors(misspelt))
+
+
+# --- a request condition in when: ------------------------------------------------------------
+
+
+def test_when_takes_request_conditions_beside_the_schedule(load_text, tmp_path):
+    result = load(load_text, tmp_path, """\
+        faults:
+          - {kind: status, status: 503, when: {header: {X-Scenario: outage}, first: 3}}
+          - kind: reset
+            when: [{query: mode, equals: chaos}, {json: $.amount, min: 100}]
+          - kind: latency
+            ms: 10
+            when: {any: [{header: X-A}, {header: X-B}], probability: 0.5, seed: 1}""")
+    assert not result.problems, result.problems
+    faults = result.partners[0].model.datapoints[0].endpoints[0].faults
+    assert faults[0].when.first == 3
+    assert faults[0].when.request == {"header": {"X-Scenario": "outage"}}
+    assert faults[1].when.request == [{"query": "mode", "equals": "chaos"},
+                                      {"json": "$.amount", "min": 100}]
+    compiled = result.partners[0].compiled
+    assert compiled.get(faults[0].when).label == "header X-Scenario=outage"
+    assert compiled.get(faults[2].when).label.startswith("any(")
+
+
+def test_condition_problems_in_when_are_located_like_those_of_alternatives(load_text, tmp_path):
+    result = load(load_text, tmp_path, """\
+        faults:
+          - kind: status
+            when: {heder: X-A, equals: b, frist: 2}
+          - kind: reset
+            when: {json: "$.[", first: 1}
+          - kind: hang
+            when: {header: X-A, matches: "(", every: 2}""")
+    found = {(p.line, p.loc): p.message for p in result.problems}
+    assert found == {
+        (11, "datapoints.0.endpoints.0.faults.0.when.heder"):
+            "unknown key 'heder' (did you mean 'header'?)",
+        (11, "datapoints.0.endpoints.0.faults.0.when.frist"):
+            "unknown key 'frist' (did you mean 'first'?)",
+        (13, "datapoints.0.endpoints.0.faults.1.when.json"):
+            "invalid JSONPath: expected a shorthand selector",
+        (15, "datapoints.0.endpoints.0.faults.2.when.matches"):
+            "invalid regex: missing ), unterminated subpattern at position 0",
+    }
+    assert not result.partners
+
+
+def test_a_callback_fault_takes_no_request_condition(load_text, tmp_path):
+    text = BASE.format(extra="").replace(
+        "response: {callback_url_field: url}",
+        "response: {callback_url_field: url}\n"
+        "        faults: [{kind: callback_drop, when: {header: X-A, first: 1}}]")
+    result = load_text(text, tmp_path)
+    assert [(p.loc, p.message) for p in result.problems] == [
+        ("datapoints.1.endpoints.0.faults.0.when",
+         "a callback fault is decided at delivery, after the request: its 'when' takes no "
+         "request condition (only probability, every, first, seconds)")]
+
+
+def test_a_when_dump_is_one_mapping_again():
+    fault = FAULT.validate_python({"kind": "status", "when": {
+        "header": "X-A", "equals": "b", "first": 2}})
+    dumped = fault.model_dump(mode="json", exclude_defaults=True)
+    assert dumped["when"] == {"header": "X-A", "equals": "b", "first": 2}
+    assert FAULT.validate_python(dumped) == fault
+    alone = FAULT.validate_python({"kind": "reset", "when": [{"header": "X-A"}]})
+    assert alone.model_dump(mode="json", exclude_defaults=True)["when"] == {
+        "all": [{"header": "X-A"}]}
