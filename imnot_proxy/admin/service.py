@@ -28,7 +28,7 @@ from .views import check_size, parse_payload, partner_view, payload_view, sessio
 # characters a URL's user part carries as they are.
 SESSION_ID_RE = re.compile(r"[A-Za-z0-9._~-]{1,128}")
 JOURNAL_SCAN = 10_000_000  # more than any journal holds: filters look at every entry
-JOURNAL_KINDS = frozenset({"mock", "miss", "passthrough", "record", "error"})
+JOURNAL_KINDS = frozenset({"mock", "miss", "passthrough", "record", "fault", "error"})
 
 
 class AdminService:

@@ -17,6 +17,7 @@ from imnot_proxy.cli.faults import fault_body
 from imnot_proxy.cli.remote import HttpRemote, LocalRemote, RemoteError, local_service
 from imnot_proxy.client import AdminClient
 from imnot_proxy.definitions import Definitions
+from imnot_proxy.journal import JournalEntry, MemoryJournal
 from imnot_proxy.messages import CIHeaders, MockResponse, RequestView
 from imnot_proxy.schema.faults import FAULT_KINDS
 from unit.test_cli_remote import serve
@@ -257,3 +258,15 @@ def test_http_and_local_remotes_answer_the_same(tmp_path, http):
     assert answers[1][0] == 404 and answers[1][1].startswith("No partner 'nobody' (partners: ")
     assert answers[2] == (422, ["ms: Input should be greater than or equal to 0"])
     assert answers[4] == {"status": "ok", "deleted": 1}
+
+
+
+def test_the_journal_lists_faulted_requests_by_their_kind(store):
+    journal = MemoryJournal()
+    for kind in ("mock", "fault", "fault"):
+        journal.add(JournalEntry(at=0.0, kind=kind, method="GET", scheme="http",
+                                 host="api.p.example", port=80, path=f"/{kind}", status=503,
+                                 seconds=0.001, partner="p", session="s1"))
+    service = AdminService(Definitions([], store), store, journal=journal)
+    entries = service.journal_entries(10, kinds=frozenset({"fault"}))
+    assert [e["kind"] for e in entries] == ["fault", "fault"]
