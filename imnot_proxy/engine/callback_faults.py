@@ -3,7 +3,9 @@
 ``run`` delivers one callback request the way its ``Injection`` says. A delivery held back
 (``callback_out_of_order``) waits in ``HOLDBACK`` until another delivery of the same partner,
 datapoint and session was made, or its ``hold_seconds`` passed; every delivery, faulted or
-not, releases the ones held for its key when it is done (``delivered``).
+not, releases the ones held for its key when it is done (``delivered``). On a shared store
+the fault is decided where the callback was accepted and travels with it in the replicas'
+queue (``to_wire``/``from_wire``), so any replica delivers it as decided.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..schema.faults import MAX_DELAY_MS, MAX_HOLD_SECONDS
+from ..schema.faults import FAULT, MAX_DELAY_MS, MAX_HOLD_SECONDS
 from ..store import CallbackRequest, Store
 from .faults import Injection
 
@@ -87,3 +89,31 @@ async def run(job: Any, fault: Injection, deliver: Deliver) -> None:
             await asyncio.sleep(min(spec.gap_ms, MAX_DELAY_MS) / 1000)
         await deliver(job.store, request, job.retries, job.shape)
     delivered(request)
+
+
+def to_wire(fault: Injection) -> dict[str, Any]:
+    """A decided callback fault as JSON, for the replicas' callback queue."""
+    spec = fault.spec.model_dump(mode="json") if fault.spec is not None else None
+    return {"kind": fault.kind, "delay": fault.delay, "label": fault.label,
+            "notes": list(fault.notes), "spec": spec}
+
+
+def from_wire(data: dict[str, Any]) -> Injection:
+    spec = FAULT.validate_python(data["spec"]) if data.get("spec") is not None else None
+    return Injection(data["kind"], float(data["delay"]), label=data["label"],
+                     notes=tuple(data["notes"]), spec=spec)
+
+
+def deliveries(fault: Injection) -> int:
+    """How many deliveries the fault makes of one callback request."""
+    return fault.spec.times if fault.kind == "callback_duplicate" else 1
+
+
+def added_seconds(fault: Injection) -> float:
+    """The most time the fault adds to a delivery besides the deliveries themselves."""
+    spec = fault.spec
+    held = min(spec.hold_seconds, MAX_HOLD_SECONDS) if fault.kind == "callback_out_of_order" \
+        else 0.0
+    gaps = (deliveries(fault) - 1) * min(spec.gap_ms, MAX_DELAY_MS) / 1000 \
+        if fault.kind == "callback_duplicate" else 0.0
+    return fault.delay + held + gaps
