@@ -115,6 +115,10 @@ def describe(outcome: Mocked | Unmatched, view: RequestView) -> tuple[dict, str]
         meta = {"kind": "miss", "closest": closest, "session": session}
         comment = (f"imnot miss {view.method} {flow_path(view)} · closest: "
                    f"{', '.join(closest) or 'none'}")
+    if isinstance(outcome, Unmatched):
+        owners = {route.partner for route in outcome.miss.closest}
+        if len(owners) == 1:  # the host's partner, so a journal filtered by partner shows it
+            meta["partner"] = owners.pop()
     if session:
         comment += f" · session {session}"
     return meta, comment

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
@@ -90,6 +90,19 @@ def format_explain(result: Inference, fidelity: Fidelity | None) -> Table:
                       "requests the mock has no route for",
                       "\n".join(f"flow {s.n}: {s.request}" for s in unrouted))
     return table
+
+
+def load_partner(partners: str, name: str) -> tuple[list[Any], str | None]:
+    """The loaded definitions of partner ``name`` under ``partners``, or why there are none
+    (with every problem the loader found, since one of them may be the reason)."""
+    from .. import loader
+
+    loaded = loader.load_paths([partners])
+    sources = [s for s in loaded.partners if s.name == name]
+    if sources:
+        return sources, None
+    problems = "".join(f"\n  {p}" for p in loaded.errors)
+    return [], f"no loadable partner {name!r} in {partners}{problems}"
 
 
 def read_recordings(files: list[str]) -> tuple[list[Exchange], str | None]:
@@ -175,17 +188,14 @@ def cmd_to_yaml(args: argparse.Namespace) -> int:
 
 def cmd_replay_check(args: argparse.Namespace) -> int:
     """``record replay-check``: a recording replayed against an existing partner's mock."""
-    from .. import loader
     from ..recording.replay import replay
 
     exchanges, problem = read_recordings(args.files)
     if problem is not None:
         return fail(problem)
-    loaded = loader.load_paths([args.partners])
-    sources = [s for s in loaded.partners if s.name == args.partner]
-    if not sources:
-        problems = "".join(f"\n  {p}" for p in loaded.errors)
-        return fail(f"no loadable partner {args.partner!r} in {args.partners}{problems}")
+    sources, problem = load_partner(args.partners, args.partner)
+    if problem is not None:
+        return fail(problem)
     fidelity = replay(exchanges, sources, hosts=args.host or ())
     if args.json:
         print_json(fidelity.view())

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from rich.table import Table
 
 from .output import console, fail, print_json
-from .record import read_recordings
+from .record import load_partner, read_recordings
 
 if TYPE_CHECKING:
     from ..recording.compare import Observed
@@ -85,7 +85,6 @@ def parse_headers(values: list[str]) -> tuple[list[tuple[str, str]], str | None]
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .. import loader
     from ..recording.drift import volatile
     from ..recording.sandbox import verify_recording
 
@@ -99,11 +98,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     exchanges, problem = read_recordings(args.files)
     if problem is not None:
         return fail(problem)
-    loaded = loader.load_paths([args.partners])
-    sources = [s for s in loaded.partners if s.name == args.partner]
-    if not sources:
-        problems = "".join(f"\n  {p}" for p in loaded.errors)
-        return fail(f"no loadable partner {args.partner!r} in {args.partners}{problems}")
+    sources, problem = load_partner(args.partners, args.partner)
+    if problem is not None:
+        return fail(problem)
     ignore = volatile(tuple(args.ignore or ()), defaults=not args.no_default_ignore)
     done = verify_recording(exchanges, sources, args.against,
                             http_sender(args.timeout, args.insecure), ignore=ignore,

@@ -139,6 +139,8 @@ async def test_partner_host_miss_is_a_404_naming_the_closest_routes(proxy):
     assert flow.response.status_code == 404
     assert "GET /bookingco/v1/charges (bookingco/charges)" in body_of(flow)["closest"]
     assert flow.metadata["imnot"]["kind"] == "miss"
+    assert flow.metadata["imnot"]["partner"] == "bookingco"  # the journal's partner filter
+    assert addon.journal.latest(1)[0].partner == "bookingco"
 
 
 async def test_partner_host_miss_passes_through_when_asked(proxy):
