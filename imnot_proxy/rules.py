@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 import pydantic
 
 from . import schema
+from .fault_rules import check_faults
 from .routing import ANY_HOST, Route, Router, is_param, path_shape, split_path
 
 Finding = tuple[tuple, str, str]  # (location, message, severity)
@@ -63,6 +64,7 @@ def check_partner(partner: schema.Partner) -> list[Finding]:
                                      + _when_hint(ep.when), "warning"))
                 break
             routes.setdefault(key, []).append((dp.name, where + ("endpoints", j), ep.when))
+    findings.extend(check_faults(partner))
     return findings
 
 

@@ -226,6 +226,28 @@ def _postman(svc, request, params):
                       + (f":{request.port}" if request.port not in (80, 443) else ""))
 
 
+@route("POST", "/imnot/admin/faults")
+def _fault_add(svc, request, params):
+    """Add a fault (JSON: kind, partner, datapoint, endpoint, session, when, expires_in, and
+    the kind's parameters); 201 with the stored fault and its ``id``."""
+    return json_response(201, svc.faults.add(request.body))
+
+
+@route("GET", "/imnot/admin/faults")
+def _fault_list(svc, request, params):
+    return svc.faults.list(request.query.get("session") or None)
+
+
+@route("DELETE", "/imnot/admin/faults")
+def _fault_clear(svc, request, params):
+    return svc.faults.clear(request.query.get("session") or None)
+
+
+@route("DELETE", "/imnot/admin/faults/{fault_id}")
+def _fault_delete(svc, request, params):
+    return svc.faults.delete(params["fault_id"])
+
+
 @route("POST", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}/retrigger")
 def _retrigger(svc, request, params):
     return svc.retrigger(params["partner"], params["datapoint"], params["request_id"])

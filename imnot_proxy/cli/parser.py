@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from .. import __version__
+from .faults import add_fault_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = sessions_sub.add_parser("delete", parents=[remote, offline])
     q.add_argument("session_id")
     sessions_sub.add_parser("clear", parents=[remote, offline])
+
+    add_fault_parser(sub, [remote, offline])
 
     sub.add_parser("status", parents=[remote],
                    help="partners, routes, sessions and the last reload of a running proxy")

@@ -9,6 +9,7 @@ command only chooses which one to open.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -50,6 +51,10 @@ class Remote(Protocol):
     def delete_session(self, session_id: str) -> dict: ...
     def clear_sessions(self) -> dict: ...
     def status(self) -> dict: ...
+    def add_fault(self, body: dict) -> dict: ...
+    def list_faults(self, session: str | None = None) -> list[dict]: ...
+    def delete_fault(self, fault_id: str) -> dict: ...
+    def clear_faults(self, session: str | None = None) -> dict: ...
 
 
 class HttpRemote:
@@ -90,6 +95,18 @@ class HttpRemote:
 
     def status(self) -> dict:
         return self._call("GET", f"{ADMIN}/status")
+
+    def add_fault(self, body: dict) -> dict:
+        return self._call("POST", f"{ADMIN}/faults", json.dumps(body).encode())
+
+    def list_faults(self, session: str | None = None) -> list[dict]:
+        return self._call("GET", f"{ADMIN}/faults{_query(session=session)}")
+
+    def delete_fault(self, fault_id: str) -> dict:
+        return self._call("DELETE", f"{ADMIN}/faults/{quote(fault_id, safe='')}")
+
+    def clear_faults(self, session: str | None = None) -> dict:
+        return self._call("DELETE", f"{ADMIN}/faults{_query(session=session)}")
 
     def _call(self, method: str, path: str, body: bytes | None = None,
               content_type: str = "application/json") -> Any:
@@ -159,6 +176,18 @@ class LocalRemote:
 
     def status(self) -> dict:
         return self._call(self.service.status)
+
+    def add_fault(self, body: dict) -> dict:
+        return self._call(self.service.faults.add, json.dumps(body).encode())
+
+    def list_faults(self, session: str | None = None) -> list[dict]:
+        return self._call(self.service.faults.list, session)
+
+    def delete_fault(self, fault_id: str) -> dict:
+        return self._call(self.service.faults.delete, fault_id)
+
+    def clear_faults(self, session: str | None = None) -> dict:
+        return self._call(self.service.faults.clear, session)
 
     @staticmethod
     def _call(action: Callable[..., Any], *args: Any) -> Any:
@@ -288,6 +317,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     console.print(f"imnot-proxy {status['version']}: {len(status['partners'])} partners "
                   f"({', '.join(status['partners'])}), {status['routes']} routes, "
                   f"{status['sessions']} sessions", highlight=False)
+    for fault in status.get("faults", ()):
+        target = "/".join(filter(None, (fault["partner"], fault.get("datapoint"))))
+        console.print(f"fault {fault['id']}: {fault['kind']} on {target}"
+                      f"{' ' + fault['endpoint'] if fault.get('endpoint') else ''} for "
+                      f"{'session ' + fault['session'] if fault['session'] else 'everyone'}",
+                      highlight=False)
     report = status.get("last_reload")
     if report:
         colour = "green" if report["status"] == "ok" else "red"

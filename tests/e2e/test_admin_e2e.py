@@ -70,6 +70,10 @@ GATED = [
     ("GET", "/imnot/admin/postman"),
     ("POST", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}/retrigger"),
     ("GET", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}"),
+    ("POST", "/imnot/admin/faults"),
+    ("GET", "/imnot/admin/faults"),
+    ("DELETE", "/imnot/admin/faults"),
+    ("DELETE", "/imnot/admin/faults/{fault_id}"),
 ]
 OPEN = [("GET", "/healthz"), ("GET", "/imnot/docs"), ("GET", "/imnot/docs/partners")]
 
