@@ -13,6 +13,7 @@ import logging
 import socket
 import time
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 from mitmproxy import http
@@ -28,7 +29,9 @@ logger = logging.getLogger("imnot_proxy")
 
 MAX_REQUEST_ID = 200  # characters of a client's X-Request-ID we echo
 MAX_FIELD = 2048  # characters of a method, host or path kept in a journal entry
-REASONS = {code: text.encode() for code, text in status_codes.RESPONSES.items()}
+# mitmproxy's table, and the standard library's for the codes it lacks (429, 451, ...)
+REASONS = {**{int(s): s.phrase.encode() for s in HTTPStatus},
+           **{code: text.encode() for code, text in status_codes.RESPONSES.items()}}
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "::",
                          socket.gethostname().lower(), socket.getfqdn().lower()})
 

@@ -84,6 +84,10 @@ def test_no_alternative_and_no_default_is_a_404_saying_why(make):
         {"alternative": "when#1 (header X-Tier=gold)", "failed": "header X-Tier is absent"},
         {"alternative": "when#2 (query currency in [EUR, USD])",
          "failed": "query currency is 'GBP', not one of [EUR, USD]"}]
+    # and why, for the flow comment, the journal's choice and the log line
+    assert response.choice == (
+        "no alternative matched: when#1 (header X-Tier=gold): header X-Tier is absent; "
+        "when#2 (query currency in [EUR, USD]): query currency is 'GBP', not one of [EUR, USD]")
 
 
 def test_named_payloads_per_alternative(make, store):
