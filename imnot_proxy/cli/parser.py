@@ -145,9 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("generate", help="validate a partner file and write it into partners/")
     p.add_argument("--file", required=True, help="partner YAML, or - for stdin")
-    p.add_argument("--partners-dir", default="partners")
-    p.add_argument("--dry-run", action="store_true")
-    p.add_argument("--force", action="store_true")
+    p.add_argument("--partners-dir", default="partners",
+                   help="where to write <partner>/partner.yaml (default: partners)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check and show what would be written; write nothing")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite the partner's file when it exists")
     p.add_argument("--strict", action="store_true",
                    help="warnings are errors (unknown keys, and what the original accepts "
                         "but ignores)")
