@@ -43,6 +43,7 @@ from .keys import (
     unpart,
 )
 from .listener import Listener, TrackedCache
+from .reasons import reason
 from .url import RedisUrl
 
 STAMP_EVERY = 1.0  # seconds between two last_used writes of one session
@@ -73,7 +74,7 @@ class RedisStore(FlowState, FaultHashes):
             self._offset = self._measure_offset()
             self._flagged = _version(self._r.info("server")) >= (7, 0)
         except (redis.RedisError, OSError, ValueError) as exc:
-            raise StoreError(f"cannot open store {url.masked}: {_reason(exc)}",
+            raise StoreError(f"cannot open store {url.masked}: {reason(exc)}",
                              store=url.masked) from None
         self._stamp = self.script(STAMP_SESSION)
         self._put_payload = self.script(PUT_PAYLOAD)
@@ -141,10 +142,10 @@ class RedisStore(FlowState, FaultHashes):
             yield
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             self._down_until = time.monotonic() + FAIL_FAST
-            raise StoreError(f"store {self.url.masked} is unreachable: {_reason(exc)}",
+            raise StoreError(f"store {self.url.masked} is unreachable: {reason(exc)}",
                              store=self.url.masked) from None
         except redis.RedisError as exc:
-            raise StoreError(f"store {self.url.masked} refused the operation: {_reason(exc)}",
+            raise StoreError(f"store {self.url.masked} refused the operation: {reason(exc)}",
                              store=self.url.masked) from None
 
     def publish(self, kind: str, data: str) -> None:
@@ -343,9 +344,3 @@ def _session(session_id: str, row: dict) -> SessionRecord:
 def _version(info: dict) -> tuple[int, ...]:
     text = str(info.get("redis_version", "0"))
     return tuple(int(p) for p in text.split(".")[:2] if p.isdigit())
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
-
