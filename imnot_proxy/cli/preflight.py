@@ -1,19 +1,16 @@
 """What ``start`` checks and says before the proxy runs: ports that are taken (named by the
-flag that sets them, before anything claims to listen), how much mitmproxy logs, mitmweb's
-columns, and what record mode records where."""
+flag that sets them, before anything claims to listen), mitmweb's columns, and what record
+mode records where."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import socket
 from collections.abc import Sequence
 from pathlib import Path
 
 # mitmweb's default columns, plus the comment that says mock, miss, admin or record.
 WEB_COLUMNS = ("tls", "icon", "path", "method", "status", "size", "time", "comment")
-# mitmproxy's per-connection lines ("client connect", "server disconnect", ...).
-CONNECTION_LOGGER = "mitmproxy.proxy.server"
 
 
 def port_taken(host: str, port: int) -> bool:
@@ -49,11 +46,6 @@ def web_argv(extra: Sequence[str]) -> list[str]:
     if _sets(extra, "web_columns"):
         return []
     return [arg for column in WEB_COLUMNS for arg in ("--set", f"web_columns={column}")]
-
-
-def quiet_connections(verbose: bool) -> None:
-    """Per-connection lines only with ``-v``: by default a request logs its imnot line alone."""
-    logging.getLogger(CONNECTION_LOGGER).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def record_notice(args: argparse.Namespace, extra: Sequence[str], partners: str) -> str | None:

@@ -15,6 +15,7 @@ from mitmproxy import optmanager
 from imnot_proxy import cli
 from imnot_proxy.cli import preflight
 from imnot_proxy.cli.start import start_argv
+from imnot_proxy.listening import CONNECTION_LOGGER, quiet_connections
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,10 +80,10 @@ def test_columns_the_user_chose_are_kept():
 
 @pytest.mark.parametrize(("verbose", "level"), [(False, logging.WARNING), (True, logging.DEBUG)])
 def test_connection_lines_only_with_v(verbose, level):
-    logger = logging.getLogger(preflight.CONNECTION_LOGGER)
+    logger = logging.getLogger(CONNECTION_LOGGER)
     before = logger.level
     try:
-        preflight.quiet_connections(verbose)
+        quiet_connections(verbose)
         assert logger.level == level
     finally:
         logger.setLevel(before)
