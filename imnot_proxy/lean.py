@@ -40,7 +40,7 @@ from mitmproxy.addons import (
 from mitmproxy.options import Options
 
 from .addon import ImnotProxy, StoreOptionsError
-from .listening import Listening
+from .listening import Listening, quiet_connections
 
 logger = logging.getLogger("imnot_proxy")
 
@@ -311,8 +311,10 @@ async def serve(argv: Sequence[str], *, print_flows: bool = False,
                 on_listening: Callable[[], None] | None = None) -> int:
     """Parse ``argv``, start the lean master and serve until SIGINT/SIGTERM; the exit code.
 
-    ``on_listening`` is called once the proxy listens (never when it fails to start).
+    ``print_flows`` also brings mitmproxy's connection lines; ``on_listening`` is called once
+    the proxy listens (never when it fails to start).
     """
+    quiet_connections(print_flows)
     opts = Options()
     lean = LeanMaster(opts, print_flows=print_flows, on_listening=on_listening)
     try:

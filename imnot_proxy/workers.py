@@ -87,8 +87,9 @@ class Worker:
 
 class Supervisor:
     def __init__(self, proxy_argv: Sequence[str], count: int, *, label: str = "",
-                 on_listening: Callable[[], None] | None = None):
-        command = [sys.executable, "-m", "imnot_proxy.workers", *proxy_argv]
+                 verbose: bool = False, on_listening: Callable[[], None] | None = None):
+        command = [sys.executable, "-m", "imnot_proxy.workers",
+                   *(["--verbose"] if verbose else []), "--", *proxy_argv]
         self.workers = [Worker(n, command) for n in range(1, count + 1)]
         self.label = label
         self.on_listening = on_listening
@@ -175,11 +176,13 @@ def say(text: str) -> None:
 
 
 def supervise(proxy_argv: Sequence[str], count: int, *, confdir: str | None = None,
-              label: str = "", on_listening: Callable[[], None] | None = None) -> int:
+              label: str = "", verbose: bool = False,
+              on_listening: Callable[[], None] | None = None) -> int:
     from .ca import ensure_ca
 
     ensure_ca(confdir)  # one CA for every worker, made before any of them starts
-    return Supervisor(proxy_argv, count, label=label, on_listening=on_listening).run()
+    return Supervisor(proxy_argv, count, label=label, verbose=verbose,
+                      on_listening=on_listening).run()
 
 
 def tell_supervisor() -> None:
@@ -194,10 +197,14 @@ def tell_supervisor() -> None:
 
 
 def worker_main(argv: Sequence[str]) -> int:
-    """One worker: the lean engine with ``SO_REUSEPORT``."""
+    """One worker: ``[--verbose] -- <proxy argv>``, the lean engine with ``SO_REUSEPORT``."""
     from . import lean
 
-    return lean.run(argv, reuse_port=True, on_listening=tell_supervisor)
+    cut = list(argv).index("--") if "--" in argv else 0
+    verbose = "--verbose" in argv[:cut]
+    proxy_argv = list(argv[cut + 1:] if "--" in argv else argv)
+    return lean.run(proxy_argv, print_flows=verbose, reuse_port=True,
+                    on_listening=tell_supervisor)
 
 
 if __name__ == "__main__":

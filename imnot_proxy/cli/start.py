@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..listening import quiet_connections
 from ..workers import supervise, worker_count
 from .output import console, err_console
 from .paths import addon_path, default_partners, examples_dir
@@ -110,11 +109,10 @@ def cmd_start(args: argparse.Namespace, extra: Sequence[str]) -> int:
         if notice:
             console.print(notice, highlight=False, markup=False)
 
-    quiet_connections(args.verbose)
     if count > 1:  # workers on one SQLite file also share the journal
         return supervise(["--set", "imnot_shared_journal=true", *argv], count,
                          confdir=args.confdir, label=f" on {args.host}:{args.port}",
-                         on_listening=listening)
+                         verbose=args.verbose, on_listening=listening)
     if not (args.web or getattr(args, "full", False)):
         from .. import lean
 
@@ -128,8 +126,9 @@ def run_mitmproxy(argv: Sequence[str], *, web: bool, verbose: bool,
     from mitmproxy.tools import cmdline
     from mitmproxy.tools import main as mitm_main
 
-    from ..listening import Listening
+    from ..listening import Listening, quiet_connections
 
+    quiet_connections(verbose)
     if web:
         from mitmproxy.tools.web.master import WebMaster as Base
     else:

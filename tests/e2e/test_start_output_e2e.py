@@ -1,5 +1,5 @@
 """What ``imnot-proxy start`` prints while it serves: the imnot lines by default, mitmproxy's
-connection lines with ``-v``, what record mode records, that it
+connection lines with ``-v`` (also with ``--workers``), what record mode records, that it
 listens only once it does (on the port it really uses), and a store it cannot open as one
 line."""
 
@@ -55,6 +55,18 @@ def test_record_mode_says_what_it_records_at_start(tmp_path):
     assert "record mode: requests for the partner files' hosts go to the real servers" in log
     assert f"HAR file in {recordings}/" in log
     assert "Secrets are redacted before anything is written" in log
+
+
+def test_with_workers_the_default_log_has_the_imnot_lines_only(tmp_path):
+    log = serve_two_requests(tmp_path, "--workers", "2")
+    assert "imnot mock staylink/reservation step 1/3 -> 202" in log
+    assert "client connect" not in log and "client disconnect" not in log
+    assert "2 workers on 127.0.0.1" in log
+
+
+def test_with_workers_v_adds_mitmproxy_connection_lines(tmp_path):
+    log = serve_two_requests(tmp_path, "--workers", "2", "-v")
+    assert "client connect" in log and "imnot mock staylink/reservation" in log
 
 
 def init_partners(folder: Path) -> Path:
