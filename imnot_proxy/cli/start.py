@@ -16,7 +16,7 @@ from .. import __version__
 from ..workers import supervise, worker_count
 from .output import console, err_console
 from .paths import addon_path, default_partners, examples_dir
-from .preflight import record_notice, taken_ports, web_argv
+from .preflight import follow_listen_address, record_notice, taken_ports, web_argv
 
 
 def start_argv(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
@@ -86,6 +86,7 @@ def upstream_argv(url: str) -> list[str]:
 
 def cmd_start(args: argparse.Namespace, extra: Sequence[str]) -> int:
     try:
+        follow_listen_address(args, extra)
         count = worker_count(getattr(args, "workers", "1"))
     except ValueError as exc:
         print(f"imnot-proxy: {exc}", file=sys.stderr)

@@ -106,3 +106,17 @@ def test_a_store_that_cannot_be_opened_is_one_masked_line_and_nothing_listens(
     assert "hunter2" not in line and "right-one" not in line
     assert not (tmp_path / "imnot.db").exists()  # the default store was never opened
 
+
+@pytest.mark.parametrize("form", [["--listen-port", "{port}"], ["-p", "{port}"], ["-p{port}"],
+                                  ["--set", "listen_port={port}"], ["--listen-port={port}"]])
+def test_a_port_given_after_the_double_dash_is_the_one_announced(tmp_path, form):
+    port = free_port()
+    passed = [arg.format(port=port) for arg in form]
+    proxy = Launcher([*IMNOT_CLI, "start", "--partners", str(REPO_PARTNERS), "--db",
+                      str(tmp_path / "imnot.db"), "--no-watch", "--confdir", str(tmp_path / "c"),
+                      "--", *passed], port=port, workdir=tmp_path)
+    with proxy:
+        wait_until(lambda: "listening on" in proxy.log_text(), message="no start line")
+        assert direct_request(proxy.url, "GET", "/healthz").status == 200
+    assert f"listening on http://127.0.0.1:{port} " in proxy.log_text()
+    assert "127.0.0.1:8080" not in proxy.log_text()
