@@ -182,6 +182,24 @@ def test_out_of_memory_and_read_only_are_store_errors_and_write_nothing(own_serv
         store.close()
 
 
+def test_health_says_when_redis_is_unreachable_with_at_most_one_ping_a_second(own_server):
+    store = RedisStore(parse(own_server.url))
+    pings = []
+    real_ping = store.client.ping
+    store.client.ping = lambda: pings.append(1) or real_ping()
+    try:
+        assert store.health() is None and store.health() is None
+        assert len(pings) == 1  # the answer is kept a second
+        own_server.stop()
+        problem = wait_for(store.health, timeout=5)
+        assert str(problem).startswith(f"store {store.name} is unreachable")
+        assert problem.store == store.name
+        own_server.start()
+        wait_for(lambda: store.health() is None, timeout=10)
+    finally:
+        store.close()
+
+
 OOM = "command not allowed when used memory > 'maxmemory'."
 
 

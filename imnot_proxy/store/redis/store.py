@@ -48,6 +48,7 @@ from .url import RedisUrl
 
 STAMP_EVERY = 1.0  # seconds between two last_used writes of one session
 FAIL_FAST = 1.0  # seconds calls fail at once after a connection failure
+HEALTH_EVERY = 1.0  # seconds a health answer is kept (a load balancer probes every few)
 CONNECT_TIMEOUT = 2.0
 COMMAND_TIMEOUT = 5.0
 _MISS = object()
@@ -63,6 +64,8 @@ class RedisStore(FlowState, FaultHashes):
         self._clock = clock
         self._offset = 0.0
         self._down_until = 0.0
+        self._health: StoreError | None = None
+        self._health_until = 0.0
         self._stamped: dict[str, float] = {}
         self.cache = TrackedCache()
         try:
@@ -147,6 +150,19 @@ class RedisStore(FlowState, FaultHashes):
         except redis.RedisError as exc:
             raise StoreError(f"store {self.url.masked} refused the operation: {reason(exc)}",
                              store=self.url.masked) from None
+
+    def health(self) -> StoreError | None:
+        """A PING at most once a second; none while calls fail fast after a failure."""
+        now = time.monotonic()
+        if now >= self._health_until:
+            try:
+                with self.guard():
+                    self._r.ping()
+                self._health = None
+            except StoreError as exc:
+                self._health = exc
+            self._health_until = time.monotonic() + HEALTH_EVERY
+        return self._health
 
     def publish(self, kind: str, data: str) -> None:
         """Tell every replica on this prefix (``Listener.on_event`` handlers)."""
