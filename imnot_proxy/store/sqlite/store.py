@@ -93,5 +93,5 @@ class SqliteStore(PayloadRows, FlowRows, FaultRows):
     def now(self) -> float:
         return self._clock()
 
-    def health(self) -> None:
+    def health(self) -> StoreError | None:
         return None  # a file of this host: what cannot be read is an error of the request
