@@ -124,6 +124,11 @@ function setupLogin() {
 
 function init() {
   setupTheme();
+  // Not through the URL: #main names no section, and would leave the one on screen.
+  document.querySelector(".skip").addEventListener("click", (event) => {
+    event.preventDefault();
+    $("main").focus();
+  });
   setupLogin();
   for (const panel of Object.values(PANELS)) panel.init({go, refreshStatus});
   on("changed", () => refreshStatus());

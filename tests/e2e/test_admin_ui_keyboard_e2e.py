@@ -27,7 +27,16 @@ from .conftest import REPO_PARTNERS, Imnot, StartImnot
 pytestmark = pytest.mark.skipif(CHROMIUM is None,
                                 reason="chromium is not installed (apt-get install chromium)")
 WIDTH, HEIGHT = 1366, 768
-SECTIONS = ("partners", "payloads", "sessions", "tester", "builder", "journal", "faults")
+# Each section, and when what it loads on showing is on screen.
+SECTIONS = {
+    "partners": "document.querySelectorAll('#partners-list details').length >= 3",
+    "payloads": "document.getElementById('pl-stored').textContent !== ''",
+    "sessions": "document.getElementById('sessions-info').textContent !== ''",
+    "tester": "document.querySelectorAll('#t-steps li').length > 0",
+    "builder": "document.getElementById('b-yaml').value !== ''",
+    "journal": "document.getElementById('j-info').textContent !== ''",
+    "faults": "document.getElementById('f-info').textContent !== ''",
+}
 MAX_STOPS = 400  # more Tab stops than any section has: a walk that goes on is a trap
 # name -> (key, code, Windows virtual key code, text it types)
 KEYS = {
@@ -136,8 +145,12 @@ class Keyboard(Page):
 
     def focus_not_lost(self, where: str) -> dict[str, Any]:
         """After an action: focus is on a control of ``where`` (a section id), not the body."""
-        stop = self.wait(f"(() => {{ const s = {FOCUSED};"
-                         f" return s && s.panel === {json.dumps(where)} ? s : null; }})()", 5)
+        try:
+            stop = self.browser.wait_for(f"(() => {{ const s = {FOCUSED};"
+                                         f" return s && s.panel === {json.dumps(where)} ? s : null;"
+                                         " })()", 5)
+        except AssertionError:
+            raise AssertionError(f"focus left {where}: {self.focused()}") from None
         assert stop["onScreen"] and stop["indicator"], stop
         return stop
 
@@ -211,11 +224,11 @@ def page(browser: Browser, proxy: Imnot) -> Iterator[Keyboard]:
     opened.healthy()
 
 
-def sign_in(page: Keyboard, hash_: str = "") -> None:
+def sign_in(page: Keyboard) -> None:
     """A fresh tab with no key: the key field has focus; type the key and press Enter."""
     page.open(sign_in=False)
     page.js("sessionStorage.clear()")
-    page.open(hash_, sign_in=False)
+    page.open(sign_in=False)
     page.wait("!document.getElementById('panel-login').hidden")
     page.tab_to("#login-key")
     page.write(KEY)
@@ -234,11 +247,9 @@ def go_to(page: Keyboard, section: str) -> None:
 
 def test_every_section_by_keyboard_alone(page: Keyboard) -> None:
     sign_in(page)
-    page.wait("document.querySelectorAll('#partners-list details').length >= 3")
-    for section in SECTIONS:
+    for section, ready in SECTIONS.items():
         go_to(page, section)
-        if section == "faults":
-            page.wait("!document.getElementById('f-body').hidden")
+        page.wait(ready)
         page.js("window.__stops = []")
         first = page.focused()
         assert first is not None and first["indicator"], first
@@ -246,10 +257,8 @@ def test_every_section_by_keyboard_alone(page: Keyboard) -> None:
         forward: list[dict[str, Any]] = [first]
         for _ in range(MAX_STOPS):
             stop = page.tab()
-            if stop is not None and stop["what"].startswith("a "):
-                skip = page.js("document.activeElement.classList.contains('skip')")
-                if skip:
-                    break
+            if stop is not None and stop["what"] == "a Skip to the content":
+                break
             if stop is not None:
                 forward.append(stop)
         else:
@@ -258,7 +267,13 @@ def test_every_section_by_keyboard_alone(page: Keyboard) -> None:
         inside = [s for s in forward if s["panel"] == f"panel-{section}"]
         assert len(inside) >= 2, f"{section}: nothing to Tab to: {forward}"
         assert all(s["panel"] == f"panel-{section}" for s in forward[:len(inside)]), forward
-        # And back with Shift+Tab, from the top round to the section's heading.
+        # The skip link leads past the header and the navigation into the section.
+        page.press("Enter")
+        page.wait("document.activeElement === document.getElementById('main')", 5)
+        assert page.js(f"document.getElementById('panel-{section}').hidden") is False
+        assert page.tab()["what"] == inside[1]["what"]
+        # And back with Shift+Tab, from the top round to the section's first control.
+        page.tab_to(".skip", shift=True)
         back_inside: list[str] = []
         for _ in range(MAX_STOPS):
             stop = page.tab(shift=True)
@@ -272,3 +287,157 @@ def test_every_section_by_keyboard_alone(page: Keyboard) -> None:
         in_visual_order(rects, names)
         assert page.unnamed_controls() == [], section
         page.no_horizontal_scroll()
+
+
+CHARGES = "http://api.bookingco.example/bookingco/v1/charges?propertyId=P42"
+
+
+def test_upload_a_payload_by_keyboard_and_see_it_served(page: Keyboard, proxy: Imnot) -> None:
+    sign_in(page)
+    go_to(page, "payloads")
+    page.tab_to("#pl-partner")
+    page.choose_by_arrows("#pl-partner", "bookingco")
+    page.tab_to("#pl-datapoint")
+    page.choose_by_arrows("#pl-datapoint", "charges")
+    page.payloads_ready("charges")
+    page.tab_to("#pl-body")
+    payload = {"propertyId": "P-KEYS", "charges": [{"id": "K1", "amount": 3}]}
+    page.write(json.dumps(payload))
+    assert page.wait_text("#pl-check", "Valid JSON")
+    page.announced("#pl-check")
+    page.tab_to("#pl-upload")
+    page.press("Enter")
+    assert page.wait_text("#pl-result", "Saved the global payload of bookingco/charges")
+    page.announced("#pl-result")
+    assert page.is_focused("#pl-upload")
+    served = proxy.request("GET", CHARGES)
+    assert (served.status, served.json()) == (200, payload)
+
+    # Into two new sessions: the radio group by arrow key, the button by Space.
+    page.tab_to("input[name=pl-scope]:checked", shift=True)
+    page.press("ArrowRight")
+    page.wait("document.querySelector('input[name=pl-scope][value=session]').checked")
+    sids = []
+    for _ in range(2):
+        page.tab_to("#pl-upload")
+        page.press("Space")
+        sid = page.wait("(() => { const e = document.getElementById('pl-new-session');"
+                        f" return e && !{json.dumps(sids)}.includes(e.textContent)"
+                        " ? e.textContent : null; })()")
+        page.announced("#pl-new-session")
+        sids.append(sid)
+        assert proxy.request("GET", CHARGES, session=sid).json() == payload
+
+    # Delete the newer one from the sessions table: focus goes on to the row that took its
+    # place; delete that one too: focus stays in the section.
+    go_to(page, "sessions")
+    newer, older = sids[1], sids[0]
+    row = "#sessions-table tr[data-session='{}']"
+    page.wait(f"{page.q(row.format(older))} !== null")
+    page.tab_to(f"{row.format(newer)} button.danger")
+    page.press("Enter")
+    assert page.wait_text("#sessions-info", f"Deleted session {newer}")
+    page.announced("#sessions-info")
+    page.wait(f"{page.q(row.format(newer))} === null")
+    page.focus_not_lost("panel-sessions")
+    assert page.is_focused(f"{row.format(older)} button.danger")
+    page.press("Enter")
+    assert page.wait_text("#sessions-info", f"Deleted session {older}")
+    page.focus_not_lost("panel-sessions")
+    assert proxy.request("GET", CHARGES, session=older).status == 404  # no such session now
+
+
+def test_actions_by_keyboard_keep_focus_where_the_user_is(page: Keyboard, proxy: Imnot) -> None:
+    for name in ("doomed", "spared"):
+        api_body = (f"partner: {name}\ndatapoints:\n  - {{name: kbx, pattern: static,"
+                    f" endpoints: [{{method: GET, path: /{name}}}]}}\n")
+        assert proxy.direct("POST", "/imnot/admin/partners?force=true", api_body,
+                            headers={"Authorization": f"Bearer {KEY}"}).status < 300
+    sign_in(page)
+    # Partners: the filter's count is announced; reload keeps focus on its button; a delete
+    # is armed by Enter, disarmed by Escape, done by Enter twice, and focus goes on to the
+    # next card.
+    page.tab_to("#partners-filter")
+    page.write("kbx")
+    assert page.wait_text("#partners-count", "2 of 5 partners match.")
+    page.announced("#partners-count")
+    page.tab_to("#reload")
+    page.press("Enter")
+    assert page.wait_text("#reload-report", "Reload: ok")
+    page.announced("#reload-report")
+    assert page.is_focused("#reload")
+    delete = "#partners-list details[data-partner=doomed] button.danger"
+    page.tab_to(delete)
+    page.press("Enter")
+    assert page.wait_text(delete, "Really delete doomed?")
+    page.press("Escape")  # well before the five seconds after which it disarms itself
+    page.wait(f"{page.q(delete)}.textContent === 'Delete doomed'", timeout=2)
+    assert page.is_focused(delete)
+    page.press("Enter")
+    page.press("Enter")
+    assert page.wait_text("#reload-report", "Deleted doomed")
+    page.focus_not_lost("panel-partners")
+    assert page.is_focused("#partners-list details[data-partner=spared] summary")
+    assert proxy.direct("GET", "/doomed").status == 404
+
+    # Flow tester: running a step keeps focus on its button; the answer is announced.
+    go_to(page, "tester")
+    page.tab_to("#t-partner")
+    page.choose_by_arrows("#t-partner", "spared")
+    page.tab_to("#t-steps li:first-child button")
+    page.press("Enter")
+    page.wait_text("#t-steps li:first-child .answer", "200")
+    page.announced("#t-steps li:first-child .answer")
+    assert page.is_focused("#t-steps li:first-child button")
+
+    # Builder: a new endpoint or datapoint takes focus, removing one leaves it nearby, and
+    # registering keeps it on the button.
+    go_to(page, "builder")
+    page.tab_to("#b-partner")
+    page.write("keyed")
+    page.tab_to("#b-dp0-add-ep")
+    page.press("Enter")
+    page.wait("document.activeElement === document.getElementById('b-dp0-ep1-method')")
+    page.tab_to("#b-dp0-ep1-remove")
+    page.press("Enter")
+    page.wait("document.getElementById('b-dp0-ep1-method') === null")
+    page.focus_not_lost("panel-builder")
+    assert page.is_focused("#b-dp0-add-ep")
+    page.tab_to("#b-add-dp")
+    page.press("Space")
+    page.wait("document.activeElement === document.getElementById('b-dp1-name')")
+    page.tab_to("#b-dp1-remove")
+    page.press("Enter")
+    page.wait("document.getElementById('b-dp1-name') === null")
+    assert page.is_focused("#b-add-dp")
+    page.tab_to("#b-register")
+    page.press("Enter")
+    assert page.wait_text("#b-result", "Registered keyed")
+    page.announced("#b-result")
+    assert page.is_focused("#b-register")
+    assert proxy.direct("GET", "/hello").status == 200
+
+    # Journal: Space on Pause presses it.
+    go_to(page, "journal")
+    page.tab_to("#j-pause")
+    page.press("Space")
+    page.wait("document.getElementById('j-pause').getAttribute('aria-pressed') === 'true'")
+    assert page.is_focused("#j-pause")
+
+    # Faults: Enter in a field turns the fault on; turning it off leaves focus in the section.
+    go_to(page, "faults")
+    page.wait("!document.getElementById('f-body').hidden")
+    page.tab_to("#f-partner")
+    page.choose_by_arrows("#f-partner", "spared")
+    page.tab_to("#f-session")
+    page.write("kb-s1")
+    page.tab_to("#f-status")
+    page.write("503")
+    page.press("Enter")
+    assert page.wait_text("#f-info", "1 fault(s) in force")
+    page.announced("#f-info")
+    assert proxy.request("GET", "http://anyhost.test/spared", session="kb-s1").status == 503
+    page.tab_to("#f-table tbody button.danger")
+    page.press("Enter")
+    assert page.wait_text("#f-info", "No faults")
+    page.focus_not_lost("panel-faults")
