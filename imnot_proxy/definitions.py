@@ -88,10 +88,32 @@ class Definitions:
             if self.engine is None:  # the first load applies everything announced so far
                 return None
             current = list(self.engine.partners)
-            merged = self.shared.overlay(current) if self.shared is not None else current
+            merged = self._overlay(current) if self.shared is not None else current
             if [(s.name, s.model) for s in merged] == [(s.name, s.model) for s in current]:
                 return None
             return self._apply(merged, None)
+
+    def _overlay(self, partners: list[PartnerSource]) -> list[PartnerSource]:
+        """The shared changes applied to ``partners``; a partner deleted through another
+        replica also loses the file this replica holds for it, where a registration writes
+        it (``registry.remove_deleted``), so that no later start or offline command sees it
+        again. Any other file of it is kept, and not served while the deletion stands."""
+        merged = self.shared.overlay(partners)
+        for source in partners:
+            deleted_at = self.shared.deletions.get(source.name)
+            if deleted_at is None or source.file.is_relative_to(SHARED_FOLDER):
+                continue
+            try:
+                removed = registry.remove_deleted(source, self.partner_dirs, deleted_at)
+            except (RequestError, OSError) as exc:
+                logger.warning("imnot_proxy: partner %s was deleted on another replica; its "
+                               "file here is kept and not served: %s", source.name,
+                               getattr(exc, "detail", exc))
+                continue
+            if removed is not None:
+                logger.info("imnot_proxy: partner %s was deleted on another replica; %s "
+                            "deleted here", source.name, removed)
+        return merged
 
     def on_swap(self, listener: Callable[[Engine], None]) -> None:
         self._listeners.append(listener)
@@ -142,7 +164,7 @@ class Definitions:
                 logger.warning("imnot_proxy: the last good version of %s keeps serving",
                                ", ".join(kept))
         if self.shared is not None:
-            partners = self.shared.overlay(partners)
+            partners = self._overlay(partners)
         report = self._apply(partners, problems)
         report.kept = kept
         return report

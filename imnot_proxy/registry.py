@@ -10,6 +10,7 @@ can leave the partners directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -22,6 +23,9 @@ from .schema import PARTNER_NAME_RE
 from .yamlsafe import DEFAULT_LIMITS, Limits
 
 REFUSED = {"status": "error"}  # the original's body for a refused registration
+# A file written this long after a deletion on another host's clock may still predate it:
+# clocks are compared through Redis's, measured to a few ms, and file times can be coarse.
+CLOCK_SLACK = 2.0
 
 
 @dataclass
@@ -105,6 +109,44 @@ def unregister(name: str, partners_dirs: list[Path],
     else:
         _inside(base, file).unlink()
     return [s for s in current if s.name != name]
+
+
+def remove_deleted(source: PartnerSource, partners_dirs: list[Path], deleted_at: float
+                   ) -> Path | None:
+    """Delete this host's copy of a partner deleted through another replica: the file
+    ``register`` writes, ``<partners dir>/<name>/partner.yaml``, and its folder once empty.
+
+    Only when ``source`` was loaded from that very path, no symlink leads there, the file
+    still names the partner and was last written before the deletion (``deleted_at``, this
+    host's clock, within ``CLOCK_SLACK``). Returns the file deleted, None when it is already
+    gone (a partners directory shared with the replica that deleted it); raises
+    ``RequestError`` saying why a file is kept.
+    """
+    name = source.name
+    check_name(name)
+    for base in partners_dirs:
+        folder = base / name
+        target = folder / "partner.yaml"
+        if os.path.abspath(source.file) != os.path.abspath(target):
+            continue
+        if folder.is_symlink() or target.is_symlink():
+            raise RequestError(400, f"{target} is reached through a symlink")
+        _inside(base, target)
+        try:
+            written = target.stat().st_mtime
+            text = target.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        if written > deleted_at + CLOCK_SLACK:
+            raise RequestError(400, f"{target} was written after the deletion")
+        parsed, _ = parse_partner(text, str(target))
+        if parsed is None or parsed.name != name:
+            raise RequestError(400, f"{target} no longer defines partner {name!r}")
+        target.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # other files in it are not ours to delete
+            folder.rmdir()
+        return target
+    raise RequestError(400, f"{source.file} is not where a registration writes {name!r}")
 
 
 def _is_within(base: Path, file: Path) -> bool:

@@ -6,9 +6,12 @@ a Redis hash, name → ``{"text", "deleted", "v"}``, with a version taken from o
 counter, and announced on the prefix's event channel. Every replica applies the
 entries newer than the last it applied, in memory, on top of what its own files
 say (``overlay``, which ``Definitions`` also applies after each reload, so a
-restarted replica gets them back). A reload through the admin API is announced
-too, and every replica reloads its own files. A reconnection to Redis triggers a
-full comparison, since announcements may have been missed.
+restarted replica gets them back). A deletion also carries its time on Redis's
+clock, so that a replica can tell a file of its own written before the deletion
+(which it removes, see ``Definitions``) from one put there since. A reload through
+the admin API is announced too, and every replica reloads its own files. A
+reconnection to Redis triggers a full comparison, since announcements may have
+been missed.
 """
 
 from __future__ import annotations
@@ -16,21 +19,23 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 
 from .. import loader
 from ..definitions import SHARED_FOLDER
 from ..errors import StoreError
 from ..loader import PartnerSource
 from ..store.redis import RedisStore
+from ..store.redis.keys import NOW
 
 logger = logging.getLogger("imnot_proxy")
 
-# KEYS: hash, version counter. ARGV: name, text ("" when deleted), channel, event kind.
-PUBLISH = """
+# KEYS: hash, version counter. ARGV: now, name, text ("" when deleted), channel, event kind.
+PUBLISH = NOW + """
 local v = redis.call('INCR', KEYS[2])
-local entry = cjson.encode({text = ARGV[2], deleted = (ARGV[2] == ''), v = v})
-redis.call('HSET', KEYS[1], ARGV[1], entry)
-redis.call('PUBLISH', ARGV[3], ARGV[4] .. ':' .. v)
+local entry = cjson.encode({text = ARGV[3], deleted = (ARGV[3] == ''), v = v, at = now})
+redis.call('HSET', KEYS[1], ARGV[2], entry)
+redis.call('PUBLISH', ARGV[4], ARGV[5] .. ':' .. v)
 return v
 """
 
@@ -43,6 +48,8 @@ class SharedPartners:
         self._publish = store.script(PUBLISH)
         self._parsed: dict[tuple[str, int], PartnerSource | None] = {}
         self.applied = 0
+        # name -> when it was deleted (this host's clock; 0.0 when unknown), as last read
+        self.deletions: dict[str, float] = {}
         self.definitions = None
         self._pending = threading.Event()
         self._reload = threading.Event()
@@ -63,14 +70,16 @@ class SharedPartners:
     def _announce(self, name: str, text: str) -> None:
         with self.store.guard():
             version = int(self._publish(keys=[self.hash, self.version],
-                                        args=[name, text, self.store.keys.events, "partners"]))
+                                        args=[self.store.script_now(), name, text,
+                                              self.store.keys.events, "partners"]))
         self.applied = max(self.applied, version)
 
     # --- applying everyone's ----------------------------------------------------------
 
     def overlay(self, partners: list[PartnerSource]) -> list[PartnerSource]:
         """``partners`` with the shared registrations put in and the shared deletions taken
-        out (by name); conflicting routes keep the file's partner and are logged."""
+        out (by name); conflicting routes keep the file's partner and are logged.
+        ``deletions`` then holds the deletions read."""
         try:
             with self.store.guard():
                 raw = self.store.client.hgetall(self.hash)
@@ -81,16 +90,21 @@ class SharedPartners:
         entries = sorted((json.loads(v) | {"name": k.decode()} for k, v in raw.items()),
                          key=lambda e: e["v"])
         by_name = {s.name: s for s in partners}
+        offset = self.store.now() - time.time()  # Redis's clock minus this host's
+        deletions = {}
         for entry in entries:
             self.applied = max(self.applied, int(entry["v"]))
             if entry["deleted"]:
                 by_name.pop(entry["name"], None)
+                at = entry.get("at")  # absent from entries written by older versions
+                deletions[entry["name"]] = float(at) - offset if at else 0.0
                 continue
             source = self._parse(entry["name"], int(entry["v"]), entry["text"])
             if source is not None:
                 current = by_name.get(source.name)
                 if current is None or current.model != source.model:
                     by_name[source.name] = source
+        self.deletions = deletions
         merged, conflicts = loader.check_across(list(by_name.values()))
         for problem in conflicts:
             logger.warning("imnot_proxy: shared partner not served here: %s", problem)

@@ -50,8 +50,9 @@ def encode(body: Body) -> bytes | None:
 class Imnot:
     """One running imnot_proxy and the ways a client talks to it."""
 
-    def __init__(self, proc: Launcher) -> None:
+    def __init__(self, proc: Launcher, partners: Sequence[Path | str] = ()) -> None:
         self.proc = proc
+        self.partners = [Path(p) for p in partners]  # the partner paths it was started with
         # Set by a test that provokes a known addon bug on a proxy of its own.
         self.expect_tracebacks = False
 
@@ -180,7 +181,7 @@ def start_imnot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartImnot
         for partner in partners:
             extra += ["--set", f"imnot_partners={partner}"]
         proc = Launcher.mitmdump(ENTRY_SCRIPT, base / "conf", options=opts, extra_args=extra)
-        imnot = Imnot(proc)
+        imnot = Imnot(proc, partners)
         started.append(imnot)
         return imnot.start()
 

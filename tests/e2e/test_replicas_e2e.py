@@ -103,9 +103,15 @@ def test_a_partner_registered_on_a_is_served_by_b_within_1_s(trio: list[Imnot]):
                timeout=1.0, interval=0.02, message="b serves the new partner")
     assert time.monotonic() - registered < 1.0
     assert b.request("GET", "http://api.newco.example/hello").json() == {"hello": "newco"}
+    written = a.partners[0] / "newco" / "partner.yaml"
+    assert written.is_file()
     assert c.admin("DELETE", "partners/newco").status == 200  # deleted on another replica
     wait_until(lambda: a.request("GET", "http://api.newco.example/hello").status != 200,
                timeout=1.0, interval=0.02, message="a stops serving the deleted partner")
+    wait_until(lambda: not written.parent.exists(), timeout=2.0, interval=0.02,
+               message="a deletes the file it registered")
+    offline = run([*IMNOT_CLI, "routes", str(a.partners[0])])
+    assert offline.returncode == 0 and "newco" not in offline.stdout, offline.stdout
 
 
 def test_the_journal_on_b_lists_the_requests_a_served(trio: list[Imnot]):

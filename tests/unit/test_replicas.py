@@ -4,6 +4,7 @@ callback queue with its leases, and partner registrations."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -198,7 +199,7 @@ def test_a_partner_registered_on_one_replica_is_served_by_the_other_within_1s(
     assert (tmp_path / "a" / "partners" / "hello" / "partner.yaml").is_file()
     b.unregister("hello")  # deleted where it was not registered: no file there
     wait_for(lambda: "hello" not in [s.name for s in a.current().partners], timeout=1.0)
-    a.reload()  # a's own file comes back from disk, the shared deletion still wins
+    a.reload()  # a's own file is gone from disk too (see the tests below)
     assert "hello" not in [s.name for s in a.current().partners]
     for _, shared in views:
         shared.close()
@@ -217,6 +218,125 @@ def test_a_restarted_replica_serves_partners_registered_while_it_was_away(
     late.share(replicas.Shared(late.store, "b").partners)
     late.reload(initial=True)
     assert [s.name for s in late.current().partners] == ["hello"]
+
+
+@pytest.fixture
+def replicas_on_one_store(replica_pair, tmp_path: Path):
+    """``start(name, folder=None)``: a replica following the others, serving its own
+    partners directory (``tmp_path/<name>/partners`` unless given)."""
+    started = []
+
+    def start(name: str, folder: Path | None = None) -> Definitions:
+        folder = folder or tmp_path / name / "partners"
+        folder.mkdir(parents=True, exist_ok=True)
+        store = replica_pair()
+        definitions = Definitions([str(folder)], store)
+        shared = replicas.Shared(store, name)
+        shared.attach(definitions)
+        definitions.reload(initial=True)
+        started.append(shared)
+        return definitions
+
+    yield start
+    for shared in started:
+        shared.close()
+
+
+def names(definitions: Definitions) -> list[str]:
+    return [s.name for s in definitions.current().partners]
+
+
+def test_a_partner_deleted_on_b_loses_its_file_on_the_replica_that_registered_it(
+        replicas_on_one_store, tmp_path: Path):
+    a, b = replicas_on_one_store("a"), replicas_on_one_store("b")
+    a.register(HELLO)
+    registered = tmp_path / "a" / "partners" / "hello"
+    wait_for(lambda: "hello" in names(b), timeout=1.0)
+    b.unregister("hello")
+    wait_for(lambda: not registered.exists(), timeout=2.0)  # the file and its folder
+    assert "hello" not in names(a)
+    assert (tmp_path / "a" / "partners").is_dir()
+
+
+def test_replicas_sharing_a_partners_directory_do_not_fail_on_a_file_already_gone(
+        replicas_on_one_store, tmp_path: Path, caplog):
+    folder = tmp_path / "both"
+    a, b = replicas_on_one_store("a", folder), replicas_on_one_store("b", folder)
+    a.register(HELLO)
+    b.reload()  # b serves the file now, not the announcement
+    assert [s.file for s in b.current().partners] == [folder / "hello" / "partner.yaml"]
+    caplog.set_level("INFO", logger="imnot_proxy")
+    a.unregister("hello")  # deletes the file; b then finds it gone
+    wait_for(lambda: "hello" not in names(b), timeout=1.0)
+    b.reload()
+    assert "hello" not in names(b) and not (folder / "hello").exists()
+    assert "kept" not in caplog.text and "failed" not in caplog.text
+
+
+@pytest.mark.parametrize("linked", ["folder", "file", "file inside"])
+def test_a_file_reached_through_a_symlink_is_kept(replicas_on_one_store, tmp_path: Path,
+                                                   linked: str):
+    folder = tmp_path / "a" / "partners"
+    original = tmp_path / "outside" / "hello" / "partner.yaml"
+    if linked == "file inside":  # inside the partners directory, under a name not loaded
+        original = folder / "originals" / "hello.txt"
+    original.parent.mkdir(parents=True)
+    original.write_text(HELLO)
+    folder.mkdir(parents=True, exist_ok=True)
+    if linked == "folder":
+        (folder / "hello").symlink_to(original.parent, target_is_directory=True)
+    else:
+        (folder / "hello").mkdir()
+        (folder / "hello" / "partner.yaml").symlink_to(original)
+    a, b = replicas_on_one_store("a", folder), replicas_on_one_store("b")
+    assert "hello" in names(a)
+    b.register(HELLO)  # so that b can delete it
+    b.unregister("hello")
+    wait_for(lambda: "hello" not in names(a), timeout=1.0)
+    a.reload()
+    assert "hello" not in names(a)
+    assert original.read_text() == HELLO
+    assert (folder / "hello" / "partner.yaml").is_symlink() or linked == "folder"
+    assert (folder / "hello").exists()
+
+
+def test_a_file_that_no_longer_names_the_deleted_partner_is_kept(replicas_on_one_store,
+                                                                  tmp_path: Path):
+    a, b = replicas_on_one_store("a"), replicas_on_one_store("b")
+    a.register(HELLO)
+    wait_for(lambda: "hello" in names(b), timeout=1.0)
+    file = tmp_path / "a" / "partners" / "hello" / "partner.yaml"
+    other = HELLO.replace("partner: hello", "partner: other").replace("/hello/", "/other/")
+    file.write_text(other)  # changed by hand since it was loaded
+    b.unregister("hello")
+    wait_for(lambda: "hello" not in names(a), timeout=1.0)
+    assert file.read_text() == other
+    a.reload()
+    assert names(a) == ["other"]
+
+
+def test_a_replica_started_after_a_deletion_removes_its_stale_file_and_keeps_a_newer_one(
+        replicas_on_one_store, tmp_path: Path):
+    stale = tmp_path / "late" / "partners" / "hello" / "partner.yaml"
+    stale.parent.mkdir(parents=True)
+    stale.write_text(HELLO)  # e.g. a copy of the directory taken before the deletion
+    newer = tmp_path / "newer" / "partners" / "hello" / "partner.yaml"
+    newer.parent.mkdir(parents=True)
+    newer.write_text(HELLO)
+    later = time.time() + 60
+    os.utime(newer, (later, later))  # put there after the deletion
+    flat = tmp_path / "flat" / "partners" / "hello.yaml"  # not where registration writes
+    flat.parent.mkdir(parents=True)
+    flat.write_text(HELLO)
+    a = replicas_on_one_store("a")
+    a.register(HELLO)
+    a.unregister("hello")
+    late = replicas_on_one_store("late")
+    assert "hello" not in names(late)
+    assert not stale.parent.exists()
+    kept = [replicas_on_one_store("newer"), replicas_on_one_store("flat")]
+    assert all("hello" not in names(d) for d in kept)
+    assert newer.exists() and flat.exists()
 
 
 def test_sqlite_keeps_everything_in_this_process(tmp_path: Path):
