@@ -30,6 +30,7 @@ from ..schema.faults import (
     SCOPE_KEYS,
     FaultScope,
     fault_warnings,
+    over_caps,
 )
 from ..store import FaultRecord, Store
 
@@ -61,6 +62,8 @@ class FaultAdmin:
                                 **fault.model_dump(mode="json", exclude_defaults=True),
                                 "kind": fault.kind}
         spec = {k: v for k, v in spec.items() if v is not None}
+        for loc, _value, cap, _unit in over_caps(fault):  # stored as applied, so listed so
+            _put(spec, loc, cap)
         expires_at = self.clock() + scope.expires_in if scope.expires_in else None
         record = self.store.add_fault(scope.partner, scope.session,
                                       json.dumps(spec, separators=(",", ":")).encode(),
@@ -145,6 +148,13 @@ def fault_view(record: FaultRecord) -> dict:
     return {"id": record.id, "partner": record.partner, "session": record.session_id,
             **spec, "created_at": iso(record.created_at),
             "expires_at": iso(record.expires_at) if record.expires_at is not None else None}
+
+
+def _put(spec: dict, loc: tuple, value: Any) -> None:
+    node: Any = spec
+    for step in loc[:-1]:
+        node = node[step]
+    node[loc[-1]] = value
 
 
 def _json_object(body: bytes) -> dict:

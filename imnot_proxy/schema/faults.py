@@ -292,12 +292,17 @@ SCOPE_KEYS = frozenset(FaultScope.model_fields)
 
 def fault_warnings(value: Any) -> list[tuple[tuple, str]]:
     """Values over the caps, as (location inside the fault, message); they are capped."""
-    found: list[tuple[tuple, str]] = []
+    return [(loc, f"{_num(number)} {unit} is more than the cap of {_num(cap)} {unit}; "
+                  f"capped to {_num(cap)}") for loc, number, cap, unit in over_caps(value)]
+
+
+def over_caps(value: Any) -> list[tuple[tuple, float, float, str]]:
+    """(location, value, cap, unit) of each value over its cap."""
+    found: list[tuple[tuple, float, float, str]] = []
 
     def over(loc: tuple, number: float | None, cap: float, unit: str) -> None:
         if number is not None and number > cap:
-            found.append((loc, f"{_num(number)} {unit} is more than the cap of {_num(cap)} "
-                               f"{unit}; capped to {_num(cap)}"))
+            found.append((loc, number, cap, unit))
 
     if isinstance(value, LatencySpec):
         over(("ms",), value.ms, MAX_DELAY_MS, "ms")

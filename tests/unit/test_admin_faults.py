@@ -89,6 +89,10 @@ def test_caps_are_applied_and_reported(api):
     view = as_json(api("POST", FAULTS, {"kind": "latency", "ms": 9e9, "partner": "p"}))
     assert view["warnings"] == [
         "ms: 9000000000 ms is more than the cap of 300000 ms; capped to 300000"]
+    assert view["ms"] == 300000  # kept, and so listed, as it applies
+    assert [f["ms"] for f in as_json(api("GET", FAULTS))] == [300000]
+    hang = as_json(api("POST", FAULTS, {"kind": "hang", "max_seconds": 99999, "partner": "p"}))
+    assert hang["max_seconds"] == 600
 
 
 @pytest.mark.parametrize(("body", "status", "detail"), [
