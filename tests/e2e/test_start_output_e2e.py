@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from redis_server import RedisServer
+from redis_server import CertAuthority, RedisServer, Tls
 
 from .conftest import REPO_PARTNERS
 from .harness import Launcher, direct_request, proxied_request, run, wait_until
@@ -105,6 +105,39 @@ def test_a_store_that_cannot_be_opened_is_one_masked_line_and_nothing_listens(
     assert line.startswith("imnot-proxy: Cannot open imnot_db: cannot open store ")
     assert "hunter2" not in line and "right-one" not in line
     assert not (tmp_path / "imnot.db").exists()  # the default store was never opened
+
+
+@pytest.fixture(scope="module")
+def redis_over_tls(tmp_path_factory) -> Iterator[RedisServer]:
+    ca = CertAuthority(tmp_path_factory.mktemp("ca"))
+    server = RedisServer(tmp_path_factory.mktemp("redis-tls"), password="right-one", aof=False,
+                         tls=Tls(ca.issue("server")))
+    yield server.start()
+    server.shutdown()
+
+
+@pytest.mark.parametrize(("query", "workers", "said"), [
+    ("ssl_ca_certs={missing}", "2", "ssl_ca_certs '{missing}': no such file"),
+    ("ssl_ca_certs={other}", "1", "the server's certificate is not signed by the CA in "
+                                  "ssl_ca_certs"),
+])
+def test_a_tls_store_that_cannot_be_trusted_is_one_masked_line(
+        tmp_path, redis_over_tls, query, workers, said):
+    init_partners(tmp_path)
+    files = {"missing": str(tmp_path / "no" / "ca.pem"),
+             "other": str(CertAuthority(tmp_path / "other", "another CA").pem)}
+    url = (f"rediss://:right-one@127.0.0.1:{redis_over_tls.port}/0?"
+           f"{query.format(**files)}")
+    done = run([*IMNOT_CLI, "start", "--port", str(free_port()), "--db", url,
+                "--workers", workers, "--confdir", str(tmp_path / "conf")],
+               cwd=tmp_path, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("imnot-proxy: Cannot open imnot_db: cannot open store "
+                           f"rediss://:****@127.0.0.1:{redis_over_tls.port}/0?ssl_ca_certs=")
+    assert line.endswith(said.format(**files)), line
+    assert "right-one" not in line
 
 
 @pytest.mark.parametrize("form", [["--listen-port", "{port}"], ["-p", "{port}"], ["-p{port}"],

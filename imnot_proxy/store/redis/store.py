@@ -29,6 +29,7 @@ from redis.retry import Retry
 from ...clock import iso
 from ...errors import StoreError
 from ..base import JSON_TYPE, Payload, SessionRecord
+from . import tls
 from .faults import FaultHashes
 from .flowstate import FlowState, _text
 from .keys import (
@@ -69,15 +70,19 @@ class RedisStore(FlowState, FaultHashes):
         self._stamped: dict[str, float] = {}
         self.cache = TrackedCache()
         try:
+            tls.check_files(url)
             self._r = redis.Redis.from_url(
                 url.client_url(), protocol=2, socket_connect_timeout=CONNECT_TIMEOUT,
                 socket_timeout=COMMAND_TIMEOUT, retry=Retry(NoBackoff(), 1),
-                health_check_interval=30)
+                health_check_interval=30, **url.client_options())
             self._r.ping()
             self._offset = self._measure_offset()
             self._flagged = _version(self._r.info("server")) >= (7, 0)
         except (redis.RedisError, OSError, ValueError) as exc:
-            raise StoreError(f"cannot open store {url.masked}: {reason(exc)}",
+            said = reason(exc)
+            advice = tls.advice(said, url)
+            raise StoreError(f"cannot open store {url.masked}: "
+                             f"{said.rstrip('.') if advice else said}{advice}",
                              store=url.masked) from None
         self._stamp = self.script(STAMP_SESSION)
         self._put_payload = self.script(PUT_PAYLOAD)

@@ -4,7 +4,9 @@
 ``rediss://`` for TLS and ``unix:///path/redis.sock?db=0``. The query names the key
 prefix (so several teams share one Redis) and how long state lives
 (``session_ttl``, ``id_ttl``, ``callback_ttl``: seconds, or a number with ``s``,
-``m``, ``h`` or ``d``; ``0`` keeps it forever).
+``m``, ``h`` or ``d``; ``0`` keeps it forever). A ``rediss://`` URL may also carry
+redis-py's own TLS parameters (``TLS_KEYS``); they are refused on the other schemes, which
+connect in clear.
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ PREFIX_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 DURATION_RE = re.compile(r"(\d{1,9})([smhd]?)")
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 DEFAULT_TTLS = {"session_ttl": 7 * 86400, "id_ttl": 86400, "callback_ttl": 86400}
-QUERY_KEYS = frozenset({"prefix", "db", *DEFAULT_TTLS})
+# redis-py's names (``SSLConnection``): the CA bundle that signs the server's certificate
+# (default: the system's trust store), a client certificate and its unencrypted key for
+# mutual TLS, and whether the certificate must name the URL's host (on by default)
+TLS_KEYS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_check_hostname")
+QUERY_KEYS = frozenset({"prefix", "db", *DEFAULT_TTLS, *TLS_KEYS})
+BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
 def is_redis_url(text: str) -> bool:
@@ -45,6 +52,7 @@ class RedisUrl:
     session_ttl: int = DEFAULT_TTLS["session_ttl"]
     id_ttl: int = DEFAULT_TTLS["id_ttl"]
     callback_ttl: int = DEFAULT_TTLS["callback_ttl"]
+    tls: tuple[tuple[str, str | bool], ...] = ()  # (TLS_KEYS name, value), rediss:// only
 
     @property
     def masked(self) -> str:
@@ -55,6 +63,10 @@ class RedisUrl:
         base, _, query = self.url.partition("?")
         kept = "&".join(f"{k}={v}" for k, v in parse_qsl(query) if k == "db")
         return f"{base}?{kept}" if kept else base
+
+    def client_options(self) -> dict[str, str | bool]:
+        """The TLS parameters, as keyword arguments of redis-py's ``SSLConnection``."""
+        return dict(self.tls)
 
 
 def parse(url: str) -> RedisUrl:
@@ -83,10 +95,13 @@ def parse(url: str) -> RedisUrl:
     except ValueError:
         raise ValueError(f"malformed query {parts.query!r}") from None
     values: dict[str, object] = {}
+    tls: dict[str, str | bool] = {}
     for key, value in query:
         if key not in QUERY_KEYS:
             raise ValueError(f"unknown parameter {key!r}; known: {', '.join(sorted(QUERY_KEYS))}")
-        if key == "prefix":
+        if key in TLS_KEYS:
+            tls[key] = tls_value(scheme, key, value)
+        elif key == "prefix":
             if not PREFIX_RE.fullmatch(value):
                 raise ValueError(f"prefix {value!r} must match [A-Za-z0-9_.-]{{1,64}}")
             values["prefix"] = value
@@ -95,9 +110,23 @@ def parse(url: str) -> RedisUrl:
                 raise ValueError(f"db {value!r} must be a number")
         else:
             values[key] = duration(key, value)
+    if "ssl_keyfile" in tls and "ssl_certfile" not in tls:
+        raise ValueError("ssl_keyfile needs ssl_certfile (the client certificate it goes with)")
     if parts.password is not None:
         unquote(parts.password)  # a malformed escape fails here, not at connect time
-    return RedisUrl(url, **values)  # type: ignore[arg-type]
+    return RedisUrl(url, **values, tls=tuple(tls.items()))  # type: ignore[arg-type]
+
+
+def tls_value(scheme: str, key: str, value: str) -> str | bool:
+    if scheme != "rediss":
+        raise ValueError(f"{key} needs rediss:// (TLS); {scheme}:// connects in clear")
+    if key == "ssl_check_hostname":
+        if value.lower() not in BOOLEANS:
+            raise ValueError(f"ssl_check_hostname {value!r} must be true or false")
+        return BOOLEANS[value.lower()]
+    if not value:
+        raise ValueError(f"{key} needs a file: {key}=/path/to/file.pem")
+    return value
 
 
 def duration(name: str, text: str) -> int:
