@@ -3,12 +3,15 @@ mock, each answer compared with the recorded one.
 
 The mock runs in-process: an ``Engine`` over a scratch SQLite store in memory,
 seeded with the partner's payloads, whose clock is set to each recorded
-request's time (so ``seconds`` limits and polls behave as they did). Ids the mock
+request's time moved by ``clocked.SHIFT`` (so ``seconds`` limits and polls behave
+as they did, and an answer must write the time it is replayed at where the recorded
+one wrote the time it was recorded at). Ids the mock
 gives out replace the recorded ones in later requests (``IdMap``). Requests the
 partner did not receive are skipped, with the reason: failed exchanges, hosts the
 partner does not serve, and the partner's own calls to a callback URL. Besides
 shapes, an answer must carry the ids the mock gave out and the values the client
-sent where the recorded one did (``echoes``).
+sent where the recorded one did (``echoes``), and its own moment where the recorded one
+carried the recording's (``clocked``).
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from urllib.parse import urlsplit
 
 from ..engine import Engine, EngineSettings, Forward, Mocked, Unmatched
 from ..loader import PartnerSource, parse_partner
-from ..messages import CIHeaders, MockResponse, RequestView, encode_json
-from ..seeding import payload_folder, seed_payloads
+from ..messages import JSON_TYPE, CIHeaders, MockResponse, RequestView, encode_json
+from ..seeding import CONTENT_TYPES, payload_files, payload_folder, seed_payloads
 from ..store import SqliteStore
+from .clocked import SHIFT, Clock
 from .compare import Difference, Observed, compare
 from .echoes import carried, carried_xml, sent_values
 from .exchange import Exchange
@@ -32,7 +36,8 @@ from .infer.detectors.callback import callback_url
 from .redact import Redactor
 from .yamlout import PARTNER_FILE, Rendered
 
-Payloads = dict[tuple[str, str, str], bytes]  # (partner, datapoint, name) -> JSON bytes
+# (partner, datapoint, name) -> (bytes, content type)
+Payloads = dict[tuple[str, str, str], tuple[bytes, str]]
 
 
 @dataclass(frozen=True)
@@ -105,8 +110,8 @@ class MockSide:
         self.store = SqliteStore(Path(":memory:"), clock=self.clock)
         if payloads is None:
             seed_payloads(list(sources), self.store)
-        for (partner, datapoint, name), body in (payloads or {}).items():
-            self.store.put_global(partner, datapoint, body, name=name)
+        for (partner, datapoint, name), (body, kind) in (payloads or {}).items():
+            self.store.put_global(partner, datapoint, body, name=name, content_type=kind)
         mocked = [replace(s, model=s.model.model_copy(update={"mode": None})) for s in sources]
         self.engine = Engine(mocked, self.store, EngineSettings(clock=self.clock))
         self.direct = not any(s.model.hosts for s in sources)
@@ -148,23 +153,27 @@ def replay_rendered(rendered: Rendered, folder: Path, exchanges: Sequence[Exchan
     source, problems = parse_partner(rendered.partner_yaml, folder / PARTNER_FILE)
     if source is None:
         return None
-    texts: dict[tuple[str, str], str] = {}
+    texts: dict[tuple[str, str], tuple[str, str]] = {}  # (datapoint, name) -> (suffix, text)
     for file, text in rendered.payloads.items():
         parts = Path(file).parts  # payloads/<dp>.json or payloads/<dp>/<name>.json
         key = (parts[1], Path(parts[2]).stem) if len(parts) == 3 else (Path(file).stem, "")
-        texts[key] = text
+        texts[key] = (Path(file).suffix, text)
     existing = payload_folder(folder / PARTNER_FILE)
     for dp in source.model.datapoints:
-        if (dp.name, "") not in texts and (existing / f"{dp.name}.json").is_file():
-            texts[(dp.name, "")] = (existing / f"{dp.name}.json").read_text(encoding="utf-8")
+        for name, file in payload_files(existing, dp.name) if existing.is_dir() else ():
+            if (dp.name, name) not in texts and file.suffix in CONTENT_TYPES:
+                texts[(dp.name, name)] = (file.suffix, file.read_text(encoding="utf-8"))
     payloads: Payloads = {}
-    for (datapoint, name), text in texts.items():
+    for (datapoint, name), (suffix, text) in texts.items():
+        if suffix != ".json":
+            payloads[(source.name, datapoint, name)] = (text.encode(), CONTENT_TYPES[suffix])
+            continue
         try:
             value = json.loads(text)
         except ValueError:
             continue
         if value is not None:
-            payloads[(source.name, datapoint, name)] = encode_json(value)
+            payloads[(source.name, datapoint, name)] = (encode_json(value), JSON_TYPE)
     return replay(exchanges, [source], payloads, hosts=hosts)
 
 
@@ -223,6 +232,7 @@ def replay(exchanges: Sequence[Exchange], sources: Sequence[PartnerSource],
     host_filter = [h.strip().lower() for h in hosts if h.strip()]
     deliveries = callback_deliveries(exchanges)
     later = later_use(exchanges)
+    clock = Clock(exchanges)
     ids = IdMap()
     sent: set[str] = set()
     steps: list[Step] = []
@@ -234,7 +244,7 @@ def replay(exchanges: Sequence[Exchange], sources: Sequence[PartnerSource],
                 steps.append(replace(step, skipped=why))
                 continue
             url, headers, body = ids.request(ex)
-            mock.now = ex.started
+            mock.now = ex.started + SHIFT
             answered = mock.answer(ex.method, url, headers, body)
             got, owner = answered.observed, answered.owner
             if got is None:
@@ -252,6 +262,9 @@ def replay(exchanges: Sequence[Exchange], sources: Sequence[PartnerSource],
             elif recorded.status == got.status:
                 differences += tuple(Difference("value", text) for text in carried_xml(
                     recorded.body, got.body, ids.values, sent))
+            if recorded.status == got.status:
+                differences += tuple(Difference("time", text) for text in clock.untracked(
+                    i, recorded, got, ex.started, mock.now))
             steps.append(replace(step, replayed=got.status, differences=differences,
                                  owner=owner))
     return Fidelity(tuple(steps))

@@ -78,15 +78,23 @@ def datapoint_block(dp: InferredDatapoint, payloads: dict[str, str], indent: str
     block = _dump([dp.data])
     comment = dp.comment
     if dp.has_payload:
-        file = f"{PAYLOAD_DIR}/{dp.name}.json"
-        payloads[file] = json.dumps(dp.payload, indent=2, ensure_ascii=False) + "\n"
+        suffix, text = payload_text(dp.payload)
+        file = f"{PAYLOAD_DIR}/{dp.name}{suffix}"
+        payloads[file] = text
         comment += f"; payload in {file}"
     for name, value in dp.named.items():
-        payloads[f"{PAYLOAD_DIR}/{dp.name}/{name}.json"] = json.dumps(
-            value, indent=2, ensure_ascii=False) + "\n"
+        suffix, text = payload_text(value)
+        payloads[f"{PAYLOAD_DIR}/{dp.name}/{name}{suffix}"] = text
     if dp.named:
         comment += f"; named payloads in {PAYLOAD_DIR}/{dp.name}/"
     return _comment(comment, indent) + _indent(block, indent)
+
+
+def payload_text(value: Any) -> tuple[str, str]:
+    """A payload file's suffix and text: an XML document as it is, anything else as JSON."""
+    if isinstance(value, str) and value.lstrip()[:1] == "<":
+        return ".xml", value
+    return ".json", json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 
 def checked(text: str, payloads: dict[str, str], secrets: list[str], folder: Path) -> Rendered:

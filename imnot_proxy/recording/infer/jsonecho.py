@@ -4,8 +4,10 @@ Each string of the answer that is a value of the request — a path parameter, a
 value, a JSON body field (also a number of three digits or more) — becomes the
 expression that reads it (``{{ request.params.id }}``, ``{{ request.query.get('q') }}``,
 ``{{ request.json('$.a.b') }}``; a whole-value expression keeps its JSON type), and
-an ISO date-time within two minutes of the recorded moment becomes ``{{ now(...) }}``
-in the recorded format. Secret-named fields and redacted values are never echoed.
+a time stamp of the moment it was recorded (``stamps``: ISO date-times and dates, epoch
+seconds and milliseconds) becomes ``{{ now(...) }}`` in the recorded format, unless the
+recording shows it constant at its place. Secret-named fields and redacted values are
+never echoed.
 """
 
 from __future__ import annotations
@@ -16,28 +18,29 @@ from typing import Any
 from ..exchange import Exchange
 from ..redact import PLACEHOLDER, Redactor
 from .ids import segments_of
-from .xmlecho import NEAR_SECONDS, moment
+from .stamps import Place, fresh
 
 MIN_ECHO = 3
 _REDACTOR = Redactor.default()
 _JINJA = ("{{", "}}", "{%", "%}", "{#", "#}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PARAM = re.compile(r"^\{(.+)\}$")
-_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$")
 
 
-def templated(ex: Exchange, body: Any, template: str) -> tuple[Any, list[str]]:
-    """The body with echoes and fresh time stamps as expressions, and what became of them."""
+def templated(ex: Exchange, body: Any, template: str,
+              constant: frozenset[Place] = frozenset()) -> tuple[Any, list[str]]:
+    """The body with echoes and fresh time stamps (not at a ``constant`` place) as
+    expressions, and what became of them."""
     if _has_markers(body):
         return body, []
     sources = _sources(ex, template)
     done: list[str] = []
 
-    def walk(value: Any, key: str) -> Any:
+    def walk(value: Any, key: str, place: Place) -> Any:
         if isinstance(value, dict):
-            return {k: walk(v, str(k)) for k, v in value.items()}
+            return {k: walk(v, str(k), (*place, k)) for k, v in value.items()}
         if isinstance(value, list):
-            return [walk(v, key) for v in value]
+            return [walk(v, key, (*place, "[]")) for v in value]
         if _REDACTOR.is_secret_field(key) or value == PLACEHOLDER or isinstance(value, bool):
             return value
         if isinstance(value, str | int):
@@ -46,14 +49,13 @@ def templated(ex: Exchange, body: Any, template: str) -> tuple[Any, list[str]]:
             if found is not None:
                 done.append(f"{key or 'the body'} echoes {found[1]}")
                 return found[0]
-        if isinstance(value, str):
-            stamp = _now(value, ex.started)
-            if stamp is not None:
-                done.append(f"{key or 'the body'} is the time of the answer")
-                return stamp
+        stamp = fresh(value, ex.started)
+        if stamp is not None and place not in constant:
+            done.append(f"{key or 'the body'} is the time of the answer")
+            return stamp.expression
         return value
 
-    out = walk(body, "")
+    out = walk(body, "", ())
     return (out, done) if done else (body, [])
 
 
@@ -110,18 +112,3 @@ def _put(out: dict, value: Any, expression: str, where: str) -> None:
     if isinstance(value, str) and value.isdigit() and len(value) >= 3:
         # a path or query value "1234" echoed as the number 1234
         out.setdefault(("int", value), ("{{ " + expression[3:-3].strip() + " | int }}", where))
-
-
-def _now(value: str, started: float) -> str | None:
-    m = _STAMP.match(value)
-    if m is None:
-        return None
-    when = moment(m.group(1), m.group(3))
-    if when is None or abs(when - started) > NEAR_SECONDS:
-        return None
-    fraction, zone = m.group(2) or "", m.group(3) or ""
-    if len(fraction) == 4 and zone == "Z":
-        return "{{ now() }}"
-    pattern = "%Y-%m-%dT%H:%M:%S" + (".%f" if fraction else "") + \
-        ("Z" if zone == "Z" else "%z" if zone else "")
-    return "{{ now(" + repr(pattern) + ") }}"
