@@ -11,7 +11,7 @@ carried one text at one place while the clock moved past what the format tells
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from .compare import Observed
@@ -30,14 +30,17 @@ class Clock:
     """The recording's routes, and the places of their answers whose time stamps are
     constant (the same text recorded at moments further apart than the format tells)."""
 
-    def __init__(self, exchanges: Sequence[Exchange]):
+    def __init__(self, exchanges: Sequence[Exchange], calls: Collection[int] = ()):
+        """``calls``: the indexes of the partner's own calls (to a callback URL), whose
+        request is what the partner sent."""
         flows = [Flow(i, ex, segments_of(ex.path)) for i, ex in enumerate(exchanges)
                  if ex.status is not None]
         mark_parameters(flows)
         self.routes: dict[int, Route] = {f.n: (f.method, f.host, f.shape) for f in flows}
         seen: dict[Route, list[tuple[Any, float]]] = {}
         for f in flows:
-            seen.setdefault(self.routes[f.n], []).append((_body(f.ex), f.ex.started))
+            sent = _body(f.ex, request=f.n in calls)
+            seen.setdefault(self.routes[f.n], []).append((sent, f.ex.started))
         self.constant = {route: constant_places(obs) for route, obs in seen.items()}
 
     def untracked(self, index: int, recorded: Observed, replayed: Observed, started: float,
@@ -62,12 +65,13 @@ class Clock:
         return check.out
 
 
-def _body(ex: Exchange) -> Any:
-    value = ex.response_json()
+def _body(ex: Exchange, *, request: bool = False) -> Any:
+    value = ex.request_json() if request else ex.response_json()
     if value is not None:
         return value
-    if ex.response_body.lstrip()[:1] == b"<":
-        return ex.response_body.decode("utf-8", "replace")
+    data = ex.request_body if request else ex.response_body
+    if data.lstrip()[:1] == b"<":
+        return data.decode("utf-8", "replace")
     return None
 
 

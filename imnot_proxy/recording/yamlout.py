@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from ..loader import parse_partner
-from .infer import Inference, InferredDatapoint
+from .infer import Inference, InferredDatapoint, TextPayload
 from .redact import scrub
 
 PARTNER_FILE = "partner.yaml"
@@ -91,9 +91,10 @@ def datapoint_block(dp: InferredDatapoint, payloads: dict[str, str], indent: str
 
 
 def payload_text(value: Any) -> tuple[str, str]:
-    """A payload file's suffix and text: an XML document as it is, anything else as JSON."""
-    if isinstance(value, str) and value.lstrip()[:1] == "<":
-        return ".xml", value
+    """A payload file's suffix and text: a ``TextPayload`` (XML, text) as it is, anything
+    else as JSON."""
+    if isinstance(value, TextPayload):
+        return value.suffix, str(value)
     return ".json", json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -64,6 +64,15 @@ class Recorder:
         self.now += 0.25
         return Answer(status, out_headers, out)
 
+    def called(self, method: str, url: str, body: Any, status: int = 204) -> None:
+        """The partner's own call to a URL the client handed over (a callback), as record
+        mode sees it: the partner's request, the client's answer."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = (("Content-Type", "application/json" if not isinstance(body, bytes)
+                    else "text/plain"),)
+        self.exchanges.append(Exchange(self.now, method, url, headers, data, status, (), b""))
+        self.now += 0.25
+
 
 def converted(exchanges: list[Exchange], name: str = "p", folder: Path | None = None
               ) -> tuple[Inference, yamlout.Rendered, Fidelity]:
@@ -362,3 +371,50 @@ class SoapJobs:
 def submit_rq(token: str, report: str = "daily") -> bytes:
     return soap(f'<SubmitReportRQ xmlns="{OTA_NS}" EchoToken="{token}"><Report>{report}</Report>'
                 "</SubmitReportRQ>")
+
+
+# --- oauth and callback answers with more than the pattern's fields ------------------------
+
+
+@dataclass
+class Tokens:
+    """A token endpoint answering, beside the token, the scope asked for, when it was issued
+    (epoch milliseconds) and where the API lives."""
+
+    clock: Callable[[], float]
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+        form = parse_qs(body.decode())
+        return 200, {"Cache-Control": "no-store"}, {
+            "access_token": f"tok-{uuid.uuid4().hex}", "token_type": "bearer",
+            "expires_in": 1800, "scope": form.get("scope", ["read"])[0],
+            "issued_at": int(self.clock() * 1000), "instance_url": "https://api.partner.example"}
+
+
+@dataclass
+class Hooks:
+    """An export API that calls back: ``POST /exports {"callbackUrl", "reference"}`` answers
+    202 ``{"requestId", "status": "ACCEPTED", "eta": 30}`` with a Location, and later calls
+    the URL with ``{"requestId", "event", "reference", "data", "sentAt"}``."""
+
+    clock: Callable[[], float]
+    waiting: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+        sent = json.loads(body)
+        request = str(uuid.uuid4())
+        stamp = datetime.fromtimestamp(self.clock(), UTC).isoformat(
+            timespec="milliseconds").replace("+00:00", "Z")
+        self.waiting.append((sent["callbackUrl"], {
+            "requestId": request, "event": "export.ready", "reference": sent["reference"],
+            "data": {"rows": 3, "format": sent.get("format", "csv")}, "sentAt": stamp}))
+        return 202, {"Location": f"/exports/{request}"}, {
+            "requestId": request, "status": "ACCEPTED", "eta": 30}
+
+    def deliver(self, rec: Recorder) -> None:
+        for url, body in self.waiting:
+            rec.now += 1
+            body["sentAt"] = datetime.fromtimestamp(rec.now, UTC).isoformat(
+                timespec="milliseconds").replace("+00:00", "Z")
+            rec.called("POST", url, body)
+        self.waiting.clear()

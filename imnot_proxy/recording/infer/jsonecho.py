@@ -1,9 +1,10 @@
 """A JSON answer that echoes its request, or stamps the time, becomes a template.
 
 Each string of the answer that is a value of the request — a path parameter, a query
-value, a JSON body field (also a number of three digits or more) — becomes the
-expression that reads it (``{{ request.params.id }}``, ``{{ request.query.get('q') }}``,
-``{{ request.json('$.a.b') }}``; a whole-value expression keeps its JSON type), and
+value, a form field, a JSON body field (also a number of three digits or more) — becomes
+the expression that reads it (``{{ request.params.id }}``, ``{{ request.query.get('q') }}``,
+``{{ request.form.get('scope') }}``, ``{{ request.json('$.a.b') }}``; a whole-value
+expression keeps its JSON type), and
 a time stamp of the moment it was recorded (``stamps``: ISO date-times and dates, epoch
 seconds and milliseconds) becomes ``{{ now(...) }}`` in the recorded format, unless the
 recording shows it constant at its place. Secret-named fields and redacted values are
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 from ..exchange import Exchange
 from ..redact import PLACEHOLDER, Redactor
@@ -81,6 +83,11 @@ def _sources(ex: Exchange, template: str) -> dict[tuple[str, str], tuple[str, st
     for name, value in ex.query:
         if not _REDACTOR.is_secret_field(name):
             _put(out, value, "{{ request.query.get(" + repr(name) + ") }}", f"query {name}")
+    if "x-www-form-urlencoded" in (ex.request_header("content-type") or "").lower():
+        for name, value in parse_qsl(ex.request_body.decode("utf-8", "replace"),
+                                     keep_blank_values=True):
+            if not _REDACTOR.is_secret_field(name):
+                _put(out, value, "{{ request.form.get(" + repr(name) + ") }}", f"form {name}")
     body = ex.request_json()
 
     def walk(value: Any, path: str, key: str) -> None:

@@ -10,7 +10,7 @@ from .draft import Draft, Route
 from .echo import Echo, result_template
 from .flows import Flow
 from .ids import id_candidates, param_why, path
-from .results import NO_PAYLOAD, InferredDatapoint, Row, from_flows
+from .results import NO_PAYLOAD, InferredDatapoint, Row, TextPayload, from_flows
 from .roles import Roles, Step, decide
 from .stamps import constant_places, fresh, xml_places
 
@@ -247,7 +247,7 @@ def _xml_result(response: dict[str, Any], last: Flow, value: str, why: str
         why += "; the payload answered with the id put in"
     if any(fresh(v, last.ex.started) for _, v, _ in xml_places(text)):
         echo.notes.append("the XML result's time stamps are answered as recorded (the payload)")
-    return response, text, why, echo
+    return response, TextPayload(text, ".xml"), why, echo
 
 
 def _status_response(route: Step, strict: bool) -> tuple[dict[str, Any], str]:
