@@ -114,7 +114,8 @@ class ImnotProxy:
             self.definitions.set_policy(policy)
         self.recording.configure(settings.recordings, settings.redact_headers,
                                  settings.redact_fields)
-        self.verify.configure(settings.verify_ignore)
+        self.verify.configure(settings.verify_ignore, settings.redact_headers,
+                              settings.redact_fields)
         if updated & {"imnot_intercept", "imnot_admin_host", "imnot_record_hosts"}:
             if settings.intercept == "all" and "imnot_intercept" in updated:
                 ctx.options.update(allow_hosts=[])
@@ -372,9 +373,11 @@ class ImnotProxy:
     @command.command("imnot.verify.report")
     def verify_report_command(self) -> Sequence[str]:
         """The drift report of verify mode, one line per endpoint; also written as JSON to
-        the recordings directory."""
+        the recordings directory, with the partner-file changes it proposes as a patch."""
         saved = self._save_drift()
         lines = [format_drift_line(e) for e in self.verify.report.view()["endpoints"]]
+        if saved and self.verify.patch is not None:
+            lines.append(f"patch proposal written to {self.verify.patch} (review, then git apply)")
         return [*lines, f"written to {saved}" if saved else "nothing verified yet"]
 
     @command.command("imnot.reload")

@@ -46,9 +46,13 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
-def _dump(value: Any) -> str:
+def dump(value: Any) -> str:
+    """Block YAML in the style of generated partner files."""
     return yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=100)
+
+
+_dump = dump
 
 
 def render(inference: Inference, sources: list[str], folder: Path) -> Rendered:

@@ -48,28 +48,52 @@ def result_template(results: list[tuple[Flow, str]], submits: dict[str, Flow]) -
     if not isinstance(payload, dict | list):
         return Echo()
     out = Echo()
+    echoed = _echoed(results, submits, payload)
+    names: set[str] = set()
+    keep: dict[tuple[Any, ...], str] = {}
+    for path, source in echoed.items():
+        if _in_list(path) or _with_id(_at(payload, path), value) is not None:
+            continue
+        name = _name(source, names)
+        out.capture[name] = {"json": _jsonpath(source)}
+        keep[path] = f"{{{{ captured.{name} }}}}"
+    constant = constant_places((f.json, f.ex.started) for f, _ in results)
+    listed = _build(out, payload, value, flow.ex.started, keep, constant)
+    out.notes += [f"{_jsonpath(p)} of the result carries a submitted value inside a list: "
+                  "kept as recorded" for p in echoed if _in_list(p) and p not in listed]
+    return out
+
+
+def payload_template(payload: Any, value: str | None, started: float,
+                     keep: dict[tuple[Any, ...], str]) -> Echo:
+    """A template over a new payload (the drift check's proposal): the id ``value`` and
+    the time stamps of the moment ``started`` as in ``result_template``, and the ``keep``
+    expressions (values captured at submit) where the payload still has their place."""
+    out = Echo()
+    if isinstance(payload, dict | list):
+        kept = {p: e for p, e in keep.items() if not _in_list(p) and _has(payload, p)}
+        _build(out, payload, value or "\0", started, kept, frozenset())
+    return out
+
+
+def _build(out: Echo, payload: Any, value: str, started: float,
+           keep: dict[tuple[Any, ...], str], constant: frozenset) -> list[tuple[Any, ...]]:
+    """Fill ``out`` with the template of ``payload`` (and the payload with ``{id}`` in its
+    lists); returns the places inside lists that hold the id."""
     replacements: dict[tuple[Any, ...], str] = {}
-    listed_ids: list[tuple[Any, ...]] = []
+    listed: list[tuple[Any, ...]] = []
     for path, leaf in _leaves(payload):
         expression = _with_id(leaf, value)
         if expression is None:
             continue
         if _in_list(path):
-            listed_ids.append(path)
+            listed.append(path)
         else:
             replacements[path] = expression
     keys = {path for path in _key_paths(payload) if path[-1] == value and not _in_list(path)}
-    echoed = _echoed(results, submits, payload)
-    names: set[str] = set()
-    for path, source in echoed.items():
-        if path in replacements or _in_list(path):
-            continue
-        name = _name(source, names)
-        out.capture[name] = {"json": _jsonpath(source)}
-        replacements[path] = f"{{{{ captured.{name} }}}}"
-    constant = constant_places((f.json, f.ex.started) for f, _ in results)
+    replacements.update({p: e for p, e in keep.items() if p not in replacements})
     for path, leaf in _leaves(payload):
-        stamp = fresh(leaf, flow.ex.started)
+        stamp = fresh(leaf, started)
         if stamp is None or path in replacements or _place(path) in constant:
             continue
         if _in_list(path):
@@ -77,14 +101,25 @@ def result_template(results: list[tuple[Flow, str]], submits: dict[str, Flow]) -
                              "inside a list: kept as recorded")
         else:
             replacements[path] = stamp.expression
-    lost = [p for p in echoed if _in_list(p) and p not in listed_ids]
-    out.notes += [f"{_jsonpath(p)} of the result carries a submitted value inside a list: "
-                  "kept as recorded" for p in lost]
-    if listed_ids:
-        out.payload = _placed(payload, set(listed_ids), value)
-    if replacements or keys or listed_ids:
+    if listed:
+        out.payload = _placed(payload, set(listed), value)
+    if replacements or keys or listed:
         out.body = _template(payload, (), replacements, keys)
-    return out
+    return listed
+
+
+def _at(value: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _has(value: Any, path: tuple[Any, ...]) -> bool:
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return False
+        value = value[key]
+    return not isinstance(value, dict | list)
 
 
 def _with_id(leaf: Any, value: str) -> str | None:

@@ -23,6 +23,19 @@ def detect(draft: Draft, flows: list[Flow]) -> bool:
     if not tokens:
         return False
     last = tokens[-1]
+    response, why, gaps = token_response(tokens, path(last, {}))
+    dp = draft.single(flows, last, "oauth", response,
+                      f"oauth: {last.method} {path(last, {})} answered access_token "
+                      f"({response.get('token_type', 'Bearer')}, expires_in "
+                      f"{response.get('expires_in', 3600)})", why)
+    dp.gaps += gaps
+    return True
+
+
+def token_response(tokens: list[Flow], template: str) -> tuple[dict[str, Any], str, list[str]]:
+    """The oauth response of recorded token answers (the last one's fields, its other keys
+    as ``body``), why, and what it does not reproduce."""
+    last = tokens[-1]
     body = last.json
     response: dict[str, Any] = {"status": last.status}
     if isinstance(body.get("token_type"), str):
@@ -39,7 +52,7 @@ def detect(draft: Draft, flows: list[Flow]) -> bool:
         constant = constant_places(
             ({k: v for k, v in f.json.items() if k not in TOKEN_FIELDS}, f.ex.started)
             for f in tokens)
-        value, done = templated(last.ex, extra, path(last, {}), constant)
+        value, done = templated(last.ex, extra, template, constant)
         if done:
             response["template"] = True
             why += f"; templated: {', '.join(done)}"
@@ -50,9 +63,4 @@ def detect(draft: Draft, flows: list[Flow]) -> bool:
     if added:
         gaps.append(f"the oauth pattern always answers {' and '.join(added)}; the partner did "
                     "not")
-    dp = draft.single(flows, last, "oauth", response,
-                      f"oauth: {last.method} {path(last, {})} answered access_token "
-                      f"({response.get('token_type', 'Bearer')}, expires_in "
-                      f"{response.get('expires_in', 3600)})", why)
-    dp.gaps += gaps
-    return True
+    return response, why, gaps
