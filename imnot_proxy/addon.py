@@ -26,6 +26,7 @@ from .definitions import Definitions
 from .engine import Admin, Engine, EngineSettings, Forward, Policy, Record, Verify
 from .engine.callback import callback_refusal
 from .errors import RequestError, StoreError
+from .faultglue import FaultGlue
 from .journal import Journal, MemoryJournal
 from .journalbody import BodyCapture
 from .jsonlog import FLOW_FIELD, use_json_logs
@@ -63,6 +64,8 @@ class ImnotProxy:
         self.recording = LiveRecording()
         self.verify = VerifySide()
         self.tasks = Tasks()
+        self.faults = FaultGlue(self._journal,
+                                lambda: self.settings.upstream_login if self.settings else None)
         self._watcher: Any = None
         self._flow_log = True
         self._bodies: BodyCapture | None = None
@@ -146,6 +149,7 @@ class ImnotProxy:
 
     def done(self) -> None:
         self.tasks.cancel_all()
+        self.faults.close()
         self.recording.close()
         self._save_drift()
         self.verify.close()
@@ -236,6 +240,9 @@ class ImnotProxy:
         try:
             view = flows.view_of(flow, self.sessions)
             outcome = engine.handle(view)
+            if getattr(outcome, "fault", None) is not None and not (
+                    isinstance(outcome, Record) and self.recording.failure is not None):
+                return self.faults.inject(flow, view, outcome, started)  # type: ignore[arg-type]
             if isinstance(outcome, Forward):
                 self._forward(flow, outcome.partner_host, started, view.session)
             elif isinstance(outcome, Admin):
@@ -351,11 +358,12 @@ class ImnotProxy:
         self.journal.add(entry)
         if self._flow_log:
             view = entry.view()
+            status = entry.status or ("no response" if kind == "fault" else "error")
             if entry.request_id:
-                logger.info("%s -> %s (%.1f ms) · request %s", note, entry.status or "error",
+                logger.info("%s -> %s (%.1f ms) · request %s", note, status,
                             view["ms"], entry.request_id, extra={FLOW_FIELD: view})
             else:
-                logger.info("%s -> %s (%.1f ms)", note, entry.status or "error", view["ms"],
+                logger.info("%s -> %s (%.1f ms)", note, status, view["ms"],
                             extra={FLOW_FIELD: view})
 
     # --- commands (the same code as the admin API) ----------------------------------

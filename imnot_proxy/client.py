@@ -6,6 +6,7 @@ settings are ignored on purpose) and returns the decoded JSON.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import urllib.error
@@ -36,7 +37,10 @@ class AdminClient:
 
     def call(self, method: str, path: str, body: bytes | None = None,
              content_type: str = "application/json") -> Any:
-        request = urllib.request.Request(self.base_url + path, data=body, method=method)
+        try:
+            request = urllib.request.Request(self.base_url + path, data=body, method=method)
+        except ValueError as exc:  # a base URL that is not one
+            raise AdminCallError(None, f"not a URL: {self.base_url + path!r} ({exc})") from None
         if self.key:
             request.add_header("Authorization", f"Bearer {self.key}")
         if body is not None:
@@ -49,8 +53,10 @@ class AdminClient:
             payload = _decode(exc.read())
             exc.close()
             detail = payload.get("detail", payload) if isinstance(payload, dict) else payload
+            if isinstance(payload, dict) and isinstance(payload.get("problem"), str):
+                detail = f"{detail}: {payload['problem']}"  # where a body went wrong
             raise AdminCallError(exc.code, detail) from None
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, http.client.InvalidURL) as exc:
             reason = getattr(exc, "reason", exc)
             raise AdminCallError(None, f"cannot reach {self.base_url}: {reason}") from None
 

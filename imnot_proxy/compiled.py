@@ -1,5 +1,5 @@
-"""A partner file's conditions, templates, captures, XPath rules, XML Schemas and keys,
-compiled once at load, every problem located.
+"""A partner file's conditions (its faults' too: ``fault_conditions.py``), templates,
+captures, XPath rules, XML Schemas and keys, compiled once at load, every problem located.
 
 ``compile_partner`` walks a validated partner model and returns ``Compiled``, a side
 table keyed by the model objects themselves (``compiled.get(model_object)``), so the
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import schema
+from .fault_conditions import compile_fault_conditions
 from .lang.condition_sources import SOURCES, Source
 from .lang.condition_values import Invalid
 from .lang.conditions import compile_condition
@@ -83,6 +84,7 @@ def compile_partner(partner: schema.Partner, file: Path | None = None,
             for which in ("unknown_id", "not_ready"):
                 _answer(compiled, findings, getattr(strict, which),
                         at + ("strict_order", which))
+    findings.extend(compile_fault_conditions(compiled, partner))
     return compiled, findings
 
 
@@ -129,8 +131,8 @@ def _capture_source(findings: list[Finding], spec: Any, at: tuple,
     try:
         return SOURCES[word](spec[word], namespaces or None)
     except Invalid as exc:
-        loc, message = exc.args[0]
-        findings.append((at + (word,) + tuple(loc), message, "error"))
+        findings.extend((at + (word,) + tuple(loc), message, "error")
+                        for loc, message in exc.problems)
     except Exception as exc:  # noqa: BLE001 - any bad expression is a located problem
         findings.append((at + (word,), str(exc), "error"))
     return None

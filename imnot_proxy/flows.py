@@ -116,7 +116,8 @@ def describe(outcome: Mocked | Unmatched, view: RequestView) -> tuple[dict, str]
         comment = (f"imnot miss {view.method} {flow_path(view)} · closest: "
                    f"{', '.join(closest) or 'none'}")
     if isinstance(outcome, Unmatched):
-        owners = {route.partner for route in outcome.miss.closest}
+        owners = ({outcome.partner} if outcome.partner
+                  else {route.partner for route in outcome.miss.closest})
         if len(owners) == 1:  # the host's partner, so a journal filtered by partner shows it
             meta["partner"] = owners.pop()
     if session:

@@ -19,7 +19,14 @@ import yaml
 from . import rules, schema
 from .compiled import Compiled, compile_partner
 from .errors import Problem
-from .schema_errors import data_loc, dotted, drop, is_lenient_extra, unknown_key_message
+from .schema_errors import (
+    data_loc,
+    dotted,
+    drop,
+    is_lenient_extra,
+    tag_key,
+    unknown_key_message,
+)
 from .schema_errors import message as error_message
 from .yamlsafe import DEFAULT_LIMITS, Limits, LocatedError, compose, decode, too_big
 
@@ -175,7 +182,7 @@ def _parse(text: str, name: str, strict: bool, limits: Limits
         for err in hard:
             loc = data_loc(data, err["loc"])
             if err["type"] == "union_tag_invalid":
-                loc = loc + ("pattern",)
+                loc = loc + (tag_key(loc),)
             if err["type"] == "extra_forbidden":
                 message = unknown_key_message(data, loc)
             else:

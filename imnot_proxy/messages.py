@@ -8,6 +8,7 @@ testable without a proxy. Headers are any mapping with a case-insensitive
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
@@ -103,6 +104,13 @@ def loads_json(data: bytes | str) -> Any:
         return json.loads(data, parse_constant=_no_constant)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):  # Python's bound on digits
+            raise ValueError(f"a number of more than {sys.get_int_max_str_digits():,} "
+                             "digits") from None
+        raise
 
 
 def encode_json(value: Any) -> bytes:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 import pydantic
 
 from . import schema
+from .fault_rules import check_faults
 from .routing import ANY_HOST, Route, Router, is_param, path_shape, split_path
 
 Finding = tuple[tuple, str, str]  # (location, message, severity)
@@ -37,6 +38,9 @@ def check_partner(partner: schema.Partner) -> list[Finding]:
         if _has_control(dp.name):
             findings.append((where + ("name",), "control characters are not allowed in a name",
                              "error"))
+        elif not schema.PARTNER_NAME_RE.fullmatch(dp.name):
+            findings.append((where + ("name",), "name should match ^[a-zA-Z0-9_-]{1,64}$ to be "
+                             "usable in admin URLs (payload uploads)", "warning"))
         if dp.name in seen_names:
             findings.append((where + ("name",),
                              f"datapoint name '{dp.name}' is also used by datapoints."
@@ -46,13 +50,21 @@ def check_partner(partner: schema.Partner) -> list[Finding]:
         for j, ep in enumerate(dp.endpoints):
             key = (ep.method, path_shape(ep.path))
             for other_dp, other_loc, other_when in routes.get(key, []):
-                if other_dp != dp.name and same_condition(ep.when, other_when):
+                if not same_condition(ep.when, other_when):
+                    continue
+                if other_dp != dp.name:
                     findings.append((where + ("endpoints", j, "path"),
                                      f"route {ep.method} {ep.path} is already defined by "
                                      f"datapoint '{other_dp}' ({_dotted(other_loc)})"
                                      + _when_hint(ep.when), "error"))
-                    break
+                else:  # the original accepts it (the first declaration answers): a warning
+                    findings.append((where + ("endpoints", j, "path"),
+                                     f"this endpoint never answers: {ep.method} {ep.path} is "
+                                     f"declared before it by {_dotted(other_loc)}"
+                                     + _when_hint(ep.when), "warning"))
+                break
             routes.setdefault(key, []).append((dp.name, where + ("endpoints", j), ep.when))
+    findings.extend(check_faults(partner))
     return findings
 
 
@@ -194,8 +206,17 @@ def _places_id(body: object) -> bool:
 
 def same_condition(a: object, b: object) -> bool:
     """Two endpoints on one path conflict unless their ``when:`` tell them apart: both
-    without one, or both with the same one, is a conflict."""
-    return a == b
+    without one, or both with the same one (header names in any case), is a conflict."""
+    return _canonical(a) == _canonical(b)
+
+
+def _canonical(when: object) -> object:
+    if isinstance(when, dict):
+        return {k: (v.lower() if k == "header" and isinstance(v, str) else _canonical(v))
+                for k, v in when.items()}
+    if isinstance(when, list):
+        return [_canonical(v) for v in when]
+    return when
 
 
 def _when_hint(when: object) -> str:

@@ -13,9 +13,11 @@ from typing import Any
 import pydantic
 
 from . import schema
+from .schema.faults import FAULT_KINDS, FAULT_MODELS
 
 # Sections where the original already rejected unknown keys: always errors there.
-ALWAYS_STRICT = {"pagination", "validate", "rate_limit", "pending", "failed", "strict_order"}
+ALWAYS_STRICT = {"pagination", "validate", "rate_limit", "pending", "failed", "strict_order",
+                 "faults", "latency"}
 
 
 def data_loc(data: Any, loc: Sequence) -> tuple:
@@ -24,6 +26,8 @@ def data_loc(data: Any, loc: Sequence) -> tuple:
     current = data
     for i, part in enumerate(loc):
         if isinstance(current, dict):
+            if i and isinstance(loc[i - 1], int) and part == current.get("kind"):
+                continue  # a fault's kind tag, which may also be one of its keys ("status")
             if part in current:
                 out.append(part)
                 current = current[part]
@@ -114,6 +118,8 @@ def _model_class(annotation: Any, value: Any) -> type[pydantic.BaseModel] | None
     annotation = _strip(annotation)
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         tag = value.get("pattern") if isinstance(value, dict) else None
+        if isinstance(value, dict) and "kind" in value and "pattern" not in value:
+            return FAULT_MODELS.get(value["kind"])
         return schema.DATAPOINT_MODELS.get(tag)
     if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
         return annotation
@@ -137,6 +143,8 @@ def message(err: dict) -> str:
     kind = err["type"]
     if kind == "union_tag_not_found" and not isinstance(err.get("input"), dict):
         return f"expected a mapping (got {type(err.get('input')).__name__})"
+    if kind.startswith("union_tag") and tag_key(err["loc"]) == "kind":
+        return _fault_kind_message(err)
     if kind in _FRIENDLY:
         return _FRIENDLY[kind]
     if kind == "union_tag_invalid":
@@ -153,3 +161,19 @@ def message(err: dict) -> str:
         got = type(err.get("input")).__name__
         message = f"{message} (got {got})"
     return message
+
+
+def tag_key(loc: Sequence) -> str:
+    """The key that picks the model of a union at ``loc``: a fault's ``kind`` or a
+    datapoint's ``pattern``."""
+    return "kind" if "faults" in loc else "pattern"
+
+
+def _fault_kind_message(err: dict) -> str:
+    supported = ", ".join(FAULT_KINDS)
+    if err["type"] == "union_tag_not_found":
+        return f"is missing 'kind' (one of: {supported})"
+    tag = str(err.get("ctx", {}).get("tag"))
+    close = difflib.get_close_matches(tag, FAULT_KINDS, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown fault kind '{tag}'{hint}; supported: {supported}"

@@ -11,6 +11,7 @@ Subclass ``StoreContract`` in a test module and provide three fixtures:
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 
@@ -384,6 +385,59 @@ class StoreContract:
         assert store.take_token("a", 1) > 0
         assert store.take_token("b", 1) == 0
 
+    # --- faults set at run time, fault counters ------------------------------------------
+
+    def test_fault_round_trip_and_listing_by_session(self, store: Store, clock):
+        a = store.add_fault(P, None, b'{"kind":"reset"}', None)
+        b = store.add_fault(P, "s1", b'{"kind":"hang"}', clock() + 60)
+        assert a.id and b.id and a.id != b.id
+        assert (b.partner, b.session_id, b.spec, b.expires_at) == (
+            P, "s1", b'{"kind":"hang"}', clock() + 60)
+        assert b.created_at == clock()
+        assert store.list_faults() == [a, b]
+        assert store.list_faults("s1") == [b]
+        assert store.list_faults("s2") == []
+        assert store.active_faults() == (a, b)
+
+    def test_expired_faults_are_not_in_force(self, store: Store, clock):
+        short = store.add_fault(P, None, b"{}", clock() + 10)
+        kept = store.add_fault(P, None, b"{}", None)
+        assert store.active_faults() == (short, kept)  # cached...
+        clock.advance(10)
+        assert store.active_faults() == (kept,)  # ...but not past the first expiry
+        assert store.list_faults() == [kept]
+
+    def test_delete_and_clear_faults(self, store: Store):
+        a = store.add_fault(P, None, b"{}", None)
+        b = store.add_fault(P, "s1", b"{}", None)
+        c = store.add_fault(P, "s1", b"{}", None)
+        assert store.active_faults() == (a, b, c)
+        assert store.delete_fault(a.id)
+        assert not store.delete_fault(a.id)
+        assert store.active_faults() == (b, c)
+        assert store.clear_faults("s2") == 0
+        assert store.clear_faults("s1") == 2
+        assert store.active_faults() == ()
+        store.add_fault(P, None, b"{}", None)
+        assert store.clear_faults() == 1
+        assert store.list_faults() == []
+
+    def test_fault_counter_counts_from_one_and_keeps_the_first_time(self, store: Store, clock):
+        assert store.count_fault("k|s1") == (1, clock())
+        first = clock()
+        clock.advance(5)
+        assert store.count_fault("k|s1") == (2, first)
+        assert store.count_fault("k|s2") == (1, clock())
+
+    def test_deleting_a_fault_drops_its_counters(self, store: Store):
+        fault = store.add_fault(P, None, b"{}", None)
+        other = store.add_fault(P, None, b"{}", None)
+        store.count_fault(f"{fault.id}|s1")
+        store.count_fault(f"{other.id}|s1")
+        store.delete_fault(fault.id)
+        assert store.count_fault(f"{fault.id}|s1")[0] == 1
+        assert store.count_fault(f"{other.id}|s1")[0] == 2
+
     # --- durability and several instances ------------------------------------------------
 
     def test_data_survives_reopening(self, store: Store, reopen):
@@ -394,6 +448,8 @@ class StoreContract:
         callback = store.add_callback(P, "export", None, "http://127.0.0.1:9/x", "POST")
         store.log_delivery(callback.id, 1, 204, None)
         cursor = store.add_cursor(P, "list", None, 7, 60)
+        fault = store.add_fault(P, "s1", b'{"kind":"reset"}', None)
+        store.count_fault("k")
         store.close()
         again = reopen()
         try:
@@ -404,6 +460,8 @@ class StoreContract:
             assert again.get_callback(P, "export", callback.id) == callback
             assert [d.status for d in again.deliveries(callback.id)] == [204]
             assert again.get_cursor(P, "list", None, cursor) == 7
+            assert again.active_faults() == (fault,)
+            assert again.count_fault("k")[0] == 2
         finally:
             again.close()
 
@@ -473,3 +531,54 @@ class StoreContract:
             assert store.take_token("k", 1) > 0
         finally:
             other.close()
+
+    def test_second_instance_sees_faults_within_100_ms(self, store: Store, reopen):
+        """The faults in force are cached for the hot path; another instance's (replica's)
+        changes show within ``FRESH_WITHIN``, this instance's own at once."""
+        other = reopen()
+        try:
+            assert store.active_faults() == ()  # cached as empty
+            fault = other.add_fault(P, "s1", b"{}", None)
+            fresh(store.active_faults, (fault,))
+            assert store.active_faults() is store.active_faults()  # unchanged: the same
+            second = other.add_fault(P, None, b"{}", None)
+            fresh(store.active_faults, (fault, second))
+            other.delete_fault(fault.id)
+            fresh(store.active_faults, (second,))
+            other.clear_faults()
+            fresh(store.active_faults, ())
+            mine = store.add_fault(P, None, b"{}", None)
+            assert store.active_faults() == (mine,)
+            fresh(other.active_faults, (mine,))
+            other.count_fault("k")
+            assert store.count_fault("k")[0] == 2
+        finally:
+            other.close()
+
+    def test_fault_counts_are_atomic_across_instances(self, store: Store, reopen):
+        """Two instances counting one key at once never hand out the same number."""
+        other = reopen()
+        try:
+            numbers: list[int] = []
+
+            def count(target: Store) -> None:
+                for _ in range(50):
+                    numbers.append(target.count_fault("f1|s1")[0])
+
+            workers = [threading.Thread(target=count, args=(s,)) for s in (store, other)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            assert sorted(numbers) == list(range(1, 101))
+        finally:
+            other.close()
+
+
+def soon(condition, seconds: float = 1.0) -> bool:
+    """Whether ``condition()`` becomes true before ``seconds`` pass (polled, no sleep)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+    return True

@@ -148,7 +148,8 @@ def _session_new(svc, request, params):
 
 @route("GET", "/imnot/admin/{partner}/{datapoint}/payload/session/{session_id}")
 def _session_get(svc, request, params):
-    return svc.get_session(params["partner"], params["datapoint"], params["session_id"])
+    return svc.get_session(params["partner"], params["datapoint"], params["session_id"],
+                           payload_name(request.query.get("name")))
 
 
 @route("GET", "/imnot/admin/status")
@@ -223,6 +224,28 @@ def _postman(svc, request, params):
     return collection([s.model for s in svc.engine().partners],
                       admin_base=f"{request.scheme}://{request.host}"
                       + (f":{request.port}" if request.port not in (80, 443) else ""))
+
+
+@route("POST", "/imnot/admin/faults")
+def _fault_add(svc, request, params):
+    """Add a fault (JSON: kind, partner, datapoint, endpoint, session, when, expires_in, and
+    the kind's parameters); 201 with the stored fault and its ``id``."""
+    return json_response(201, svc.faults.add(request.body))
+
+
+@route("GET", "/imnot/admin/faults")
+def _fault_list(svc, request, params):
+    return svc.faults.list(request.query.get("session") or None)
+
+
+@route("DELETE", "/imnot/admin/faults")
+def _fault_clear(svc, request, params):
+    return svc.faults.clear(request.query.get("session") or None)
+
+
+@route("DELETE", "/imnot/admin/faults/{fault_id}")
+def _fault_delete(svc, request, params):
+    return svc.faults.delete(params["fault_id"])
 
 
 @route("POST", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}/retrigger")

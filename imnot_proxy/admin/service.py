@@ -21,13 +21,14 @@ from ..journal import Journal, MemoryJournal
 from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
 from . import trial
+from .faults import FaultAdmin
 from .views import check_size, parse_payload, partner_view, payload_view, session_view
 
 # A session id a client names itself: it travels as the proxy user name in a URL, so only
 # characters a URL's user part carries as they are.
 SESSION_ID_RE = re.compile(r"[A-Za-z0-9._~-]{1,128}")
 JOURNAL_SCAN = 10_000_000  # more than any journal holds: filters look at every entry
-JOURNAL_KINDS = frozenset({"mock", "miss", "passthrough", "record", "error"})
+JOURNAL_KINDS = frozenset({"mock", "miss", "passthrough", "record", "fault", "error"})
 
 
 class AdminService:
@@ -42,6 +43,7 @@ class AdminService:
         self.journal = journal if journal is not None else MemoryJournal()
         self.dispatch = dispatch
         self.admin_key = admin_key
+        self.faults = FaultAdmin(definitions, store)
 
     def engine(self) -> Engine:
         return self.definitions.current()
@@ -118,15 +120,18 @@ class AdminService:
             raise RequestError(409, f"Session '{session_id}' already exists")
         return {"session_id": opened}
 
-    def get_session(self, partner: str, datapoint: str, session_id: str) -> dict:
+    def get_session(self, partner: str, datapoint: str, session_id: str,
+                    name: str = "") -> dict:
         record = self.store.get_session(session_id)
         if record is None:
             raise RequestError(404, f"Session '{session_id}' not found")
-        if (record.partner, record.datapoint) == (partner, datapoint):
+        if not name and (record.partner, record.datapoint) == (partner, datapoint):
             return {**session_view(record), **payload_view(record)}
-        payload = self.store.session_payload(session_id, partner, datapoint, touch=False)
+        payload = self.store.session_payload(session_id, partner, datapoint, name, touch=False)
         if payload is None:
-            raise RequestError(404, f"Session '{session_id}' not found")
+            which = f"payload '{name}' of " if name else ""
+            raise RequestError(404, f"Session '{session_id}' not found" if not name else
+                               f"No {which}{partner}/{datapoint} in session '{session_id}'")
         view = {**session_view(record), "partner": partner, "datapoint": datapoint}
         view.pop("outcome", None)
         if payload.outcome:
@@ -260,4 +265,5 @@ class AdminService:
         report = self.definitions.last_report
         return {"version": __version__, "partners": [s.name for s in engine.partners],
                 "routes": len(engine.router), "sessions": self.store.count_sessions(),
+                "faults": self.faults.list(),
                 "last_reload": report.view() if report else None}

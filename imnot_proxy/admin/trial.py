@@ -66,6 +66,8 @@ def run(engine: Engine, journal: Journal, spec_bytes: bytes) -> dict:
         route = outcome.route
         result.update(partner=route.partner, datapoint=route.datapoint, route=route.label,
                       params=outcome.params, captured=captured(route.endpoint, response))
+        if outcome.fault is not None:  # what the proxy would inject (status 0: no answer)
+            result["fault"] = outcome.fault.meta()
     else:
         result["closest"] = [f"{r.label} ({r.owner})" for r in outcome.miss.closest]
     journal.add(_entry(view, result, seconds))

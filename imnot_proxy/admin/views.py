@@ -36,19 +36,23 @@ def parse_payload(body: bytes, limit: int | None = None,
         return body, given
     try:
         value = loads_json(body) if body.strip() else None
-    except json.JSONDecodeError:
-        raise RequestError(400, "Invalid JSON body") from None
+    except json.JSONDecodeError as exc:
+        raise _invalid_json(f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except ValueError as exc:  # NaN, Infinity, nesting
-        raise RequestError(400, f"Invalid JSON body: {exc}") from None
+        raise _invalid_json(str(exc)) from None
     if value is None:
         raise RequestError(422, "Payload must not be null or empty")
     try:
         return encode_json(value), JSON_TYPE
     except UnicodeEncodeError:
-        raise RequestError(400, "Invalid JSON body: a lone surrogate (\\ud800-\\udfff) is not "
-                                "Unicode text") from None
+        raise _invalid_json("a lone surrogate (\\ud800-\\udfff) is not Unicode text") from None
     except RecursionError:
-        raise RequestError(400, "Invalid JSON body: JSON nested too deeply") from None
+        raise _invalid_json("JSON nested too deeply") from None
+
+
+def _invalid_json(problem: str) -> RequestError:
+    """imnot's exact ``detail`` (clients compare it), with where the body went wrong beside it."""
+    return RequestError(400, "Invalid JSON body", extra={"problem": problem})
 
 
 def payload_name(raw: str | None) -> str:

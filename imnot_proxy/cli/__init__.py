@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from .ca import cmd_ca
+from .faults import cmd_fault
 from .files import cmd_export, cmd_generate, cmd_init, cmd_routes, cmd_schema, cmd_validate
 from .parser import build_parser
 from .record import cmd_record
@@ -34,6 +35,7 @@ COMMANDS = {
     "export": cmd_export,
     "record": cmd_record,
     "ca": cmd_ca,
+    "fault": cmd_fault,
     "verify": cmd_verify,
 }
 

@@ -79,7 +79,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         text = partner_file.read_text("utf-8")
         partner_file.write_text(f"# yaml-language-server: $schema=../{SCHEMA_FILE}\n" + text,
                                 "utf-8")
-    console.print(f"[green]wrote {target}[/] with the StayLink and BookingCo examples "
+    console.print(f"[green]wrote {target}[/] with the StayLink, BookingCo and ChannelLink examples "
                   f"and {SCHEMA_FILE} for editors")
     for path in sorted(target.rglob("*.yaml")):
         console.print(f"  {path}")

@@ -59,6 +59,7 @@ def format_sessions(rows: Sequence[dict]) -> Table:
 def route_rows(result: loader.LoadResult, admin_host: str = "imnot.proxy") -> list[dict]:
     """Partner routes, then the admin routes (per payload datapoint, then the fixed ones)."""
     from ..admin import ROUTES
+    from ..admin.ui import PAGE
     from ..engine.choice import label_of
     from ..rules import route_entries
     from ..schema import PAYLOAD_PATTERNS
@@ -87,10 +88,11 @@ def route_rows(result: loader.LoadResult, admin_host: str = "imnot.proxy") -> li
                     rows.append({"host": admin_host, "method": method, "path": concrete,
                                  "owner": f"{source.name}/{dp.name}", "pattern": "admin",
                                  "step": None})
-    for method, path, _ in ROUTES:
-        if "{partner}" not in path:
-            rows.append({"host": admin_host, "method": method, "path": path, "owner": "-",
-                         "pattern": "admin", "step": None})
+    fixed = [(method, path) for method, path, _ in ROUTES if "{partner}" not in path]
+    fixed += [("GET", "/"), ("GET", PAGE), ("GET", f"{PAGE}/{{file}}")]  # the admin page
+    for method, path in fixed:
+        rows.append({"host": admin_host, "method": method, "path": path, "owner": "-",
+                     "pattern": "admin", "step": None})
     return rows
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from .. import __version__
+from .faults import add_fault_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,8 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the proxy unchanged: --set, --mode, --listen-host/-port, -q "
                                    "and a few more for the lean engine, any mitmdump/mitmweb "
                                    "option with --full/--web.")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     p.add_argument("--partners", help="partners directory (default: ./partners, else the "
                                       "bundled examples)")
     p.add_argument("--db", help="state store (default: imnot.db beside the partners directory)")
@@ -66,8 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also list the admin API routes (payloads, sessions, callbacks)")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("init", help="scaffold partners/ with the StayLink and BookingCo examples")
-    p.add_argument("--dir", default=".")
+    p = sub.add_parser("init", help="scaffold partners/ with the example partners (StayLink, "
+                                    "BookingCo, ChannelLink)")
+    p.add_argument("--dir", default=".",
+                   help="the folder to create partners/ in (default: the current one)")
     p.add_argument("--force", action="store_true",
                    help="write the example files even if partners/ exists (other files kept)")
 
@@ -131,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = sessions_sub.add_parser("delete", parents=[remote, offline])
     q.add_argument("session_id")
     sessions_sub.add_parser("clear", parents=[remote, offline])
+
+    add_fault_parser(sub, [remote, offline])
 
     sub.add_parser("status", parents=[remote],
                    help="partners, routes, sessions and the last reload of a running proxy")

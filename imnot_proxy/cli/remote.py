@@ -9,11 +9,12 @@ command only chooses which one to open.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from .output import console, fail, format_sessions, print_json
 from .paths import default_partners
@@ -50,6 +51,10 @@ class Remote(Protocol):
     def delete_session(self, session_id: str) -> dict: ...
     def clear_sessions(self) -> dict: ...
     def status(self) -> dict: ...
+    def add_fault(self, body: dict) -> dict: ...
+    def list_faults(self, session: str | None = None) -> list[dict]: ...
+    def delete_fault(self, fault_id: str) -> dict: ...
+    def clear_faults(self, session: str | None = None) -> dict: ...
 
 
 class HttpRemote:
@@ -77,19 +82,31 @@ class HttpRemote:
         return self._call("POST", path, body, content_type or "application/json")
 
     def get_session(self, partner: str, datapoint: str, session_id: str) -> dict:
-        return self._call("GET", f"{_payload_path(partner, datapoint)}/session/{session_id}")
+        return self._call("GET", f"{_payload_path(partner, datapoint)}/session/{_seg(session_id)}")
 
     def list_sessions(self) -> list[dict]:
         return self._call("GET", f"{ADMIN}/sessions")
 
     def delete_session(self, session_id: str) -> dict:
-        return self._call("DELETE", f"{ADMIN}/sessions/{session_id}")
+        return self._call("DELETE", f"{ADMIN}/sessions/{_seg(session_id)}")
 
     def clear_sessions(self) -> dict:
         return self._call("DELETE", f"{ADMIN}/sessions")
 
     def status(self) -> dict:
         return self._call("GET", f"{ADMIN}/status")
+
+    def add_fault(self, body: dict) -> dict:
+        return self._call("POST", f"{ADMIN}/faults", json.dumps(body).encode())
+
+    def list_faults(self, session: str | None = None) -> list[dict]:
+        return self._call("GET", f"{ADMIN}/faults{_query(session=session)}")
+
+    def delete_fault(self, fault_id: str) -> dict:
+        return self._call("DELETE", f"{ADMIN}/faults/{quote(fault_id, safe='')}")
+
+    def clear_faults(self, session: str | None = None) -> dict:
+        return self._call("DELETE", f"{ADMIN}/faults{_query(session=session)}")
 
     def _call(self, method: str, path: str, body: bytes | None = None,
               content_type: str = "application/json") -> Any:
@@ -98,11 +115,21 @@ class HttpRemote:
         try:
             return self.client.call(method, path, body, content_type)
         except AdminCallError as exc:
-            raise RemoteError(exc.status, exc.detail) from None
+            detail = exc.detail
+            if exc.status == 401:
+                detail = (f"{detail}: the proxy has an admin key; give it with --key or "
+                          f"IMNOT_ADMIN_KEY" + (" (the one given was refused)"
+                                                if self.client.key else ""))
+            raise RemoteError(exc.status, detail) from None
 
 
 def _payload_path(partner: str, datapoint: str) -> str:
-    return f"{ADMIN}/{partner}/{datapoint}/payload"
+    return f"{ADMIN}/{_seg(partner)}/{_seg(datapoint)}/payload"
+
+
+def _seg(value: str) -> str:
+    """One path segment, percent-encoded: a name can never reach another route."""
+    return quote(value, safe="")
 
 
 def _query(**values: str | None) -> str:
@@ -150,6 +177,18 @@ class LocalRemote:
     def status(self) -> dict:
         return self._call(self.service.status)
 
+    def add_fault(self, body: dict) -> dict:
+        return self._call(self.service.faults.add, json.dumps(body).encode())
+
+    def list_faults(self, session: str | None = None) -> list[dict]:
+        return self._call(self.service.faults.list, session)
+
+    def delete_fault(self, fault_id: str) -> dict:
+        return self._call(self.service.faults.delete, fault_id)
+
+    def clear_faults(self, session: str | None = None) -> dict:
+        return self._call(self.service.faults.clear, session)
+
     @staticmethod
     def _call(action: Callable[..., Any], *args: Any) -> Any:
         from ..errors import RequestError
@@ -157,7 +196,9 @@ class LocalRemote:
         try:
             return action(*args)
         except RequestError as exc:
-            raise RemoteError(exc.status, exc.detail) from None
+            problem = exc.extra.get("problem")
+            raise RemoteError(exc.status, f"{exc.detail}: {problem}" if isinstance(problem, str)
+                              else exc.detail) from None
 
 
 def local_service(partners: str | Path, db: str | Path) -> AdminService:
@@ -276,6 +317,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     console.print(f"imnot-proxy {status['version']}: {len(status['partners'])} partners "
                   f"({', '.join(status['partners'])}), {status['routes']} routes, "
                   f"{status['sessions']} sessions", highlight=False)
+    for fault in status.get("faults", ()):
+        target = "/".join(filter(None, (fault["partner"], fault.get("datapoint"))))
+        console.print(f"fault {fault['id']}: {fault['kind']} on {target}"
+                      f"{' ' + fault['endpoint'] if fault.get('endpoint') else ''} for "
+                      f"{'session ' + fault['session'] if fault['session'] else 'everyone'}",
+                      highlight=False)
     report = status.get("last_reload")
     if report:
         colour = "green" if report["status"] == "ok" else "red"

@@ -23,6 +23,8 @@ from ..routing import Match, Miss, Router
 from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
 from .build import partner_routes
+from .fault_plans import FaultPlans, NoFaults
+from .faults import Injection
 from .outcomes import (
     ADMIN,
     FORWARD,
@@ -43,6 +45,7 @@ __all__ = ["Admin", "Engine", "EngineSettings", "Forward", "Mocked", "Outcome", 
            "Record", "Unmatched", "Verify", "is_admin_path", "miss_response",
            "store_unavailable"]
 
+
 @dataclass(frozen=True)
 class EngineSettings:
     default_limit: int = 50
@@ -50,6 +53,10 @@ class EngineSettings:
     callback_allowed: Callable[[str], str | None] = lambda url: None
     clock: Clock = time.time
     policy: Policy = Policy()
+    faults: bool = True  # False: never inject one (verify mode's mock side)
+
+
+NO_ANSWER = MockResponse(0)  # what a fault that sends no answer leaves in ``Mocked.response``
 
 
 def is_admin_path(path: str) -> bool:
@@ -69,6 +76,8 @@ class Engine:
         self.datapoints: dict[tuple[str, str], Any] = {}
         self.modes: dict[str, str | None] = {s.name: s.model.mode for s in partners}
         self.callback_shapes: dict[tuple[str, str], Any] = {}  # templated callback requests
+        self.faults: FaultPlans | NoFaults = (FaultPlans(partners, store, self.settings.clock)
+                                              if self.settings.faults else NoFaults())
         self._exact_hosts: dict[str, str] = {}
         self._wild_hosts: list[tuple[str, str]] = []
         for source in partners:
@@ -86,7 +95,8 @@ class Engine:
             if known is None or (known.pattern not in PAYLOAD_PATTERNS
                                  and dp.pattern in PAYLOAD_PATTERNS):
                 self.datapoints[(model.partner, dp.name)] = dp
-        for route in partner_routes(source, self.store, self.settings, self.callback_shapes):
+        for route in partner_routes(source, self.store, self.settings, self.callback_shapes,
+                                    self.faults.for_callback):
             self.router.add(route)
 
     # --- the decision -------------------------------------------------------------
@@ -101,16 +111,23 @@ class Engine:
         if not request.direct:
             recorded = self._record_decision(host, found)
             if recorded is not None:
-                return recorded
+                if isinstance(recorded, Verify):  # no faults: the drift check compares
+                    return recorded  # the partner's own answers (docs/architecture.md)
+                return self._passthrough_fault(recorded, recorded.partner, request)
         if isinstance(found, Miss):
             if not request.direct and (not found.host_known or policy.unmatched == "passthrough"):
-                return FORWARD_PARTNER if found.host_known else FORWARD
+                if not found.host_known:
+                    return FORWARD
+                return self._passthrough_fault(FORWARD_PARTNER, self.host_owner(host), request)
             return Unmatched(found, miss_response(found, request))
         if found.route.candidates:
             chosen = self._candidate(found, request)
             if isinstance(chosen, Unmatched):
                 return chosen
             found = chosen
+        fault = self.faults.for_request(found.route, request, found.params)
+        if fault is not None:
+            return self._faulted(found, request, fault)
         return Mocked(found.route, self.call(found, request), found.params)
 
     def _candidate(self, found: Match, request: RequestView) -> Match | Unmatched:
@@ -131,7 +148,28 @@ class Engine:
         detail = f"no endpoint for {request.method} {clean_text(request.path)} matched"
         response = error_reply(group.errors, request, 404, detail, extra={"tried": tried})
         reason = "; ".join(f"{t['endpoint']}: {t['failed']}" for t in tried)
-        return Unmatched(Miss(host_known=True), response, reason=reason)
+        return Unmatched(Miss(host_known=True), response, reason=reason, partner=group.partner)
+
+    def _faulted(self, match: Match, request: RequestView, fault: Injection) -> Mocked:
+        """A fault that replaces the answer keeps the pattern from running (no id issued,
+        no callback sent, no alternative chosen); the others spoil or delay the answer of
+        the alternative the pattern chose."""
+        if not fault.replaces_answer:
+            return Mocked(match.route, self.call(match, request), match.params, fault)
+        response = fault.response or NO_ANSWER
+        if request.method == "HEAD" and response.body:
+            response = replace(response, headers=response.headers + (
+                ("content-length", str(len(response.body))),), body=b"")
+        return Mocked(match.route, response, match.params, fault)
+
+    def _passthrough_fault(self, outcome: Forward | Record, partner: str | None,
+                           request: RequestView) -> Forward | Record:
+        fault = self.faults.for_passthrough(partner, request) if partner else None
+        if fault is None:
+            return outcome
+        if isinstance(outcome, Forward):
+            return replace(outcome, fault=fault, partner=partner)
+        return replace(outcome, fault=fault)
 
     def _record_decision(self, host: str, found: Match | Miss) -> Record | Verify | None:
         """Record (or verify) when the host, the partner or the global mode says so, record in spy

@@ -34,8 +34,10 @@ FACTORIES: dict[str, Callable[..., Callable[[Any], Callable]]] = {
 
 
 def partner_routes(source: PartnerSource, store: Any, settings: Any,
-                   callback_shapes: dict | None = None) -> Iterator[Route]:
-    """Every route of one partner, with its handler, condition and error language."""
+                   callback_shapes: dict | None = None,
+                   callback_fault: Callable[..., Any] | None = None) -> Iterator[Route]:
+    """Every route of one partner, with its handler, condition and error language;
+    ``callback_fault`` decides the fault of each callback delivery (``FaultPlans``)."""
     model, compiled = source.model, source.compiled
     handlers: list[list[Callable]] = []
     for dp in model.datapoints:
@@ -43,6 +45,8 @@ def partner_routes(source: PartnerSource, store: Any, settings: Any,
         ctx = BuildContext(store, model.partner, settings.default_limit, settings.dispatch,
                            settings.callback_allowed, settings.clock, compiled, rendering,
                            callback_shapes)
+        if callback_fault is not None:
+            ctx.callback_fault = callback_fault
         make = FACTORIES[dp.pattern](ctx, dp)
         built = []
         for ep in dp.endpoints:

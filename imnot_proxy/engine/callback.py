@@ -27,6 +27,7 @@ from ..lang.requestdata import data_of
 from ..messages import MockResponse, RequestView, encode_json, json_response
 from ..schema import CallbackDatapoint, CallbackEndpoint
 from ..store import CallbackRequest, Store
+from . import callback_faults
 from .answers import fixed_reply, header_safe
 from .common import BuildContext, Handler, json_object_body, resolve_payload
 
@@ -54,11 +55,18 @@ class DeliveryJob:
     retries: int
     delay: float
     shape: CallbackShape | None = None
+    fault: Callable[[str, str, str | None], Any] | None = None  # the delivery's fault, if any
 
     async def run(self) -> None:
+        r = self.request
+        fault = self.fault(r.partner, r.datapoint, r.session_id) if self.fault else None
+        if fault is not None:
+            await callback_faults.run(self, fault, deliver)
+            return
         if self.delay > 0:
             await asyncio.sleep(self.delay)
         await deliver(self.store, self.request, self.retries, self.shape)
+        callback_faults.delivered(self.request)
 
 
 def callback_refusal(url: str, allow: Sequence[str]) -> str | None:
@@ -132,7 +140,7 @@ def _endpoint(ctx: BuildContext, dp: CallbackDatapoint, ep: CallbackEndpoint):
         record = store.add_callback(partner, name, request.session or None, url,
                                     r.callback_method, captured, payload_name)
         ctx.dispatch(DeliveryJob(store, record, r.callback_retries, r.callback_delay_seconds,
-                                 shape))
+                                 shape, ctx.callback_fault))
         if reply is None:
             response = json_response(r.status, {"request_id": record.id}, r.headers or None)
         else:
@@ -205,14 +213,14 @@ def _shaped(shape: CallbackShape, request: CallbackRequest, payload: Any,
                                 payload=payload)
     body = payload.body
     if shape.body is not None:
-        value = rendering.value(shape.body, context, shape.body)
+        value = rendering.value(shape.body, context, "callback_body")
         if isinstance(value, str):
             body = value.encode()
         else:
             body, headers = encode_json(value), {"Content-Type": "application/json"}
     for name, template in shape.headers:
         text = template if isinstance(template, str) else str(
-            rendering.value(template, context, template))
+            rendering.value(template, context, f"callback_headers {name}"))
         headers[name] = header_safe(text)
     return body, headers
 

@@ -30,6 +30,8 @@ class BuildContext:
     compiled: Any = None  # the partner's compiled conditions and templates (compiled.py)
     rendering: Any = None  # renders this datapoint's templated answers (rendering.py)
     callback_shapes: dict | None = None  # the engine's: (partner, datapoint) -> CallbackShape
+    # the fault of one callback delivery: (partner, datapoint, session) -> Injection | None
+    callback_fault: Callable[[str, str, str | None], Any] = field(default=lambda p, d, s: None)
 
     def template(self, model: Any) -> Any:
         """The compiled templates of an answer model, or None when it has none."""

@@ -42,9 +42,9 @@ def _endpoint(ctx: BuildContext, dp: OAuthDatapoint, ep: OAuthEndpoint):
         context = rendering.context(request, params)
         answer = dict(fields)
         if token is not None and token.templated:
-            answer["access_token"] = str(rendering.value(token, context, token))
+            answer["access_token"] = str(rendering.value(token, context, "access_token"))
         if extra is not None:
-            answer.update(rendering.value(extra, context, extra))
+            answer.update(rendering.value(extra, context, "body"))
         base = json_response(r.status, answer, r.headers or None)
         return rendering.answer(around, base, context) if around is not None else base
 

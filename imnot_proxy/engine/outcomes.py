@@ -11,9 +11,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..messages import MockResponse
 from ..routing import Miss, Route
+
+if TYPE_CHECKING:
+    from .faults import Injection
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,16 @@ class Admin:
 
 @dataclass(frozen=True)
 class Mocked:
-    """A partner route answered; ``route.endpoint`` is the endpoint that answered."""
+    """A partner route answered; ``route.endpoint`` is the endpoint that answered.
+
+    ``fault``: what to do to the answer (``engine/faults.py``); when it replaces the answer
+    (a status, a reset...) the pattern did not run and ``response`` is the status fault's
+    answer, or an empty 0 that is never sent."""
 
     route: Route
     response: MockResponse
     params: dict[str, str] = field(default_factory=dict)
+    fault: Injection | None = None
 
 
 @dataclass(frozen=True)
@@ -58,13 +67,17 @@ class Unmatched:
     miss: Miss
     response: MockResponse
     reason: str | None = None  # why no endpoint on a matched path answered (their when:)
+    partner: str | None = None  # whose path it was, when one partner's
 
 
 @dataclass(frozen=True)
 class Forward:
-    """Sent upstream untouched; ``partner_host`` when a partner names the host (journalled)."""
+    """Sent upstream untouched; ``partner_host`` when a partner names the host (journalled).
+    ``fault``: a fault set at run time for that partner (``partner``)."""
 
     partner_host: bool = False
+    fault: Injection | None = None
+    partner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,7 @@ class Record:
 
     partner: str
     host: str
+    fault: Injection | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ parts that are templates are then rendered over it: status, header values, body.
 JSON body is rendered as values and encoded after, so echoed request values can never
 break its shape; an XML or HTML body is rendered with every echoed value escaped.
 ``{id}`` keeps its meaning. A template that fails is a ``RenderFailure`` (a 500 with
-a body naming the partner, the datapoint and the template line), logged once.
+a body naming the partner, the datapoint and the part: status, a header, the body and
+where in it), logged once.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ logger = logging.getLogger("imnot_proxy")
 class RenderFailure(RequestError):
     """A template failed while answering: a 500 naming where."""
 
-    def __init__(self, partner: str, datapoint: str, error: TemplateRenderError):
-        where = f"line {error.line}" if error.line else "a line it does not know"
-        detail = (f"template error in {partner}/{datapoint}, template {where}: "
-                  f"{error.message}")
-        super().__init__(500, detail)
+    def __init__(self, partner: str, datapoint: str, error: TemplateRenderError,
+                 part: str = "template"):
+        where = part + "".join(f".{p}" for p in error.path)
+        if error.line and error.line > 1:
+            where += f", line {error.line}"
+        super().__init__(500, f"template error in {partner}/{datapoint}, {where}: "
+                              f"{error.message}")
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Rendering:
     def answer(self, template: AnswerTemplate, base: MockResponse,
                context: TemplateContext) -> MockResponse:
         """``base`` with the templated parts rendered (raises ``RenderFailure``)."""
+        part = "status"
         try:
             status = base.status
             if template.status is not None:
@@ -68,25 +72,27 @@ class Rendering:
             headers = list(base.headers)
             for name, value in template.headers:
                 if not isinstance(value, str):
+                    part = f"header {name}"
                     rendered = header_safe(str(value.render(context)))
                     headers = [(k, rendered if k == name else v) for k, v in headers]
             body = base.body
             if template.body is not None:
+                part = "body"
                 body = _body(template, context)
         except TemplateRenderError as exc:
             self._log_once(template, exc)
-            raise RenderFailure(self.partner, self.datapoint, exc) from None
+            raise RenderFailure(self.partner, self.datapoint, exc, part) from None
         if context.id is not None:
             headers = [(k, v.replace("{id}", header_safe(context.id))) for k, v in headers]
         return MockResponse(status, tuple(headers), body, base.step)
 
-    def value(self, compiled: Any, context: TemplateContext, where: object) -> Any:
-        """One templated value (a callback body, an access token)."""
+    def value(self, compiled: Any, context: TemplateContext, part: str) -> Any:
+        """One templated value (a callback body, an access token); ``part`` names it."""
         try:
             return compiled.render(context)
         except TemplateRenderError as exc:
-            self._log_once(where, exc)
-            raise RenderFailure(self.partner, self.datapoint, exc) from None
+            self._log_once(compiled, exc)
+            raise RenderFailure(self.partner, self.datapoint, exc, part) from None
 
     def _log_once(self, template: object, exc: TemplateRenderError) -> None:
         if id(template) not in self._logged:

@@ -9,7 +9,8 @@ A condition is a mapping with one source and at most one operator::
     {soap_action: OTA_HotelAvailNotifRQ}
 
 combined with ``all: [...]``, ``any: [...]`` and ``not: ...``; a list wherever a condition
-is expected means ``all``. ``compile_condition`` reports every problem at once, located
+is expected means ``all``. A mapping in place of the source's name is shorthand for
+``equals`` (``in`` for a list) per entry: ``{header: {X-Tier: gold}}``. ``compile_condition`` reports every problem at once, located
 inside the ``when:`` value; a compiled condition's ``test`` and ``why_not`` never raise.
 """
 
@@ -289,11 +290,14 @@ class _Compiler:
         for extra in extra_operators:
             self.problem(loc + (extra,), f"one operator per condition ('{operators[0]}' and "
                                          f"'{extra}'); use all: [...]")
+        short = isinstance(operand, Mapping) and source_word != "soap_action"
         ignore_case = spec.get("ignore_case", False)
         if not isinstance(ignore_case, bool):
             self.problem(loc + ("ignore_case",), f"ignore_case: needs true or false, got "
                                                  f"{kind(ignore_case)}")
             ignore_case = False
+        elif short:
+            return self.shorthand(source_word, operand, operators, ignore_case, loc)
         elif ignore_case and (not operators or operators[0] not in TEXT_OPERATORS):
             self.problem(loc + ("ignore_case",), "ignore_case applies only to equals, in, "
                                                  "matches and contains")
@@ -320,6 +324,31 @@ class _Compiler:
         if source is None or operator is None or extra_operators or len(sources) > 1:
             return None
         return Leaf(source, operator)
+
+    def shorthand(self, word: str, values: Mapping, operators: list[str], ignore_case: bool,
+                  loc: tuple) -> Condition | None:
+        """``{header: {X-Tier: gold, X-Region: [eu, uk]}}``: every entry holds, ``equals``
+        its value (``in`` for a list)."""
+        for extra in operators:
+            self.problem(loc + (extra,), f"'{word}: {{name: value}}' already means equals (a "
+                                         f"list: in); write {word}: name, {extra}: ... instead")
+        if not values:
+            self.problem(loc + (word,), f"{word}: an empty mapping: give name: value")
+            return None
+        children: list[Condition] = []
+        for name, value in values.items():
+            at = loc + (word, name)
+            if not isinstance(name, str) or not name:
+                self.problem(at, f"{word}: names are text, got {kind(name)}")
+                continue
+            source = self.build(at, SOURCES[word], name, self.namespaces)
+            factory = In if isinstance(value, list) else Equals
+            operator = self.build(at, factory, value, ignore_case)
+            if source is not None and operator is not None:
+                children.append(Leaf(source, operator))
+        if operators or len(children) != len(values):
+            return None
+        return children[0] if len(children) == 1 else All(children)
 
     def build(self, loc: tuple, factory: Any, *args: Any) -> Any:
         try:

@@ -14,6 +14,7 @@ from typing import Any
 
 from jinja2 import nodes
 
+from . import template_helpers as h
 from .template_sandbox import CONTEXT_NAMES, ITER, SIZED
 
 _FORBIDDEN: dict[type[nodes.Node], str] = {
@@ -48,6 +49,8 @@ def check(ast: nodes.Template, env: Any,
             add(node, _unknown("filter", node.name, env.filters))
         elif isinstance(node, nodes.Test) and node.name not in env.tests:
             add(node, _unknown("test", node.name, env.tests))
+        elif isinstance(node, nodes.Call) and (message := _constant_call(node)):
+            add(node, message)
         elif isinstance(node, nodes.For):
             if node.recursive:
                 add(node, "recursive loops are not allowed")
@@ -74,6 +77,52 @@ def check(ast: nodes.Template, env: Any,
             add(name, _unknown("name", name.name, known - {"loop"}))
     problems.sort(key=lambda p: p[0])
     return problems, frozenset(n.name for n in loaded) & known - {"loop"}
+
+
+# Helpers that depend on nothing but their arguments: called with constant arguments they are
+# tried at load, so that now(offset='+1y') or date_add('x', '+1d') is a load problem, not a
+# 500 on every request.
+def now(format: Any = "iso", offset: Any = None, tz: Any = "UTC") -> Any:
+    """``now`` as templates call it, at an arbitrary time: only its arguments are checked."""
+    return h.now(0.0, format, offset, tz)
+
+
+_PURE: dict[str, Any] = {
+    "now": now,
+    "date_add": h.date_add, "date_format": h.date_format, "days_between": h.days_between,
+    "random_int": h.random_int, "random_string": h.random_string,
+    "b64decode": h.b64decode,
+}
+
+
+def _constant_call(node: nodes.Call) -> str | None:
+    """Why a call of a pure helper with constant arguments fails, or None."""
+    if not (isinstance(node.node, nodes.Name) and node.node.name in _PURE) or \
+            node.dyn_args or node.dyn_kwargs:
+        return None
+    values = [_constant(a) for a in node.args]
+    named = {k.key: _constant(k.value) for k in node.kwargs}
+    if any(v is _NOT_CONSTANT for v in [*values, *named.values()]):
+        return None
+    try:
+        _PURE[node.node.name](*values, **named)
+    except (h.HelperError, ValueError, TypeError, OverflowError) as exc:
+        text = str(exc)
+        return text if text.startswith(node.node.name) else f"{node.node.name}(): {text}"
+    return None
+
+
+_NOT_CONSTANT = object()
+
+
+def _constant(node: nodes.Node) -> Any:
+    """The value of a literal (``5``, ``-1``, ``'x'``), else ``_NOT_CONSTANT``."""
+    if isinstance(node, nodes.Const):
+        return node.value
+    if isinstance(node, nodes.Neg) and isinstance(node.node, nodes.Const) and \
+            isinstance(node.node.value, int | float):
+        return -node.node.value
+    return _NOT_CONSTANT
 
 
 def _unknown(kind: str, name: str, known: Any) -> str:

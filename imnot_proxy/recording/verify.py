@@ -159,7 +159,8 @@ class VerifySide:
             s = engine.settings
             self._mock = Engine(sources, scratch, EngineSettings(
                 default_limit=s.default_limit, callback_allowed=s.callback_allowed,
-                clock=s.clock))  # no dispatch: the mock side never delivers a callback
+                clock=s.clock, faults=False))  # no dispatch: the mock side never delivers a
+            # callback; no faults: the partner's own answers are compared with the mock's
             self._built_from = engine
         return self._mock
 

@@ -8,7 +8,10 @@ that runs out (its replica died or hung mid-delivery) goes back to the due set
 and another replica takes it over; the lease is longer than the slowest delivery
 (every attempt's timeout plus the backoffs), so a live replica is never overtaken.
 The replica that accepted a callback also wakes its poller at the due time, so the
-delay is exact there and at most ``POLL_EVERY`` late elsewhere.
+delay is exact there and at most ``POLL_EVERY`` late elsewhere. A callback fault (delay,
+drop, duplicate, out of order) is decided by the accepting replica, with the counters every
+replica shares, and travels in the member for whichever replica delivers it; its lease
+covers the time the fault adds.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..engine import callback_faults
 from ..engine.callback import BACKOFF_SECONDS, TIMEOUT_SECONDS, DeliveryJob, deliver
 from ..errors import StoreError
 from ..store.redis import RedisStore
@@ -67,9 +71,16 @@ class CallbackQueue:
     def dispatch(self, job: DeliveryJob) -> None:
         """Queue a delivery (any thread); raises StoreError when Redis cannot take it."""
         request = job.request
-        member = json.dumps({"p": request.partner, "dp": request.datapoint, "id": request.id,
-                             "retries": job.retries, "lease": lease_seconds(job.retries),
-                             "n": uuid.uuid4().hex[:8]}, separators=(",", ":"))
+        fields: dict[str, Any] = {"p": request.partner, "dp": request.datapoint,
+                                  "id": request.id, "retries": job.retries,
+                                  "lease": lease_seconds(job.retries), "n": uuid.uuid4().hex[:8]}
+        fault = job.fault(request.partner, request.datapoint, request.session_id) \
+            if job.fault is not None else None
+        if fault is not None:
+            fields["f"] = callback_faults.to_wire(fault)
+            fields["lease"] = (lease_seconds(job.retries) * callback_faults.deliveries(fault)
+                               + callback_faults.added_seconds(fault))
+        member = json.dumps(fields, separators=(",", ":"))
         with self.store.guard():
             self.store.client.zadd(self.due, {member: self.store.now() + job.delay})
         loop = self._loop
@@ -120,8 +131,13 @@ class CallbackQueue:
                                               job["id"])
             if request is None:
                 logger.warning("callback %s expired before its delivery", job["id"])
+            elif job.get("f"):
+                await callback_faults.run(DeliveryJob(self.store, request, int(job["retries"]),
+                                                      0.0), callback_faults.from_wire(job["f"]),
+                                          self._deliver)
             else:
                 await self._deliver(self.store, request, int(job["retries"]))
+                callback_faults.delivered(request)
             await asyncio.to_thread(self.ack, job["member"])
         except StoreError as exc:  # the lease runs out and another replica takes over
             logger.warning("callback %s: store unreachable, left for the next claim: %s",

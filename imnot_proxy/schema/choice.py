@@ -23,7 +23,8 @@ _LEAF: dict[str, Any] = {
                    "at most one operator (equals, in, matches, contains, exists, absent, "
                    "min/max), or all/any/not.",
     "properties": {
-        **{s: {"type": "string"} for s in SOURCES},
+        **{s: {"type": ["string", "object"]} for s in SOURCES if s != "soap_action"},
+        "soap_action": {"type": "string"},
         "equals": {}, "in": {"type": "array"}, "matches": {"type": "string"},
         "contains": {}, "exists": {"type": "boolean"}, "absent": {"type": "boolean"},
         "min": {"type": "number"}, "max": {"type": "number"},

@@ -12,6 +12,7 @@ from pydantic import (
 
 from .base import HostName, StrictModel
 from .choice import Key
+from .faults import Fault, Latency
 from .patterns import Datapoint
 
 
@@ -27,6 +28,8 @@ class Partner(StrictModel):
     datapoints: list[Datapoint] = Field(min_length=1)
     namespaces: dict[str, str] = Field(default_factory=dict)  # XPath prefixes, every datapoint
     keys: dict[str, Key] = Field(default_factory=dict)  # for hmac_sha256() in templates
+    faults: list[Fault] | None = None
+    latency: Latency | None = None
 
     @field_validator("hosts", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ from pydantic import BeforeValidator, Field, StrictInt, field_validator
 from .base import Answer, StrictModel
 from .choice import Alternative, CaptureSource, Condition
 from .extras import Pagination, RateLimit, ValidateBlock
+from .faults import Fault, Latency
 from .responses import (
     CallbackResponse,
     FetchResponse,
@@ -36,6 +37,8 @@ class EndpointBase(StrictModel):
     when: Condition | None = None
     # the named payload it answers with ("" / absent: the datapoint's default payload)
     payload: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    faults: list[Fault] | None = None
+    latency: Latency | None = None
 
     @field_validator("method")
     @classmethod
@@ -94,6 +97,8 @@ class DatapointBase(StrictModel):
     # how errors are answered: JSON, XML, a SOAP fault, or as the request is (auto)
     errors: Literal["auto", "json", "xml", "soap"] = "auto"
     namespaces: dict[str, str] = Field(default_factory=dict)  # XPath prefixes
+    faults: list[Fault] | None = None
+    latency: Latency | None = None
 
 
 class OAuthDatapoint(DatapointBase):

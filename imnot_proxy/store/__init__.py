@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import StoreError
-from .base import CallbackRequest, Delivery, IssuedId, Payload, SessionRecord, Store
+from .base import CallbackRequest, Delivery, FaultRecord, IssuedId, Payload, SessionRecord, Store
 from .sqlite import SqliteStore
 
 __all__ = [
-    "CallbackRequest", "Delivery", "IssuedId", "Payload", "SessionRecord", "SqliteStore",
+    "CallbackRequest", "Delivery", "FaultRecord", "IssuedId", "Payload", "SessionRecord",
+    "SqliteStore",
     "Store", "open_store",
 ]
 

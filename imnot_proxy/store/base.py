@@ -2,7 +2,8 @@
 
 Everything stateful goes through ``Store``: payloads (global and per
 session), generated ids and their progress, callback requests and their
-delivery log, pagination cursors and rate-limit buckets. SQLite is the
+delivery log, pagination cursors, rate-limit buckets, faults set at run time
+and fault counters. SQLite is the
 default backend; another backend implements the same protocol and passes
 ``tests/store_contract.py``. Records are frozen dataclasses, never rows.
 """
@@ -80,6 +81,19 @@ class Delivery:
     error: str | None
 
 
+@dataclass(frozen=True)
+class FaultRecord:
+    """A fault set at run time (``POST /imnot/admin/faults``): ``spec`` is its JSON, as the
+    admin API validated it; ``session_id`` None means every session."""
+
+    id: str
+    partner: str
+    session_id: str | None
+    spec: bytes
+    created_at: float  # epoch seconds
+    expires_at: float | None
+
+
 class Store(Protocol):
     # payloads
     # payloads: ``name`` "" is the default payload of a datapoint; a datapoint may hold more
@@ -149,5 +163,23 @@ class Store(Protocol):
         ...
     def now(self) -> float:
         """The store's clock in epoch seconds: every process sharing the store agrees on it."""
+        ...
+    # faults set at run time, and the request counters of every fault
+    def add_fault(self, partner: str, session_id: str | None, spec: bytes,
+                  expires_at: float | None) -> FaultRecord: ...
+    def list_faults(self, session_id: str | None = None) -> list[FaultRecord]:
+        """The faults in force (not expired), oldest first; only one session's if given."""
+        ...
+    def active_faults(self) -> tuple[FaultRecord, ...]:
+        """The faults in force, for every request: kept in process and read again only when
+        the store changed (another process included) or one of them expired."""
+        ...
+    def delete_fault(self, fault_id: str) -> bool: ...
+    def clear_faults(self, session_id: str | None = None) -> int:
+        """Delete every fault (only one session's if given); returns how many."""
+        ...
+    def count_fault(self, key: str) -> tuple[int, float]:
+        """Count one request under ``key`` atomically: (this request's number from 1, the
+        time of the first)."""
         ...
     def close(self) -> None: ...

@@ -3,9 +3,9 @@
 Payloads and sessions are read from (and uploaded to) the real store, so the mock
 answers with what the team uploaded. Everything a request changes — ids issued
 (with their captured values), polls counted, cursors, callback requests and
-deliveries, rate-limit tokens, template sequences — goes to the scratch store, so
-computing what the mock *would* answer never changes what it *will* answer. Reading
-a session payload here does not stamp ``last_used``.
+deliveries, rate-limit tokens, template sequences, fault counters — goes to the
+scratch store, so computing what the mock *would* answer never changes what it *will*
+answer. Reading a session payload here does not stamp ``last_used``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from .base import (
     JSON_TYPE,
     CallbackRequest,
     Delivery,
+    FaultRecord,
     IssuedId,
     Payload,
     SessionRecord,
@@ -122,6 +123,29 @@ class ScratchStore:
 
     def next_sequence(self, key: str) -> int:
         return self.scratch.next_sequence(key)
+
+    # faults set at run time: the real ones; their request counters: the scratch store's
+    def add_fault(self, partner: str, session_id: str | None, spec: bytes,
+                  expires_at: float | None) -> FaultRecord:
+        return self.real.add_fault(partner, session_id, spec, expires_at)
+
+    def list_faults(self, session_id: str | None = None) -> list[FaultRecord]:
+        return self.real.list_faults(session_id)
+
+    def active_faults(self) -> tuple[FaultRecord, ...]:
+        return self.real.active_faults()
+
+    def delete_fault(self, fault_id: str) -> bool:
+        self.scratch.delete_fault(fault_id)  # its counters
+        return self.real.delete_fault(fault_id)
+
+    def clear_faults(self, session_id: str | None = None) -> int:
+        for fault in self.real.list_faults(session_id):
+            self.scratch.delete_fault(fault.id)
+        return self.real.clear_faults(session_id)
+
+    def count_fault(self, key: str) -> tuple[int, float]:
+        return self.scratch.count_fault(key)
 
     @property
     def name(self) -> str:

@@ -2,9 +2,9 @@
 
 ``synchronous=NORMAL`` in WAL mode keeps every committed write across a
 process crash (``kill -9``); only a power loss can drop the last commits.
-Several processes may share the file: global payload bytes are cached in
-process and the cache is dropped whenever ``PRAGMA data_version`` says another
-connection wrote.
+Several processes may share the file: global payload bytes and the faults in
+force are cached in process and the caches are dropped whenever
+``PRAGMA data_version`` says another connection wrote.
 """
 
 from __future__ import annotations
@@ -21,7 +21,16 @@ from typing import Any
 
 from ..clock import now_iso
 from ..errors import StoreError
-from .base import JSON_TYPE, CallbackRequest, Delivery, IssuedId, Payload, SessionRecord
+from .base import (
+    JSON_TYPE,
+    CallbackRequest,
+    Delivery,
+    FaultRecord,
+    IssuedId,
+    Payload,
+    SessionRecord,
+)
+from .sqlite_faults import FaultRows
 
 CACHE_LIMIT = 10_000  # entries per in-process cache before it starts over
 STAMP_EVERY = 1.0  # seconds between two last_used writes of one session
@@ -85,10 +94,18 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (session_id, partner, datapoint, name));
     CREATE INDEX callbacks_by_session ON callbacks (session_id);
     """,
+    # 5: faults set at run time, and request counters of every fault (see engine/faults.py)
+    """
+    CREATE TABLE faults (
+        id TEXT PRIMARY KEY, partner TEXT NOT NULL, session_id TEXT, spec BLOB NOT NULL,
+        created_at REAL NOT NULL, expires_at REAL);
+    CREATE TABLE fault_counters (
+        key TEXT PRIMARY KEY, count INTEGER NOT NULL, first_at REAL NOT NULL);
+    """,
 ]
 
 
-class SqliteStore:
+class SqliteStore(FaultRows):
     """The embedded default store (see module docstring)."""
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time):
@@ -110,6 +127,9 @@ class SqliteStore:
         self._session_cache: dict[str, tuple[str, str, Payload] | None] = {}
         self._more_cache: dict[tuple[str, str, str, str], Payload | None] = {}
         self._stamped: dict[str, float] = {}
+        self._faults: tuple[FaultRecord, ...] | None = None  # None: read them again
+        self._faults_until = math.inf  # when the first of them expires
+        self._faults_fresh = -math.inf  # no data_version check until then (monotonic)
         self._data_version = self._version()
 
     # --- plumbing -------------------------------------------------------------
@@ -142,6 +162,7 @@ class SqliteStore:
             self._cache.clear()
             self._session_cache.clear()
             self._more_cache.clear()
+            self._faults = None
         for cache in (self._cache, self._session_cache, self._more_cache, self._stamped):
             if len(cache) > CACHE_LIMIT:  # bounded: many sessions must not grow memory forever
                 cache.clear()
@@ -460,7 +481,6 @@ class SqliteStore:
                 self._db.execute("ROLLBACK")
                 raise
         return wait
-
 
     def next_sequence(self, key: str) -> int:
         row = self._one(

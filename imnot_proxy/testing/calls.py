@@ -60,7 +60,8 @@ class Call:
         ``"partner/datapoint"`` names every endpoint of a datapoint."""
         method, _, path = endpoint.strip().partition(" ")
         if not path:
-            return f"{self.partner}/{self.datapoint}" == endpoint.strip()
+            return self.datapoint is not None and \
+                f"{self.partner}/{self.datapoint}" == endpoint.strip()
         if method.upper() != self.method:
             return False
         path = path.strip()
@@ -100,7 +101,8 @@ def format_calls(calls: Sequence[Call], session: str) -> str:
         return f"no partner requests in session {session}"
     lines = [f"{len(calls)} partner request(s) in session {session}, oldest first:"]
     for call in calls:
-        owner = f"{call.partner}/{call.datapoint}" if call.partner else "-"
+        owner = (f"{call.partner}/{call.datapoint}" if call.partner and call.datapoint
+                 else call.partner or "-")
         step = f" {call.step}" if call.step else ""
         time = call.at[11:23] if len(call.at) >= 23 else call.at
         line = (f"  {time}  {call.kind:<11} {call.method} {call.url} -> "

@@ -116,14 +116,20 @@ class Imnot:
     # --- state ------------------------------------------------------------------------------
 
     def set_payload(self, partner: str, datapoint: str, body: Any, *,
-                    outcome: str | None = None) -> None:
-        """Upload the payload ``partner/datapoint`` returns in this session (JSON: a dict, a
-        list, or text/bytes holding JSON). ``outcome="failed"`` makes ids issued from it
-        fail, for polling datapoints with a failure outcome."""
+                    outcome: str | None = None, name: str = "",
+                    content_type: str = "application/json") -> None:
+        """Upload the payload ``partner/datapoint`` returns in this session: JSON (a dict, a
+        list, or text/bytes holding JSON) unless ``content_type`` says otherwise (XML, text:
+        sent as it is). ``name`` stores one of the datapoint's named payloads (those its
+        ``alternatives:`` pick with ``payload:``). ``outcome="failed"`` makes ids issued from
+        it fail, for polling datapoints with a failure outcome."""
         query = f"?session={quote(self.session, safe='')}"
         if outcome:
             query += f"&outcome={quote(outcome, safe='')}"
-        self._call("POST", f"{ADMIN}/{partner}/{datapoint}/payload/session{query}", encode(body))
+        if name:
+            query += f"&name={quote(name, safe='')}"
+        path = f"{ADMIN}/{quote(partner, safe='')}/{quote(datapoint, safe='')}/payload/session"
+        self._call("POST", path + query, encode(body), content_type)
 
     def fault(self, kind: str, partner: str, datapoint: str | None = None,
               **params: Any) -> dict:
@@ -213,9 +219,10 @@ class Imnot:
             with contextlib.suppress(AdminCallError):
                 self.client.call("DELETE", f"{ADMIN}/sessions/{quote(self.session, safe='')}")
 
-    def _call(self, method: str, path: str, body: bytes | None = None) -> Any:
+    def _call(self, method: str, path: str, body: bytes | None = None,
+              content_type: str = "application/json") -> Any:
         try:
-            return self.client.call(method, path, body)
+            return self.client.call(method, path, body, content_type)
         except AdminCallError as exc:
             raise ImnotError(f"{method} {path.split('?')[0]}: {exc}") from None
 

@@ -1,18 +1,28 @@
-// Faults per partner, datapoint, endpoint or session, when the proxy has them
-// (GET/POST/DELETE /imnot/admin/faults); a proxy without them answers 404, and this section
-// says so instead of offering a form that cannot work.
+// Faults set at run time (GET/POST/DELETE /imnot/admin/faults): list them, turn one on for a
+// partner, a datapoint or an endpoint, for every session or one, and turn them off. A proxy
+// from before faults answers 404, and this section says so instead of offering a form that
+// cannot work.
 
 import {ApiError, call} from "./api.js";
-import {$, confirmButton, fill, h} from "./dom.js";
+import {$, confirmButton, fill, formatTime, h} from "./dom.js";
 import {on, partner, state} from "./state.js";
 
 const PATH = "/imnot/admin/faults";
+const DELAYED = new Set(["latency", "callback_delay"]);
+// what a fault's view holds besides its parameters
+const FRAME = new Set(["id", "kind", "partner", "datapoint", "endpoint", "session", "when",
+                       "created_at", "expires_at", "warnings"]);
 
 export function init() {
   on("partners", partnerChoices);
   $("f-partner").addEventListener("change", datapointChoices);
+  $("f-datapoint").addEventListener("change", endpointChoices);
+  $("f-kind").addEventListener("change", kindFields);
   $("f-form").addEventListener("submit", add);
-  $("f-refresh").addEventListener("click", load);
+  $("f-refresh").addEventListener("click", () => load());
+  $("f-all").appendChild(confirmButton(
+    "Turn every fault off", "Really turn every fault off? Press again", () => remove(PATH)));
+  kindFields();
 }
 
 export function show() {
@@ -22,24 +32,40 @@ export function show() {
 function partnerChoices() {
   const select = $("f-partner");
   const chosen = select.value;
-  fill(select, h("option", {value: ""}, "any"), state.partners.map((p) =>
+  fill(select, state.partners.map((p) =>
     h("option", {value: p.partner, selected: p.partner === chosen}, p.partner)));
   datapointChoices();
 }
 
 function datapointChoices() {
   const found = partner($("f-partner").value);
-  fill($("f-datapoint"), h("option", {value: ""}, "any"),
+  fill($("f-datapoint"), h("option", {value: ""}, "every datapoint"),
        found ? found.datapoints.map((d) => h("option", {value: d.name}, d.name)) : []);
+  endpointChoices();
 }
 
-async function load() {
+function endpointChoices() {
+  const found = partner($("f-partner").value);
+  const name = $("f-datapoint").value;
+  const endpoints = found ? found.datapoints.filter((d) => !name || d.name === name)
+    .flatMap((d) => d.endpoints.map((e) => `${e.method} ${e.path}`)) : [];
+  fill($("f-endpoint"), h("option", {value: ""}, "every endpoint"),
+       endpoints.map((e) => h("option", {value: e}, e)));
+}
+
+function kindFields() {
+  const kind = $("f-kind").value;
+  $("f-status-field").hidden = kind !== "status";
+  $("f-ms-field").hidden = !DELAYED.has(kind);
+}
+
+async function load(note = "") {
   $("f-error").textContent = "";
   try {
     const {data} = await call("GET", PATH);
     $("f-unavailable").hidden = true;
     $("f-body").hidden = false;
-    render(Array.isArray(data) ? data : (data && data.faults) || []);
+    render(Array.isArray(data) ? data : [], note);
   } catch (error) {
     if (error instanceof ApiError && (error.status === 404 || error.status === 405)) {
       $("f-unavailable").hidden = false;
@@ -54,45 +80,76 @@ function text(value) {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-function render(faults) {
-  const list = $("f-list");
-  if (!faults.length) {
-    fill(list, h("p", {class: "muted"}, "No faults: every mock answers normally."));
-    return;
+function describe(fault) {
+  const params = Object.entries(fault).filter(([k]) => !FRAME.has(k))
+    .map(([k, v]) => `${k} ${text(v)}`);
+  if (fault.kind === "status" && fault.status === undefined) params.unshift("status 503");
+  return params.length ? `${fault.kind} (${params.join(", ")})` : fault.kind;
+}
+
+function render(faults, note) {
+  $("f-info").textContent = note + (faults.length
+    ? `${faults.length} fault(s) in force, oldest first.` : "No faults: every mock answers normally.");
+  fill($("f-table").tBodies[0], faults.map((f) => h("tr", {dataset: {fault: f.id}},
+    h("td", {}, h("code", {}, describe(f))),
+    h("td", {}, [f.partner, f.datapoint].filter(Boolean).join("/") + (f.endpoint ? ` ${f.endpoint}` : "")),
+    h("td", {}, f.session ? h("code", {}, f.session) : "every session"),
+    h("td", {}, f.when ? h("code", {}, JSON.stringify(f.when)) : "always"),
+    h("td", {}, f.expires_at ? formatTime(f.expires_at) : "never"),
+    h("td", {class: "actions"}, h("button", {type: "button", class: "small danger",
+      "aria-label": `Turn fault ${f.id} off`,
+      onclick: () => remove(`${PATH}/${encodeURIComponent(f.id)}`)}, "Turn off")))));
+}
+
+function json(id, what, check) {
+  const value = $(id).value.trim();
+  if (!value) return undefined;
+  let parsed;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new Error(`${what} must be JSON: ${error.message}`);
   }
-  fill(list,
-    h("ul", {class: "cards"}, faults.map((fault) => h("li", {class: "card"},
-      h("dl", {class: "facts"}, Object.entries(fault).map(([k, v]) => [h("dt", {}, k), h("dd", {}, text(v))])),
-      fault.id !== undefined ? h("button", {type: "button", class: "small danger",
-        onclick: () => remove(`${PATH}/${encodeURIComponent(fault.id)}`)}, "Turn off") : null))),
-    confirmButton("Turn every fault off", "Really turn every fault off? Press again", () => remove(PATH)));
+  if (!check(parsed)) throw new Error(`${what} must be a JSON object`);
+  return parsed;
+}
+
+function number(id) {
+  const value = $(id).value.trim();
+  return value === "" ? undefined : (Number.isFinite(Number(value)) ? Number(value) : value);
+}
+
+function body() {
+  const kind = $("f-kind").value;
+  const out = {kind, partner: $("f-partner").value};
+  for (const [key, id] of [["datapoint", "f-datapoint"], ["endpoint", "f-endpoint"],
+                           ["session", "f-session"]]) {
+    const value = $(id).value.trim();
+    if (value) out[key] = value;
+  }
+  if (kind === "status" && number("f-status") !== undefined) out.status = number("f-status");
+  if (DELAYED.has(kind) && number("f-ms") !== undefined) out.ms = number("f-ms");
+  if (number("f-expires") !== undefined) out.expires_in = number("f-expires");
+  const when = json("f-when", "When", (v) => v && typeof v === "object");
+  if (when !== undefined) out.when = when;
+  const extra = json("f-extra", "More fields", (v) => v && typeof v === "object" && !Array.isArray(v));
+  return extra ? {...out, ...extra} : out;
 }
 
 async function add(event) {
   event.preventDefault();
   $("f-error").textContent = "";
-  const body = {};
-  for (const [key, id] of [["kind", "f-kind"], ["partner", "f-partner"], ["datapoint", "f-datapoint"],
-                           ["endpoint", "f-endpoint"], ["session", "f-session"], ["when", "f-when"]]) {
-    const value = $(id).value.trim();
-    if (value) body[key] = value;
-  }
-  const expires = $("f-expires").value.trim();
-  if (expires) body.expires_in = Number.isFinite(Number(expires)) ? Number(expires) : expires;
-  const extra = $("f-extra").value.trim();
-  if (extra) {
-    try {
-      const parsed = JSON.parse(extra);
-      if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
-      Object.assign(body, parsed);
-    } catch (error) {
-      $("f-error").textContent = `More fields must be a JSON object: ${error.message}`;
-      return;
-    }
+  let fault;
+  try {
+    fault = body();
+  } catch (error) {
+    $("f-error").textContent = error.message;
+    return;
   }
   try {
-    await call("POST", PATH, {json: body});
-    await load();
+    const {data} = await call("POST", PATH, {json: fault});
+    const warnings = (data.warnings || []).join("; ");
+    await load(`Turned on ${data.id}${warnings ? ` (${warnings})` : ""}. `);
   } catch (error) {
     $("f-error").textContent = error instanceof ApiError && error.problems.length
       ? `${error.message}: ${error.problems.join("; ")}` : error.message;
@@ -102,8 +159,9 @@ async function add(event) {
 async function remove(path) {
   $("f-error").textContent = "";
   try {
-    await call("DELETE", path);
-    await load();
+    const {data} = await call("DELETE", path);
+    await load(data.deleted !== undefined ? `Turned ${data.deleted} fault(s) off. `
+      : `Turned ${data.id} off. `);
   } catch (error) {
     $("f-error").textContent = error.message;
   }

@@ -110,7 +110,7 @@ async function run(step) {
     fill(step.result, answer(data));
     showValues();
     steps.forEach(showPreview);
-    return data.status < 400;
+    return data.status > 0 && data.status < 400;
   } catch (error) {
     fill(step.result, h("p", {class: "error"}, error.message));
     return false;
@@ -137,14 +137,19 @@ function pretty(text) {
 }
 
 function answer(data) {
-  const cls = data.status >= 500 ? "s5" : data.status >= 400 ? "s4" : data.status >= 300 ? "s3" : "s2";
+  const cls = data.status >= 500 || !data.status ? "s5" : data.status >= 400 ? "s4"
+    : data.status >= 300 ? "s3" : "s2";
   const facts = [
     data.route ? `${data.partner}/${data.datapoint} · ${data.route}` : `no route (${data.kind})`,
     data.step, `${data.ms} ms`, data.request.session ? `session ${data.request.session}` : null,
   ].filter(Boolean);
   const captured = Object.entries(data.captured || {});
+  const fault = data.fault;
   return h("div", {class: "answer"},
-    h("p", {}, h("span", {class: `status ${cls}`}, String(data.status)), " ", facts.join(" · ")),
+    h("p", {}, h("span", {class: `status ${cls}`}, data.status ? String(data.status) : "no answer"),
+      " ", facts.join(" · ")),
+    fault ? h("p", {class: "error"}, `Through the proxy: imnot fault ${fault.label}`,
+      fault.notes.length ? ` (${fault.notes.join(", ")})` : "") : null,
     captured.length ? h("p", {class: "captured"}, "Generated: ",
       captured.map(([k, v]) => h("mark", {}, `${k} = ${v}`))) : null,
     data.closest && data.closest.length ? h("p", {}, "Closest routes: ",

@@ -70,6 +70,10 @@ GATED = [
     ("GET", "/imnot/admin/postman"),
     ("POST", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}/retrigger"),
     ("GET", "/imnot/admin/{partner}/{datapoint}/callback/{request_id}"),
+    ("POST", "/imnot/admin/faults"),
+    ("GET", "/imnot/admin/faults"),
+    ("DELETE", "/imnot/admin/faults"),
+    ("DELETE", "/imnot/admin/faults/{fault_id}"),
 ]
 OPEN = [("GET", "/healthz"), ("GET", "/imnot/docs"), ("GET", "/imnot/docs/partners")]
 
@@ -267,7 +271,9 @@ def test_a_text_payload_is_kept_as_text(admin: Admin, imnot) -> None:
 @pytest.mark.parametrize("suffix", ["payload", "payload/session"])
 def test_invalid_json_payload_is_400(admin: Admin, suffix: str) -> None:
     reply = admin.call("POST", f"/imnot/admin/adminco/orders/{suffix}", b"{not json")
-    assert (reply.status, reply.json()) == (400, {"detail": "Invalid JSON body"})
+    assert (reply.status, reply.json()["detail"]) == (400, "Invalid JSON body")  # imnot's words
+    assert reply.json()["problem"] == (
+        "Expecting property name enclosed in double quotes at line 1, column 2")
 
 
 @pytest.mark.parametrize("suffix", ["payload", "payload/session"])

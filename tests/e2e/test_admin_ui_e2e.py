@@ -1,7 +1,8 @@
 """The admin web page in headless Chromium, against a real proxy: sign in, upload a payload
 and see it served through the proxy and in the journal, build and register a partner and
-call it, run a flow in a session and delete the session, errors shown in place, markup in
-partner files, payloads and requests shown as text, and the page through the virtual host.
+call it, run a flow in a session and delete the session, set a session fault and see it
+applied through the proxy, errors shown in place, markup in partner files, payloads and
+requests shown as text, and the page through the virtual host.
 
 Screenshots go to ``test-artifacts/admin-ui-*.png``: they are what a user sees.
 """
@@ -397,11 +398,67 @@ def test_reload_reports_a_broken_file_in_place_and_a_partner_can_be_deleted(
     assert proxy.direct("GET", "/doomed").status == 404
 
 
-def test_faults_say_they_are_not_available_here(page: Page) -> None:
+RESERVATION = "http://api.bookingco.example/bookingco/v1/reservation"
+OUTAGE = {"X-Scenario": "outage"}
+
+
+def test_a_session_fault_set_in_the_page_is_applied_through_the_proxy(
+        page: Page, proxy: Imnot) -> None:
     page.open("faults")
-    page.wait("!document.getElementById('f-unavailable').hidden")
-    assert "not available" in page.text("#f-unavailable")
-    assert page.js("document.getElementById('f-body').hidden") is True
+    page.wait("!document.getElementById('f-body').hidden"
+              " && document.getElementById('f-partner').options.length >= 2")
+    page.choose("#f-kind", "status")
+    page.choose("#f-partner", "bookingco")
+    page.choose("#f-datapoint", "reservation")
+    page.wait("Array.from(document.getElementById('f-endpoint').options)"
+              ".some(o => o.value === 'GET /bookingco/v1/reservation')")
+    page.type("#f-session", "ui-fault-s1")
+    page.type("#f-status", "503")
+    page.type("#f-when", '{"frist": 2}')
+    page.click("#f-form button[type=submit]")
+    assert page.wait_text("#f-error", "when.frist: unknown key 'frist' (did you mean 'first'?)")
+    page.type("#f-when", json.dumps({"header": OUTAGE, "first": 2}))
+    page.click("#f-form button[type=submit]")
+    assert page.wait_text("#f-info", "1 fault(s) in force")
+    row = page.text("#f-table tbody")
+    assert "bookingco/reservation" in row and "ui-fault-s1" in row and "X-Scenario" in row
+    page.shot("faults")
+
+    def status(session: str | None, headers: dict | None = None) -> int:
+        return proxy.request("GET", RESERVATION, session=session, headers=headers).status
+
+    assert status("ui-fault-s1", OUTAGE) == 503
+    assert status("ui-fault-s1") == 200  # the condition does not hold: not counted either
+    assert status("someone-else", OUTAGE) == 200
+    assert status(None, OUTAGE) == 200
+    assert proxy.request("GET", RESERVATION, user="ui-fault-s1", headers=OUTAGE).status == 503
+    assert status("ui-fault-s1", OUTAGE) == 200  # first: 2 is over
+
+    page.click("#f-table tbody button.danger")
+    assert page.wait_text("#f-info", "No faults")
+    assert api(proxy, "GET", "/imnot/admin/faults") == []
+
+
+# A proxy from before faults: the same page gets a 404 from the faults route.
+OLD_PROXY = """
+const realFetch = window.fetch;
+window.fetch = (input, init) => String(input).includes("/imnot/admin/faults")
+  ? Promise.resolve(new Response(JSON.stringify({detail: "Not Found"}),
+      {status: 404, headers: {"Content-Type": "application/json"}}))
+  : realFetch(input, init);
+"""
+
+
+def test_faults_say_they_are_not_available_on_a_proxy_without_them(
+        page: Page, browser: Browser) -> None:
+    added = browser.call("Page.addScriptToEvaluateOnNewDocument", source=OLD_PROXY)
+    try:
+        page.open("faults")
+        page.wait("!document.getElementById('f-unavailable').hidden")
+        assert "not available" in page.text("#f-unavailable")
+        assert page.js("document.getElementById('f-body').hidden") is True
+    finally:
+        browser.call("Page.removeScriptToEvaluateOnNewDocument", identifier=added["identifier"])
 
 
 def test_the_page_through_the_virtual_host(proxy: Imnot) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import REPO_PARTNERS
-from .harness import Launcher, free_port, port_accepts
+from .harness import Launcher, direct_request, free_port, port_accepts
 
 pytest_plugins = ["pytester"]
 
@@ -285,6 +285,32 @@ class FaultStub(BaseHTTPRequestHandler):
         pass
 
 
+def test_named_and_xml_payloads_into_the_session(project, running):
+    read = (REPO_PARTNERS / "channellink" / "requests" / "read-rq.xml").read_text()
+    project.makepyfile(test_named=f"""
+        import requests
+
+        READ = {read!r}
+        XML = '<OTA_ResRetrieveRS><Success/></OTA_ResRetrieveRS>'
+
+        def test_xml_and_a_name(imnot, imnot_server):
+            imnot.set_payload("channellink", "reservations", XML,
+                              content_type="application/xml")
+            imnot.set_payload("bookingco", "charges", {{"tier": "gold"}}, name="gold")
+            reply = requests.post("http://api.channellink.example/pmsxchange/v2", data=READ,
+                                  headers={{"Content-Type": "text/xml",
+                                           "SOAPAction": "OTA_ReadRQ"}},
+                                  proxies={{"http": imnot.proxy_url}})
+            assert reply.status_code == 200, reply.text
+            assert "<Success/>" in reply.text and "xml" in reply.headers["content-type"]
+            named = requests.get(f"{{imnot_server.url}}/imnot/admin/bookingco/charges/payload/"
+                                 f"session/{{imnot.session}}?name=gold")
+            assert named.json()["payload"] == {{"tier": "gold"}}, named.text
+    """)
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", *attach_args(running))
+    result.assert_outcomes(passed=1)
+
+
 def test_fault_is_posted_for_the_test_session_and_cleared_after_it(project):
     FaultStub.calls = []
     stub = ThreadingHTTPServer(("127.0.0.1", 0), FaultStub)
@@ -314,30 +340,28 @@ def test_fault_is_posted_for_the_test_session_and_cleared_after_it(project):
 
 
 def test_fault_against_the_real_proxy(project, running):
-    """Runs against the real faults API once it is in the proxy; skips until then."""
-    probe = project.makepyfile(test_real_fault="""
-        import pytest, requests
-        from imnot_proxy.testing import ImnotError
+    """The fault helper against the real faults API: the test's session is faulted (with a
+    request condition), other clients are not, and the fault is gone after the test."""
+    project.makepyfile(test_real_fault="""
+        import requests
+
+        RESERVATIONS = "http://api.staylink.example/staylink/reservations"
+        OUTAGE = {"X-Scenario": "outage"}
 
         def test_fault(imnot):
             imnot.set_payload("staylink", "reservation", {"r": 1})
-            try:
-                imnot.fault("status", "staylink", "reservation", status=503)
-            except ImnotError as exc:
-                if "has no faults API" in str(exc):
-                    pytest.skip(str(exc))
-                raise
-            reply = requests.post("http://api.staylink.example/staylink/reservations",
-                                  proxies={"http": imnot.proxy_url})
-            assert reply.status_code == 503
-    """)
-    assert probe.exists()
+            fault = imnot.fault("status", "staylink", "reservation", status=503,
+                                when={"header": OUTAGE})
+            assert fault["session"] == imnot.session
+            mine = {"http": imnot.proxy_url}
+            assert requests.post(RESERVATIONS, proxies=mine, headers=OUTAGE).status_code == 503
+            assert requests.post(RESERVATIONS, proxies=mine).status_code == 202
+            anyone = {"http": "PROXY"}
+            assert requests.post(RESERVATIONS, proxies=anyone, headers=OUTAGE).status_code == 202
+    """.replace("PROXY", running.url))
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "-rs", *attach_args(running))
-    outcomes = result.parseoutcomes()
-    if outcomes.get("skipped"):
-        result.stdout.fnmatch_lines(["*has no faults API (POST /imnot/admin/faults answered 404)*"])
-        pytest.skip("the proxy has no faults API on this branch yet")
     result.assert_outcomes(passed=1)
+    assert direct_request(running.url, "GET", "/imnot/admin/faults", None, {}).json() == []
 
 
 def test_bad_setups_fail_with_a_clear_message(project, tmp_path):

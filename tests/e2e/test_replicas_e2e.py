@@ -6,7 +6,8 @@ fetch on C; uploads, sessions, partner registrations and the journal cross repli
 a callback survives the ``kill -9`` of the replica that accepted it; a replica
 restarted mid-flow and a Redis restarted with its append-only file lose nothing; a
 Redis that goes away makes stateful mocks answer 503 naming the store while other
-traffic passes untouched, until Redis is back.
+traffic passes untouched, until Redis is back. A fault set for one session through one
+replica applies on the others within 100 ms, counted once for all of them.
 """
 
 from __future__ import annotations
@@ -122,6 +123,31 @@ def test_the_journal_on_b_lists_the_requests_a_served(trio: list[Imnot]):
     entries = wait_until(listed, timeout=1.0, message="a's and c's requests in b's journal")
     mine = [e for e in entries if e["request_id"] == request_id]
     assert len(mine) == 1 and mine[0]["replica"] == "a" and mine[0]["url"] == f"{BASE}/ping"
+
+
+def test_a_session_fault_set_through_a_applies_on_b_only_for_that_session(trio: list[Imnot]):
+    a, b, c = trio
+    sid = f"faulted-{uuid.uuid4().hex[:8]}"
+    reply = a.admin("POST", "faults", {"kind": "status", "status": 503, "partner": "relayco",
+                                       "datapoint": "ping", "session": sid,
+                                       "when": {"first": 2}})
+    assert reply.status == 201, reply.text
+    fault_id = reply.json()["id"]
+    try:
+        set_at = time.monotonic()
+        wait_until(lambda: b.request("GET", f"{BASE}/ping", session=sid).status == 503,
+                   timeout=0.1, interval=0.005, message="b injects the fault set through a")
+        assert time.monotonic() - set_at < 0.1
+        # counted once for every replica: b had the 1st, c the 2nd, then the mock again
+        assert c.request("GET", f"{BASE}/ping", user=sid).status == 503
+        assert a.request("GET", f"{BASE}/ping", session=sid).json() == {"pong": True}
+        for proxy in trio:  # other sessions, and no session, never saw it
+            assert proxy.request("GET", f"{BASE}/ping").json() == {"pong": True}
+            assert proxy.request("GET", f"{BASE}/ping", session="other").status == 200
+        assert [f["id"] for f in c.admin("GET", f"faults?session={sid}").json()] == [fault_id]
+    finally:
+        assert b.admin("DELETE", f"faults/{fault_id}").status == 200
+    assert a.admin("GET", f"faults?session={sid}").json() == []
 
 
 def test_a_callback_is_delivered_once_after_its_accepting_replica_is_killed(

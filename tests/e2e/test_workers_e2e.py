@@ -67,6 +67,30 @@ def test_two_workers_share_one_port_and_one_store(workers: Launcher):
     assert len({e["replica"] for e in entries}) == 2
 
 
+def test_a_fault_set_through_one_worker_applies_on_every_worker(workers: Launcher):
+    """Faults live in the shared SQLite file; each worker's list of faults in force follows
+    the file's changes within 10 ms."""
+    wait_until(lambda: listeners(workers.port) == 2, timeout=30, message="two workers")
+    body = (b'{"kind": "status", "status": 503, "partner": "sharedco", "session": "w1", '
+            b'"body": {"faulted": true}}')
+    reply = direct_request(workers.url, "POST", "/imnot/admin/faults", body,
+                           {"Content-Type": "application/json"})
+    assert reply.status == 201, reply.text
+    for _ in range(12):  # new connections: the kernel spreads them over the workers
+        faulted = proxied_request(workers.url, "GET", f"{BASE}/limited",
+                                  headers={"X-Imnot-Session": "w1"})
+        assert (faulted.status, faulted.json()) == (503, {"faulted": True})
+    assert proxied_request(workers.url, "POST", f"{BASE}/jobs").status == 202  # no session
+
+    def faulted_by_both() -> list[dict]:
+        entries = direct_request(workers.url, "GET",
+                                 "/imnot/admin/journal?limit=100&session=w1", None, {}).json()
+        return entries if len({e["replica"] for e in entries}) == 2 else []
+
+    entries = wait_until(faulted_by_both, timeout=5, message="both workers faulted w1")
+    assert {e["kind"] for e in entries} == {"fault"}
+
+
 def test_a_dead_worker_is_replaced_and_sigterm_stops_them_all(workers: Launcher):
     first = wait_until(lambda: len(children(workers.pid)) == 2 and children(workers.pid),
                        timeout=30, message="two workers")

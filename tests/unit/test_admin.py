@@ -111,7 +111,12 @@ def test_null_or_empty_payload_is_rejected(api, store, body):
                                   "/imnot/admin/p/charges/payload/session"])
 def test_invalid_json_is_400(api, path):
     response = api("POST", path, b"{not json")
-    assert (response.status, as_json(response)) == (400, {"detail": "Invalid JSON body"})
+    assert (response.status, as_json(response)) == (400, {
+        "detail": "Invalid JSON body",
+        "problem": "Expecting property name enclosed in double quotes at line 1, column 2"})
+    huge = api("POST", path, b'{"n": ' + b"9" * 5000 + b"}")
+    assert (huge.status, as_json(huge)) == (400, {
+        "detail": "Invalid JSON body", "problem": "a number of more than 4,300 digits"})
 
 
 @pytest.mark.parametrize("path", [

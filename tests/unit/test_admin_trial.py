@@ -108,6 +108,19 @@ def test_steps_in_a_session_carry_the_generated_id(tester, store):
     assert entries[0].url == f"http://api.shop.test/orders/{issued}"
 
 
+def test_a_fault_the_proxy_would_inject_is_shown(tester, store):
+    store.add_fault("shop", "s1", b'{"kind": "reset", "datapoint": "order"}', None)
+    store.add_fault("shop", "s2", b'{"kind": "status", "status": 429, "datapoint": "order"}',
+                    None)
+    _, reset = tester({"method": "POST", "path": "/orders", "session": "s1", "partner": "shop"})
+    assert (reset["status"], reset["fault"]["kind"]) == (0, "reset")
+    assert reset["fault"]["notes"][0] == "session s1"
+    _, busy = tester({"method": "POST", "path": "/orders", "session": "s2", "partner": "shop"})
+    assert (busy["status"], busy["fault"]["label"]) == (429, "429")
+    _, plain = tester({"method": "POST", "path": "/orders", "partner": "shop"})
+    assert plain["status"] == 202 and "fault" not in plain
+
+
 def test_generated_id_from_a_body_field(tester):
     _, submit = tester({"method": "POST", "path": "/reports", "partner": "shop", "body": "{}"})
     assert submit["captured"] == {"id": json.loads(submit["body"])["reportId"]}

@@ -70,7 +70,7 @@ def test_every_pattern_starts_as_a_file_the_loader_accepts(tmp_path, pattern, ch
     text = node(tmp_path, f"""
         import {{dump}} from "./yaml.js";
         import {{emptyDatapoint, toDocument}} from "./model.js";
-        const dp = emptyDatapoint({json.dumps(pattern)}, "my items");
+        const dp = emptyDatapoint({json.dumps(pattern)}, "my-items");
         Object.assign(dp.endpoints[0], {json.dumps(changes)});
         Object.assign(dp, {json.dumps(dp_changes)});
         const form = {{partner: "acme", description: "<b>desc</b>", hosts: ["api.acme.test", ""],

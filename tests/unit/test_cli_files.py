@@ -115,6 +115,7 @@ def test_routes_json(capsys):
     admin = {(r["method"], r["path"]) for r in rows if r["pattern"] == "admin"}
     assert ("POST", "/imnot/admin/bookingco/charges/payload") in admin
     assert not any("/bookingco/reservation/" in path for _, path in admin)  # static: none
+    assert {("GET", "/"), ("GET", "/imnot/admin/ui")} <= admin  # the admin page is listed too
 
 
 def test_routes_of_broken_partners_exits_1(monkeypatch, capsys):

@@ -143,12 +143,27 @@ def test_http_remote_errors_carry_status_and_detail(http: HttpRemote) -> None:
     refused = HttpRemote(AdminClient(http.client.base_url, "wrong"))
     with pytest.raises(RemoteError) as error:
         refused.status()
-    assert (error.value.status, error.value.detail) == (401, "Unauthorized")
+    assert error.value.status == 401
+    assert error.value.detail == ("Unauthorized: the proxy has an admin key; give it with --key "
+                                  "or IMNOT_ADMIN_KEY (the one given was refused)")
     down = HttpRemote(AdminClient("http://127.0.0.1:9", KEY, timeout=2))
     with pytest.raises(RemoteError) as error:
         down.list_sessions()
     assert error.value.status is None
     assert str(error.value).startswith("cannot reach http://127.0.0.1:9")
+
+
+def test_http_remote_names_are_one_path_segment_each(http: HttpRemote) -> None:
+    http.set_payload("staylink", "reservation", b'{"n": 1}', name="gold")
+    with pytest.raises(RemoteError) as error:
+        http.get_payload("staylink/reservation/payload?name=gold#", "x")
+    assert error.value.status == 404
+    with pytest.raises(RemoteError) as error:
+        http.set_payload("a b", "x\r\ny", b"{}")
+    assert error.value.status == 404 and "a b" in str(error.value.detail)
+    with pytest.raises(RemoteError) as error:
+        http.delete_session("x y/../../partners")
+    assert error.value.status == 404
 
 
 def test_db_chooses_the_store_file_and_otherwise_the_proxy(tmp_path: Path,

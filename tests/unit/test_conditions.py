@@ -519,3 +519,35 @@ def test_the_body_is_parsed_once_for_several_conditions():
     assert condition.test(req)
     parsed = req.json
     assert condition.test(req) and req.json is parsed
+
+
+@pytest.mark.parametrize(("spec", "req", "holds"), [
+    ({"header": {"X-Tier": "Gold"}}, JSON, True),
+    ({"header": {"X-Tier": "gold"}}, JSON, False),
+    ({"header": {"X-Tier": "gold"}, "ignore_case": True}, JSON, True),
+    ({"query": {"currency": "EUR", "page": "2"}}, JSON, True),
+    ({"query": {"currency": "EUR", "page": "3"}}, JSON, False),
+    ({"query": {"currency": ["USD", "EUR"]}}, JSON, True),
+    ({"json": {"$.hotel.stars": 4}}, JSON, True),
+    ({"path": {"n": "17"}}, JSON, True),
+    ({"not": {"header": {"X-Tier": "Gold"}}}, JSON, False),
+])
+def test_a_mapping_for_the_source_is_shorthand_for_equals(spec, req, holds):
+    """``{header: {X-Tier: Gold}}`` is ``{header: X-Tier, equals: Gold}`` (``in`` for a list),
+    every entry holding; how faults' ``when:`` reads, and alternatives' too."""
+    assert compiled(spec).test(req) is holds
+
+
+def test_the_shorthand_labels_and_its_problems():
+    assert compiled({"header": {"X-Tier": "Gold"}}).label == "header X-Tier=Gold"
+    assert compiled({"query": {"a": "1", "b": "2"}}).label == "all(query a=1, query b=2)"
+    for spec, loc, message in [
+        ({"header": {"X": "y"}, "matches": "a"}, ("matches",),
+         "'header: {name: value}' already means equals (a list: in); write header: name, "
+         "matches: ... instead"),
+        ({"header": {}}, ("header",), "header: an empty mapping: give name: value"),
+        ({"json": {"$.[": 1}}, ("json", "$.["), "invalid JSONPath: expected a shorthand selector"),
+    ]:
+        condition, problems = compile_condition(spec)
+        assert condition is None
+        assert [(p.loc, p.message) for p in problems] == [(loc, message)]

@@ -14,9 +14,11 @@ import pytest
 from imnot_proxy import replicas
 from imnot_proxy.definitions import Definitions
 from imnot_proxy.engine.callback import DeliveryJob
+from imnot_proxy.engine.faults import Injection
 from imnot_proxy.journal import JournalEntry
 from imnot_proxy.replicas.callbacks import CallbackQueue, lease_seconds
 from imnot_proxy.replicas.journal import RedisJournal
+from imnot_proxy.schema.faults import FAULT
 from imnot_proxy.store import SqliteStore
 from imnot_proxy.store.redis import RedisStore, parse
 
@@ -145,6 +147,35 @@ async def test_the_poller_delivers_each_due_callback_exactly_once(replica_pair):
     for task in pollers:
         task.cancel()
     assert sorted(delivered) == sorted(r.id for r in requests)
+
+
+async def test_a_callback_fault_decided_on_one_replica_is_delivered_as_decided(replica_pair):
+    """The accepting replica decides (with the counters all replicas share); the fault
+    travels in the queue, so whichever replica claims the callback duplicates or drops it."""
+    delivered: list[str] = []
+
+    async def deliver(store, request, retries, shape=None):
+        delivered.append(request.id)
+        return True
+
+    a, b = replica_pair(), replica_pair()
+    qa, qb = CallbackQueue(a, deliver_fn=deliver), CallbackQueue(b, deliver_fn=deliver)
+    twice = Injection("callback_duplicate", label="callback duplicate",
+                      spec=FAULT.validate_python({"kind": "callback_duplicate", "times": 3}))
+    never = Injection("callback_drop", label="callback drop",
+                      spec=FAULT.validate_python({"kind": "callback_drop"}))
+    dup = a.add_callback("p", "cb", "s1", "http://127.0.0.1:9/h", "POST")
+    drop = a.add_callback("p", "cb", "s1", "http://127.0.0.1:9/h", "POST")
+    plain = a.add_callback("p", "cb", None, "http://127.0.0.1:9/h", "POST")
+    qa.dispatch(DeliveryJob(a, dup, 0, 0.0, fault=lambda p, d, s: twice))
+    qa.dispatch(DeliveryJob(a, drop, 0, 0.0, fault=lambda p, d, s: never))
+    qa.dispatch(DeliveryJob(a, plain, 0, 0.0, fault=lambda p, d, s: None))
+    claimed = {j["id"]: j for j in qb.claim()}  # b takes them all: a never delivers
+    assert claimed[dup.id]["lease"] == 3 * lease_seconds(0)
+    assert "f" not in claimed[plain.id]
+    await asyncio.gather(*(qb._deliver_one(job) for job in claimed.values()))
+    assert sorted(delivered) == sorted([dup.id] * 3 + [plain.id])
+    assert [d.error for d in b.deliveries(drop.id)] == ["dropped (imnot fault callback drop)"]
 
 
 def test_a_partner_registered_on_one_replica_is_served_by_the_other_within_1s(

@@ -164,6 +164,27 @@ def test_an_operation_nobody_answers_is_a_soap_fault(make, version, status, cont
         outcome.response.body
     assert "ota/avail: SOAP operation is 'OTA_Ping', not 'OTA_HotelAvailNotifRQ'" in \
         outcome.reason
+    assert outcome.partner == "ota"  # the journal's partner filter shows the miss
+    assert (b"<tried><endpoint>ota/avail</endpoint><when>soap_action OTA_HotelAvailNotifRQ"
+            b"</when><failed>SOAP operation is 'OTA_Ping', not 'OTA_HotelAvailNotifRQ'"
+            b"</failed></tried>") in outcome.response.body
+
+
+@pytest.mark.parametrize(("headers", "content_type", "marker"), [
+    ({"SOAPAction": '"OTA_HotelAvailNotifRQ"', "Content-Type": "text/xml"},
+     "text/xml; charset=utf-8", b"<faultcode>soap:Client</faultcode>"),
+    ({"Content-Type": "application/soap+xml; charset=utf-8"},
+     "application/soap+xml; charset=utf-8", b"<soap:Value>soap:Sender</soap:Value>"),
+    ({"Content-Type": "application/xml"}, "application/xml", b"<error><status>404</status>"),
+    ({"Content-Type": "application/json"}, "application/json", b'"detail":'),
+])
+def test_a_body_that_does_not_parse_gets_errors_in_the_language_its_headers_name(
+        make, headers, content_type, marker):
+    outcome = make(SOAP).handle(view("POST", "/soap", body=b"<s:Envelope><s:Bo",
+                                     headers=headers))
+    assert isinstance(outcome, Unmatched)
+    assert header(outcome.response, "content-type") == content_type
+    assert marker in outcome.response.body, outcome.response.body
 
 
 def test_two_endpoints_without_when_on_one_path_still_conflict(tmp_path, load_text):
@@ -177,6 +198,25 @@ def test_identical_conditions_conflict_too(tmp_path, load_text):
     result = load_text(SOAP.replace("OTA_HotelRateAmountNotifRQ}", "OTA_HotelAvailNotifRQ}"),
                        tmp_path)
     assert any("with the same 'when:'" in p.message for p in result.errors)
+
+
+@pytest.mark.parametrize(("source", "words"), [
+    ('{json: "$..["}', "capture.x.json"), ('{xpath: "//a[@b="}', "capture.x.xpath")])
+def test_a_broken_capture_expression_is_a_located_load_error(tmp_path, load_text, source, words):
+    result = load_text(f"""
+        partner: cap
+        datapoints:
+          - name: cap
+            pattern: polling
+            endpoints:
+              - method: POST
+                path: /c
+                capture:
+                  x: {source}
+                response: {{generates_id: true, id_body_field: id}}
+        """, tmp_path)
+    (problem,) = result.errors
+    assert problem.line == 10 and words in str(problem) and "cannot load" not in str(problem)
 
 
 # --- templates --------------------------------------------------------------------------------
@@ -220,8 +260,27 @@ def test_a_template_error_is_a_500_naming_partner_datapoint_and_line(make):
     response = send(engine, "GET", "/broken")
     assert response.status == 500
     detail = json.loads(response.body)["detail"]
-    assert detail.startswith("template error in acme/broken, template line 1:")
+    assert detail == "template error in acme/broken, body.x: request.query has no 'missing'"
     assert send(engine, "GET", "/broken", query="missing=1").status == 200
+
+
+@pytest.mark.parametrize(("response", "where"), [
+    ('{template: true, status: "{{ 999 }}"}', "status: status rendered as 999, not 100-599"),
+    ('{template: true, headers: {X-A: "{{ id.x }}"}}', "header X-A: "),
+    ('{template: true, headers: {Content-Type: text/plain}, body: "a\\n{{ request.query.nope }}"}',
+     "body, line 2: "),
+])
+def test_a_template_error_names_the_part_that_failed(make, response, where):
+    engine = make(f"""
+        partner: acme
+        datapoints:
+          - name: broken
+            pattern: static
+            endpoints:
+              - {{method: GET, path: /broken, response: {response}}}
+        """)
+    detail = json.loads(send(engine, "GET", "/broken").body)["detail"]
+    assert detail.startswith(f"template error in acme/broken, {where}"), detail
 
 
 def test_template_syntax_errors_are_load_errors_with_a_line(tmp_path, load_text):
@@ -408,7 +467,12 @@ def test_xpath_rules_and_an_xml_schema_guard_an_xml_endpoint(make, tmp_path):
     assert bad.status == 422 and header(bad, "content-type") == "application/xml"  # XML errors
     assert b"xpath //RQ/@EchoToken: does not match pattern" in bad.body
     missing = send(engine, "POST", "/xml", body=b"<RQ/>", headers={"Accept": "x"}).body
-    assert b"xpath //RQ/@EchoToken: required" in missing and b"xsd: line 1:" in missing
+    assert b"</detail><message>xpath //RQ/@EchoToken: required</message><message>xsd: line 1:" \
+        in missing
+    assert b'["' not in missing  # each problem its own element, not a JSON list in XML
+    broken = send(engine, "POST", "/xml", body=b'<RQ EchoToken="E-1"',
+                  headers={"Content-Type": "application/xml"})
+    assert broken.status == 422 and header(broken, "content-type") == "application/xml"
 
 
 def test_a_missing_xsd_file_is_a_load_error(tmp_path, load_text):

@@ -69,13 +69,6 @@ VALID = [
           endpoints:
             - {method: GET, path: /list, rate_limit: {requests_per_minute: 5}}
         """, id="rate-limit-on-page-number-url"),
-    pytest.param("""
-        - name: same
-          pattern: fetch
-          endpoints:
-            - {method: GET, path: "/a/{id}"}
-            - {method: GET, path: "/a/{other}"}
-        """, id="same-route-twice-in-one-datapoint"),
 ]
 
 
@@ -205,6 +198,16 @@ def test_partner_name_outside_the_admin_url_charset_is_a_warning():
                       "name should match ^[a-zA-Z0-9_-]{1,64}$ to be usable in admin URLs")]
 
 
+def test_datapoint_name_outside_the_admin_url_charset_is_a_warning():
+    found = findings("""
+        partner: p
+        datapoints:
+          - {name: "d p/x", pattern: fetch, endpoints: [{method: GET, path: /a}]}
+        """)
+    assert found == [("datapoints.0.name", "warning", "name should match "
+                      "^[a-zA-Z0-9_-]{1,64}$ to be usable in admin URLs (payload uploads)")]
+
+
 def test_duplicate_datapoint_names_are_a_warning():
     found = findings("""
         partner: p
@@ -214,6 +217,38 @@ def test_duplicate_datapoint_names_are_a_warning():
         """)
     assert found == [("datapoints.1.name", "warning",
                       "datapoint name 'a' is also used by datapoints.0; both share one payload")]
+
+
+def test_same_route_twice_in_one_datapoint_is_a_warning_as_the_later_never_answers():
+    found = findings("""
+        partner: p
+        datapoints:
+          - name: same
+            pattern: fetch
+            endpoints:
+              - {method: GET, path: "/a/{id}"}
+              - {method: GET, path: "/a/{other}"}
+              - {method: POST, path: /b, when: {header: X-Tier, equals: gold}}
+              - {method: POST, path: /b, when: {header: x-tier, equals: gold}}
+              - {method: POST, path: /b, when: {header: x-tier, equals: silver}}
+        """)
+    assert found == [
+        ("datapoints.0.endpoints.1.path", "warning",
+         "this endpoint never answers: GET /a/{other} is declared before it by "
+         "datapoints.0.endpoints.0; give each a different 'when:' to tell them apart"),
+        ("datapoints.0.endpoints.3.path", "warning",
+         "this endpoint never answers: POST /b is declared before it by "
+         "datapoints.0.endpoints.2 with the same 'when:'")]
+
+
+def test_header_names_in_conditions_are_compared_in_any_case():
+    found = findings("""
+        partner: p
+        datapoints:
+          - {name: a, pattern: static, endpoints: [{method: GET, path: /x, when: {header: X-Tier, equals: "1"}}]}
+          - {name: b, pattern: static, endpoints: [{method: GET, path: /x, when: {header: x-tier, equals: "1"}}]}
+        """)
+    assert [f[:2] for f in found] == [("datapoints.1.endpoints.0.path", "error")]
 
 
 def test_same_route_in_two_datapoints_of_one_partner_is_an_error():

@@ -62,6 +62,36 @@ def test_a_version_2_file_is_migrated_keeping_its_payloads_and_sessions(tmp_path
         store.close()
 
 
+def test_a_version_4_file_gets_the_fault_tables_as_migration_5(tmp_path: Path, clock):
+    """A file made before faults (main's numbering up to 4, written by hand here as that
+    version's code wrote it) migrates in order and keeps everything; the faults come last."""
+    assert "CREATE TABLE faults" in MIGRATIONS[4] and len(MIGRATIONS) == 5
+    db = sqlite3.connect(tmp_path / "v4.db", isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:4], start=1):
+        db.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
+    db.execute("INSERT INTO global_payloads (partner, datapoint, name, payload, updated_at) "
+               "VALUES ('p','d','big',?, 'then')", (b'{"a":1}',))
+    db.execute("INSERT INTO session_payloads (session_id, partner, datapoint, payload, "
+               "updated_at) VALUES ('s1','p','other',?, 'then')", (b"[2]",))
+    db.execute("INSERT INTO sequences VALUES ('n', 7)")
+    db.close()
+    store = SqliteStore(tmp_path / "v4.db", clock=clock)
+    try:
+        assert store.get_global("p", "d", "big").body == b'{"a":1}'
+        assert store.next_sequence("n") == 8
+        fault = store.add_fault("p", "s1", b'{"kind":"reset"}', None)
+        assert store.active_faults() == (fault,)
+    finally:
+        store.close()
+    db = sqlite3.connect(tmp_path / "v4.db")
+    try:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+        (rows,) = db.execute("SELECT count(*) FROM session_payloads").fetchone()
+        assert rows == 1
+    finally:
+        db.close()
+
+
 def test_reopening_does_not_migrate_twice(tmp_path: Path, clock):
     SqliteStore(tmp_path / "x.db", clock=clock).close()
     again = SqliteStore(tmp_path / "x.db", clock=clock)  # a second CREATE TABLE would raise

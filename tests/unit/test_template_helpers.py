@@ -10,6 +10,7 @@ import pytest
 
 from imnot_proxy.lang import template_helpers as h
 from imnot_proxy.lang import template_request as r
+from imnot_proxy.lang.templates import TemplateProblems, compile_text
 from tests.unit.template_support import context, render, render_error, value
 
 # --- time -----------------------------------------------------------------------------
@@ -72,7 +73,23 @@ def test_now_native_values_are_numbers():
     ("{{ now(5) }}", "is not text"),
 ])
 def test_now_errors_name_the_value(source, message):
-    assert message in render_error(source).message
+    assert message in load_problem(source)  # constant arguments: checked at load
+
+
+@pytest.mark.parametrize(("source", "query", "message"), [
+    ("{{ now(offset=request.query.o) }}", "o=%2B1x", "offset '+1x' is not like"),
+    ("{{ now(tz=request.query.o) }}", "o=Mars", "unknown time zone 'Mars'"),
+    ("{{ random_int(request.query.o|int, 1) }}", "o=6", "low 6 is above high 1"),
+])
+def test_helper_errors_on_request_values_are_render_errors(source, query, message):
+    assert message in render_error(source, context(query=query)).message
+
+
+def load_problem(source: str) -> str:
+    with pytest.raises(TemplateProblems) as caught:
+        compile_text(source)
+    (problem,) = caught.value.problems
+    return problem.message
 
 
 @pytest.mark.parametrize(("source", "expected"), [
@@ -143,7 +160,7 @@ def test_random_int_stays_within_both_bounds():
     ("{{ random_string(4, 5) }}", "alphabet must be text"),
 ])
 def test_random_errors(source, message):
-    assert message in render_error(source).message
+    assert message in load_problem(source)
 
 
 @pytest.mark.parametrize(("source", "pattern"), [

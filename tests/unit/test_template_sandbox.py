@@ -170,11 +170,11 @@ def test_time_is_capped():
     busy = ("{% for i in range(300) %}{% for j in range(300) %}"
             "{{ (request.body * 20)|sort|first }}{% endfor %}{% endfor %}")
     template = compile_text(busy, limits=Limits(max_seconds=0.05))
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine pausing this process is no failure
     with pytest.raises(TemplateRenderError) as caught:
         template.render(context(b"zyx" * 100))
     assert caught.value.message == "rendering took longer than 0.05 s"
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 def test_limits_are_configurable():

@@ -72,6 +72,9 @@ def test_the_request_log():
                         "202  [p/jobs]")
     assert lines[2] == '      body: {"a":1}'
     assert lines[3].endswith("-> 404  [-]  closest: POST /jobs/{id}")
+    miss = call(kind="miss", status=404, datapoint=None, route=None)  # a partner's host
+    assert format_calls([miss], "s").splitlines()[1].endswith("-> 404  [p]")
+    assert not miss.matches("p/None") and select([miss], partner="p") == [miss]
     assert format_calls([], "s") == "no partner requests in session s"
 
 

@@ -13,8 +13,11 @@ transactions stay in one slot), then a short kind:
 | ``cb:<p>:<dp>:<id>`` | hash | a callback request; ``dl:<id>`` its delivery log (list), ``cl:<session>`` a session's callbacks (list) |
 | ``cu:<cursor>`` | hash | a pagination cursor |
 | ``bk:<key>`` / ``sq:<key>`` | hash / string | rate-limit buckets, template sequences |
+| ``ft:all`` / ``fn`` | hash / string | faults set at run time, by id (``faults.py``); their order |
+| ``fc:<fault key>`` | hash | the request counters of one fault, per scope |
 
-Payload and session keys (``pl:``, ``ss:``) are the ones in-process caches follow.
+Payload, session and fault keys (``pl:``, ``ss:``, ``ft:``) are the ones in-process caches
+follow.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ class Keys:
         self.session_prefix = self.base + "ss:"
         self.session_index = self.base + "sx"
         self.events = self.base + "events"  # the pub/sub channel of this prefix
+        self.fault_prefix = self.base + "ft:"
+        self.faults = self.fault_prefix + "all"
+        self.fault_sequence = self.base + "fn"
+        self.fault_counters = self.base + "fc:"  # + the fault's key
 
     def payload(self, partner: str, datapoint: str, name: str) -> str:
         return f"{self.payload_prefix}{part(partner)}:{part(datapoint)}:{part(name)}"

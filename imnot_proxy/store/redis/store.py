@@ -1,7 +1,7 @@
 """The Redis backend of ``Store``: several proxies on several hosts share one state.
 
-Payloads and sessions are cached in process and dropped the moment Redis says
-another replica changed them (``listener.py``). Every read-modify-write is one
+Payloads, sessions and the faults in force are cached in process and dropped the
+moment Redis says another replica changed them (``listener.py``). Every read-modify-write is one
 Lua script or one ``MULTI`` (``keys.py``, ``flowstate.py``), time comes from
 Redis (scripts call ``TIME``; elsewhere this host's clock corrected by the
 measured offset), and sessions, ids, callbacks and cursors expire natively.
@@ -29,6 +29,7 @@ from redis.retry import Retry
 from ...clock import iso
 from ...errors import StoreError
 from ..base import JSON_TYPE, Payload, SessionRecord
+from .faults import FaultHashes
 from .flowstate import FlowState, _text
 from .keys import (
     COUNT_SESSIONS,
@@ -51,7 +52,7 @@ COMMAND_TIMEOUT = 5.0
 _MISS = object()
 
 
-class RedisStore(FlowState):
+class RedisStore(FlowState, FaultHashes):
     shared = True  # other hosts see what it holds (replicas share more through it)
 
     def __init__(self, url: RedisUrl, *, clock: Callable[[], float] | None = None,
@@ -81,7 +82,9 @@ class RedisStore(FlowState):
         self._list_sessions = self.script(LIST_SESSIONS)
         self._count_sessions = self.script(COUNT_SESSIONS)
         self._scripts_for_flows()
-        self.listener = Listener(self._r, [self.keys.payload_prefix, self.keys.session_prefix],
+        self._scripts_for_faults()
+        self.listener = Listener(self._r, [self.keys.payload_prefix, self.keys.session_prefix,
+                                           self.keys.fault_prefix],
                                  self.keys.events, self.cache, on_state=self._listener_state,
                                  on_offset=self._set_offset)
         if listen:
