@@ -128,19 +128,34 @@ def json_shape(value: Any, ignore: Ignore = NOTHING, path: str = "",
     """Keys and value types: an object is a dict of shapes, an array ``("array", item)``
     with the merged shape of its items (None when empty), a scalar its JSON type. A key
     that is one of ``ids`` is ``{id}``."""
+    # paths are only worked out when some are ignored (a drift check shapes every answer)
+    return _shape(value, ignore if ignore else None, path if ignore.paths else None, ids)
+
+
+_SCALAR_TYPES = {str: "string", int: "number", float: "number", bool: "boolean",
+                 type(None): "null"}
+
+
+def _shape(value: Any, ignore: Ignore | None, path: str | None, ids: frozenset[str]) -> Any:
+    scalar = _SCALAR_TYPES.get(type(value))
+    if scalar is not None:
+        return scalar
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             key = str(key)
-            where = f"{path}.{key}" if path else key
-            if ignore and ignore.skips(key, where):
+            where = None if path is None else (f"{path}.{key}" if path else key)
+            if ignore is not None and ignore.skips(key, where or key):
                 continue
-            out["{id}" if ids and key in ids else key] = json_shape(item, ignore, where, ids)
+            kind = _SCALAR_TYPES.get(type(item))
+            out["{id}" if ids and key in ids else key] = kind if kind is not None else \
+                _shape(item, ignore, where, ids)
         return out
     if isinstance(value, list):
         merged: Any = None
+        inner = None if path is None else f"{path}[]"
         for item in value:
-            shape = json_shape(item, ignore, f"{path}[]", ids)
+            shape = _shape(item, ignore, inner, ids)
             merged = shape if merged is None else _merge(merged, shape)
         return ("array", merged)
     if value is None:

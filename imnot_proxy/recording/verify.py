@@ -128,8 +128,8 @@ class VerifySide:
         if found and evidence is not None and real.status is not None:
             real_id = next(iter(new), None) or next(
                 (k for k, v in ids.values.items() if v == pending.series), None)
-            self.proposals.add(pending.endpoint, evidence(), found, real_id=real_id,
-                               mock_status=pending.mock.status)
+            self.proposals.add(pending.endpoint, evidence, found, real_id=real_id,
+                               mock_status=pending.mock.status, answer=real)
         return found
 
     def save(self, directory: Path) -> Path | None:

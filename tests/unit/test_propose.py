@@ -140,3 +140,30 @@ def test_the_evidence_is_redacted_with_the_names_the_proxy_adds(tmp_path: Path) 
     assert b"4921-7730" not in evidence.exchange.response_body
     assert "BR-88123" not in str(evidence.exchange.response_headers)
     assert {"4921-7730", "BR-88123"} <= kept.secrets
+
+
+def test_evidence_is_redacted_once_when_read_and_the_latest_answer_wins() -> None:
+    from imnot_proxy.recording.compare import Difference, Observed
+    from imnot_proxy.recording.evidence import Proposals
+    from imnot_proxy.recording.exchange import Exchange
+    from imnot_proxy.recording.redact import Redactor
+
+    made: list[int] = []
+
+    def exchange(n: int):
+        def make() -> Exchange:
+            made.append(n)
+            return Exchange(float(n), "GET", "https://api.partner.example/acct", (), b"", 200,
+                            (), b'{"status": "DONE", "pin": "4921-77%02d"}' % n)
+        return make
+
+    kept = Proposals(Redactor.default((), ("pin",)))
+    for n in range(100):  # a live proxy: one differing flow after another
+        kept.add("p/acct GET /acct", exchange(n), [Difference("body", "$.pin")],
+                 answer=Observed(200, (), b'{"status": "DONE", "pin": "4921-77%02d"}' % n))
+    assert made == []  # nothing made or redacted on the proxy's hot path
+    (evidence,) = kept.evidence["p/acct GET /acct"].values()
+    assert made == [99] and evidence.exchange.started == 99.0
+    assert b"4921-7799" not in evidence.exchange.response_body and "4921-7799" in kept.secrets
+    kept.evidence  # noqa: B018 - read again: nothing new to redact
+    assert made == [99]
