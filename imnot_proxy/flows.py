@@ -2,15 +2,18 @@
 
 ``view_of`` turns a flow into the ``RequestView`` the engine decides on;
 ``answer``, ``forward`` and ``describe`` turn an outcome back into what mitmproxy
-and mitmweb show: the response, the metadata, the comment and the journal entry.
+and mitmweb show: the response, the metadata, the comment and the journal entry;
+``fail_closed`` answers a flow whose handling failed.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import time
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 from mitmproxy import http
@@ -19,12 +22,16 @@ from mitmproxy.proxy import mode_specs
 
 from .engine import Mocked, Unmatched
 from .journal import JournalEntry
-from .messages import MockResponse, RequestView, clean_text
+from .messages import MockResponse, RequestView, clean_text, error_response
 from .sessions import ConnectSessions, strip_ours
+
+logger = logging.getLogger("imnot_proxy")
 
 MAX_REQUEST_ID = 200  # characters of a client's X-Request-ID we echo
 MAX_FIELD = 2048  # characters of a method, host or path kept in a journal entry
-REASONS = {code: text.encode() for code, text in status_codes.RESPONSES.items()}
+# mitmproxy's table, and the standard library's for the codes it lacks (429, 451, ...)
+REASONS = {**{int(s): s.phrase.encode() for s in HTTPStatus},
+           **{code: text.encode() for code, text in status_codes.RESPONSES.items()}}
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "::",
                          socket.gethostname().lower(), socket.getfqdn().lower()})
 
@@ -75,6 +82,15 @@ def answer(flow: http.HTTPFlow, response: MockResponse, meta: dict) -> None:
                                   http.Headers(fields), response.body, None, now, now)
     flow.metadata["imnot"] = meta
     flow.is_replay = "response"
+
+
+def fail_closed(flow: http.HTTPFlow, exc: Exception) -> None:
+    """A partner or admin request whose handling raised: a 500, never the real partner."""
+    logger.exception("imnot_proxy error on %s %s", flow.request.method,
+                     flow.request.pretty_url, exc_info=exc)
+    answer(flow, error_response(500, f"imnot_proxy error: {exc}"),
+           {"kind": "error", "error": str(exc)})
+    flow.comment = f"imnot error: {exc}"
 
 
 def request_id_of(flow: http.HTTPFlow) -> str:

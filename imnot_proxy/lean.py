@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from mitmproxy import addonmanager, exceptions, hooks, master, optmanager
@@ -39,6 +40,7 @@ from mitmproxy.addons import (
 from mitmproxy.options import Options
 
 from .addon import ImnotProxy, StoreOptionsError
+from .listening import Listening, quiet_connections
 
 logger = logging.getLogger("imnot_proxy")
 
@@ -104,6 +106,18 @@ class HookIndex(addonmanager.AddonManager):
         super().__init__(master_)
         self._index: dict[str, list[HookFuncs]] = {}
         self._dynamic = False
+        self._held: Any = None
+
+    @contextlib.contextmanager
+    def holding(self, addon: Any) -> Iterator[None]:
+        """Events skip ``addon`` inside the block."""
+        self._held = addon
+        self._index.clear()
+        try:
+            yield
+        finally:
+            self._held = None
+            self._index.clear()
 
     def _changed(self) -> None:
         self._index.clear()
@@ -130,6 +144,8 @@ class HookIndex(addonmanager.AddonManager):
         if found is None:
             found = []
             for top in self.chain:
+                if top is self._held:
+                    continue
                 with safecall():
                     funcs = list(self._iter_hooks(top, event))
                     if funcs:
@@ -138,7 +154,7 @@ class HookIndex(addonmanager.AddonManager):
         return found
 
     async def trigger_event(self, event: hooks.Hook) -> None:
-        if self._dynamic:
+        if self._dynamic and self._held is None:
             return await super().trigger_event(event)
         found = self._implementers(event)
         if not found:
@@ -158,7 +174,7 @@ class HookIndex(addonmanager.AddonManager):
                 _log_addon_error(exc)
 
     def trigger(self, event: hooks.Hook) -> None:
-        if self._dynamic:
+        if self._dynamic and self._held is None:
             return super().trigger(event)
         found = self._implementers(event)
         if not found:
@@ -196,9 +212,11 @@ _UPDATE_PROBE = hooks.UpdateHook([])
 
 
 class LeanMaster(master.Master):
-    """A ``Master`` with a ``HookIndex``, ``lean_addons()``, a terminal log and ImnotProxy last."""
+    """A ``Master`` with a ``HookIndex``, ``lean_addons()``, a terminal log and ImnotProxy
+    (then ``Listening``, which calls ``on_listening`` once every listener is up)."""
 
-    def __init__(self, opts: Options, *, print_flows: bool = False) -> None:
+    def __init__(self, opts: Options, *, print_flows: bool = False,
+                 on_listening: Callable[[], None] | None = None) -> None:
         super().__init__(opts)
         opts.changed.disconnect(self.addons._configure_all)
         self.addons = HookIndex(self)
@@ -212,6 +230,8 @@ class LeanMaster(master.Master):
         self.addons.add(*lean_addons(print_flows=print_flows))
         self.imnot = ImnotProxy()
         self.addons.add(self.imnot)
+        if on_listening is not None:
+            self.addons.add(Listening(on_listening))
         self.finished = False
 
     async def done(self) -> None:
@@ -287,10 +307,16 @@ def set_log_levels(verbosity: str) -> None:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
-async def serve(argv: Sequence[str], *, print_flows: bool = False) -> int:
-    """Parse ``argv``, start the lean master and serve until SIGINT/SIGTERM; the exit code."""
+async def serve(argv: Sequence[str], *, print_flows: bool = False,
+                on_listening: Callable[[], None] | None = None) -> int:
+    """Parse ``argv``, start the lean master and serve until SIGINT/SIGTERM; the exit code.
+
+    ``print_flows`` also brings mitmproxy's connection lines; ``on_listening`` is called once
+    the proxy listens (never when it fails to start).
+    """
+    quiet_connections(print_flows)
     opts = Options()
-    lean = LeanMaster(opts, print_flows=print_flows)
+    lean = LeanMaster(opts, print_flows=print_flows, on_listening=on_listening)
     try:
         args = make_parser(opts).parse_args(list(argv))
     except SystemExit as exc:
@@ -298,9 +324,12 @@ async def serve(argv: Sequence[str], *, print_flows: bool = False) -> int:
         return int(exc.code or 0)
     set_log_levels(QUIET_LEVEL if args.quiet else opts.termlog_verbosity)  # start-up lines
     try:
-        apply_args(opts, args)
-        if lean.imnot.definitions is None:  # no imnot_* option was given: configure once, like -s
-            lean.addons.invoke_addon_sync(lean.imnot, hooks.ConfigureHook(set(opts.keys())))
+        # The addon is configured once, with every option: configured per step, a refused
+        # step (a store that cannot be opened) would be rolled back to the defaults, and
+        # those open the default store and load the partners before the error is shown.
+        with lean.addons.holding(lean.imnot):
+            apply_args(opts, args)
+        lean.addons.invoke_addon_sync(lean.imnot, hooks.ConfigureHook(set(opts.keys())))
     except exceptions.OptionsError as exc:
         print(f"imnot-proxy: {exc}", file=sys.stderr)
         lean.imnot.done()
@@ -340,10 +369,11 @@ class ReusePortLoop(asyncio.SelectorEventLoop):
         return await super().create_server(*args, **kwargs)
 
 
-def run(argv: Sequence[str], *, print_flows: bool = False, reuse_port: bool = False) -> int:
+def run(argv: Sequence[str], *, print_flows: bool = False, reuse_port: bool = False,
+        on_listening: Callable[[], None] | None = None) -> int:
     """Run the lean engine in a new event loop (the ``imnot-proxy start`` entry)."""
     try:
         with asyncio.Runner(loop_factory=ReusePortLoop if reuse_port else None) as runner:
-            return runner.run(serve(argv, print_flows=print_flows))
+            return runner.run(serve(argv, print_flows=print_flows, on_listening=on_listening))
     except KeyboardInterrupt:  # Ctrl-C while loading, before the signal handlers exist
         return 130

@@ -1,5 +1,6 @@
 """mitmproxy options that follow ours: which TLS connections are decrypted, how long an
-idle client connection lives, and a warning when connections are dialled eagerly."""
+idle client connection lives, and warnings: connections dialled eagerly, or a proxy open
+beyond this host without an admin key."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from mitmproxy.proxy import server as proxy_server
 
 from .interception import allow_patterns
+from .settings import is_loopback
 
 logger = logging.getLogger("imnot_proxy")
 
@@ -41,3 +43,11 @@ def warn_if_eager(options: Any) -> None:
         logger.warning(
             "imnot_proxy: connection_strategy is %r; use 'lazy' so that mocking never "
             "contacts (or needs) the real partner host", options.connection_strategy)
+
+
+def warn_if_open(options: Any, admin_key: str | None) -> None:
+    if not is_loopback(options.listen_host) and not admin_key:
+        logger.warning(
+            "imnot_proxy: WARNING: listening on %s without an admin key: anyone who can "
+            "reach the port can change the mocks. Set imnot_admin_key or IMNOT_ADMIN_KEY.",
+            options.listen_host or "all interfaces")

@@ -133,7 +133,9 @@ class _Table:
                 node = node.literal.setdefault(seg, _Node())
         existing = node.routes.get(route.method)
         if existing is None:
-            node.routes[route.method] = route
+            # an endpoint with a when: answers only when it holds, even alone on its path
+            node.routes[route.method] = route if route.condition is None else \
+                replace(route, target=None, condition=None, candidates=(route,))
             self.count += 1
         elif route.condition is not None or existing.condition is not None \
                 or existing.candidates:

@@ -17,6 +17,8 @@ import pydantic
 
 from . import schema
 from .fault_rules import check_faults
+from .lang.condition_sources import HeaderSource
+from .lang.conditions import All, Leaf, Not, SoapAction, compile_condition
 from .routing import ANY_HOST, Route, Router, is_param, path_shape, split_path
 
 Finding = tuple[tuple, str, str]  # (location, message, severity)
@@ -206,17 +208,32 @@ def _places_id(body: object) -> bool:
 
 def same_condition(a: object, b: object) -> bool:
     """Two endpoints on one path conflict unless their ``when:`` tell them apart: both
-    without one, or both with the same one (header names in any case), is a conflict."""
+    without one, or both with the same one (however it is written: shorthand or not,
+    header names in any case, ``all`` members in any order), is a conflict."""
     return _canonical(a) == _canonical(b)
 
 
 def _canonical(when: object) -> object:
-    if isinstance(when, dict):
-        return {k: (v.lower() if k == "header" and isinstance(v, str) else _canonical(v))
-                for k, v in when.items()}
-    if isinstance(when, list):
-        return [_canonical(v) for v in when]
-    return when
+    if when is None:
+        return None
+    condition, problems = compile_condition(when)
+    if condition is None or problems:  # reported where the condition is compiled
+        return ("as written", repr(when))
+    return _key(condition)
+
+
+def _key(node: object) -> object:
+    if isinstance(node, Leaf):
+        source = node.source
+        name = source.arg.lower() if isinstance(source, HeaderSource) else source.arg
+        return ("leaf", source.key, name, node.operator.label)
+    if isinstance(node, SoapAction):
+        return ("soap_action", node.operation)
+    if isinstance(node, Not):
+        return ("not", _key(node.child))
+    if isinstance(node, All):  # AnyOf too
+        return (type(node).__name__, frozenset(_key(c) for c in node.children))
+    return ("other", getattr(node, "label", repr(node)))
 
 
 def _when_hint(when: object) -> str:

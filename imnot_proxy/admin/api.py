@@ -46,7 +46,13 @@ def _outcome(request: RequestView) -> str | None:
 
 @route("GET", "/healthz")
 def _healthz(svc, request, params):
-    return {"status": "ok", "version": __version__}
+    """The original's answer while the store answers; 503 ``degraded`` while it does not, so
+    that a load balancer sends traffic to replicas that can serve it."""
+    problem = svc.store.health()
+    if problem is None:
+        return {"status": "ok", "version": __version__}
+    return json_response(503, {"status": "degraded", "store": problem.store or svc.store.name,
+                               "detail": str(problem)}, {"Retry-After": "1"})
 
 
 @route("GET", "/imnot/docs")

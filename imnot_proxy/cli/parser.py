@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check partner files; exit 1 on errors")
     p.add_argument("paths", nargs="*", help="partner directories or files (default: ./partners)")
-    p.add_argument("--strict", action="store_true", help="unknown keys are errors")
+    p.add_argument("--strict", action="store_true",
+                   help="warnings are errors (unknown keys, and what the original accepts "
+                        "but ignores)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("routes", help="list the routes the partner files define")
@@ -143,10 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("generate", help="validate a partner file and write it into partners/")
     p.add_argument("--file", required=True, help="partner YAML, or - for stdin")
-    p.add_argument("--partners-dir", default="partners")
-    p.add_argument("--dry-run", action="store_true")
-    p.add_argument("--force", action="store_true")
-    p.add_argument("--strict", action="store_true", help="unknown keys are errors")
+    p.add_argument("--partners-dir", default="partners",
+                   help="where to write <partner>/partner.yaml (default: partners)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check and show what would be written; write nothing")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite the partner's file when it exists")
+    p.add_argument("--strict", action="store_true",
+                   help="warnings are errors (unknown keys, and what the original accepts "
+                        "but ignores)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("export", help="export the partners (postman)")

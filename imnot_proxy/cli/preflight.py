@@ -1,19 +1,20 @@
-"""What ``start`` checks and says before the proxy runs: ports that are taken (named by the
-flag that sets them, before anything claims to listen), how much mitmproxy logs, mitmweb's
-columns, and what record mode records where."""
+"""What ``start`` checks and says before the proxy runs: where it will listen (also when the
+address is given to mitmproxy after ``--``), ports that are taken (named by the flag that
+sets them, before anything claims to listen), mitmweb's columns, and what record mode records
+where."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import socket
 from collections.abc import Sequence
 from pathlib import Path
 
 # mitmweb's default columns, plus the comment that says mock, miss, admin or record.
 WEB_COLUMNS = ("tls", "icon", "path", "method", "status", "size", "time", "comment")
-# mitmproxy's per-connection lines ("client connect", "server disconnect", ...).
-CONNECTION_LOGGER = "mitmproxy.proxy.server"
+# mitmproxy's flags for the listening address, as the lean engine, mitmdump and mitmweb take them.
+PORT_FLAGS = ("--listen-port", "-p")
+HOST_FLAGS = ("--listen-host",)
 
 
 def port_taken(host: str, port: int) -> bool:
@@ -33,6 +34,45 @@ def port_taken(host: str, port: int) -> bool:
     return False
 
 
+def follow_listen_address(args: argparse.Namespace, extra: Sequence[str]) -> None:
+    """Take the address mitmproxy will listen on from the arguments after ``--``, if they
+    give one (``--listen-port``/``-p``, ``--listen-host``, ``--set listen_port=``/
+    ``listen_host=``), into ``args.port`` and ``args.host``: the taken-port check, the
+    start line and ``--admin-port`` then speak of the port that is really used.
+
+    Raises ValueError for a port that is not one.
+    """
+    port = _passed(extra, PORT_FLAGS, "listen_port")
+    if port is not None:
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"the listening port after -- must be a number from 1 to 65535, "
+                             f"not {port!r} (or give it with --port)")
+        args.port = int(port)
+    host = _passed(extra, HOST_FLAGS, "listen_host")
+    if host is not None:
+        args.host = host
+
+
+def _passed(extra: Sequence[str], flags: Sequence[str], option: str) -> str | None:
+    """The value mitmproxy gives ``option``: its flags win over ``--set option=``, and the
+    last of each wins."""
+    flagged = None
+    pending = False
+    for arg in extra:
+        if pending:
+            flagged, pending = arg, False
+            continue
+        name, eq, value = arg.partition("=")
+        if arg in flags:
+            pending = True
+        elif eq and name in flags:
+            flagged = value
+        elif any(arg.startswith(f) and not f.startswith("--") and len(arg) > len(f)
+                 for f in flags):  # -p18170
+            flagged = arg[2:]
+    return flagged if flagged is not None else _value(extra, option)
+
+
 def taken_ports(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
     """One line per port of ours that is taken, naming the flag that chooses another."""
     wanted = [(args.port, "--port")]
@@ -49,11 +89,6 @@ def web_argv(extra: Sequence[str]) -> list[str]:
     if _sets(extra, "web_columns"):
         return []
     return [arg for column in WEB_COLUMNS for arg in ("--set", f"web_columns={column}")]
-
-
-def quiet_connections(verbose: bool) -> None:
-    """Per-connection lines only with ``-v``: by default a request logs its imnot line alone."""
-    logging.getLogger(CONNECTION_LOGGER).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def record_notice(args: argparse.Namespace, extra: Sequence[str], partners: str) -> str | None:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from ..workers import supervise, worker_count
 from .output import console, err_console
 from .paths import addon_path, default_partners, examples_dir
-from .preflight import quiet_connections, record_notice, taken_ports, web_argv
+from .preflight import follow_listen_address, record_notice, taken_ports, web_argv
 
 
 def start_argv(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
@@ -84,12 +85,13 @@ def upstream_argv(url: str) -> list[str]:
 
 
 def cmd_start(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    argv = start_argv(args, extra)
     try:
+        follow_listen_address(args, extra)
         count = worker_count(getattr(args, "workers", "1"))
     except ValueError as exc:
         print(f"imnot-proxy: {exc}", file=sys.stderr)
         return 2
+    argv = start_argv(args, extra)
     if count > 1 and (args.web or getattr(args, "full", False)):
         print("imnot-proxy: --workers runs the lean engine; it does not combine with --web "
               "or --full", file=sys.stderr)
@@ -100,23 +102,51 @@ def cmd_start(args: argparse.Namespace, extra: Sequence[str]) -> int:
             err_console.print(line, highlight=False, markup=False)
         return 1
     partners = str(args.partners or default_partners())
-    console.print(f"imnot-proxy {__version__} listening on http://{args.host}:{args.port} "
-                  f"(partners: {partners})", highlight=False)
-    notice = record_notice(args, extra, partners)
-    if notice:
-        console.print(notice, highlight=False, markup=False)
-    quiet_connections(args.verbose)
+
+    def listening() -> None:  # said once the proxy listens, never when it fails to start
+        console.print(f"imnot-proxy {__version__} listening on http://{args.host}:{args.port} "
+                      f"(partners: {partners})", highlight=False)
+        notice = record_notice(args, extra, partners)
+        if notice:
+            console.print(notice, highlight=False, markup=False)
+
     if count > 1:  # workers on one SQLite file also share the journal
         return supervise(["--set", "imnot_shared_journal=true", *argv], count,
-                         confdir=args.confdir, label=f" on {args.host}:{args.port}")
+                         confdir=args.confdir, label=f" on {args.host}:{args.port}",
+                         verbose=args.verbose, on_listening=listening)
     if not (args.web or getattr(args, "full", False)):
         from .. import lean
 
-        return lean.run(argv, print_flows=args.verbose)
+        return lean.run(argv, print_flows=args.verbose, on_listening=listening)
+    return run_mitmproxy(argv, web=args.web, verbose=args.verbose, on_listening=listening)
+
+
+def run_mitmproxy(argv: Sequence[str], *, web: bool, verbose: bool,
+                  on_listening: Callable[[], None]) -> int:
+    """mitmdump or mitmweb with the addon as a script (``-s`` in ``argv``), and ``Listening``."""
+    from mitmproxy.tools import cmdline
     from mitmproxy.tools import main as mitm_main
 
-    runner = mitm_main.mitmweb if args.web else mitm_main.mitmdump
-    runner(argv)
+    from ..listening import Listening, quiet_connections
+
+    quiet_connections(verbose)
+    if web:
+        from mitmproxy.tools.web.master import WebMaster as Base
+    else:
+        from mitmproxy.tools.dump import DumpMaster as Base
+
+    class Announcing(Base):  # type: ignore[misc, valid-type]
+        def __init__(self, opts: Any) -> None:
+            super().__init__(opts)
+            self.addons.add(Listening(on_listening))
+
+    def dump_filter(parsed: argparse.Namespace) -> dict[str, str]:  # as mitmdump's own main
+        text = " ".join(getattr(parsed, "filter_args", None) or ())
+        return dict(save_stream_filter=text, readfile_filter=text,
+                    dumper_filter=text) if text else {}
+
+    mitm_main.run(Announcing, cmdline.mitmweb if web else cmdline.mitmdump, argv,
+                  None if web else dump_filter)
     return 0
 
 

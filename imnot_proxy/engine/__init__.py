@@ -23,8 +23,9 @@ from ..routing import Match, Miss, Router
 from ..schema import PAYLOAD_PATTERNS
 from ..store import Store
 from .build import partner_routes
+from .choice import NoChoice
 from .fault_plans import FaultPlans, NoFaults
-from .faults import Injection
+from .faults import Injection, reason
 from .outcomes import (
     ADMIN,
     FORWARD,
@@ -157,6 +158,13 @@ class Engine:
         if not fault.replaces_answer:
             return Mocked(match.route, self.call(match, request), match.params, fault)
         response = fault.response or NO_ANSWER
+        spec = fault.spec
+        if fault.kind == "status" and getattr(spec, "body", 0) is None and \
+                match.route.errors != "json":  # the default body, in the route's language
+            given = {k: v for k, v in response.headers if k.lower() != "content-type"}
+            spoken = error_reply(match.route.errors, request, response.status,
+                                 reason(response.status), given or None)
+            response = replace(spoken, status=response.status)  # the status it was set to
         if request.method == "HEAD" and response.body:
             response = replace(response, headers=response.headers + (
                 ("content-length", str(len(response.body))),), body=b"")
@@ -200,6 +208,8 @@ class Engine:
         except RequestError as exc:
             response = error_reply(match.route.errors, request, exc.status, exc.detail,
                                    exc.headers or None, exc.extra or None)
+            if isinstance(exc, NoChoice):  # why, for the flow comment, the journal and the log
+                response = replace(response, choice=exc.summary)
         except StoreError as exc:  # state unreachable: say so, and keep serving the rest
             response = store_unavailable(exc)
         if request.method == "HEAD" and response.body:

@@ -36,6 +36,8 @@ class NoChoice(RequestError):
     def __init__(self, what: str, reasons: list[dict[str, str]]):
         detail = f"no {what} matched this request"
         super().__init__(404, detail, extra={"tried": reasons})
+        self.summary = f"no {what} matched: " + "; ".join(
+            f"{r['alternative']}: {r['failed']}" for r in reasons)
 
 
 def explain(choices: Sequence[tuple[str, Any]], request: RequestView,

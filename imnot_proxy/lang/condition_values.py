@@ -158,11 +158,13 @@ class In(_Text):
                for i, m in enumerate(members) if not isinstance(m, SCALARS)]
         if bad:
             raise Invalid(*bad)
+        self.members = tuple(members)
         self.texts = frozenset(self.text(m) for m in members)
         self.string_texts = frozenset(self.text(m) for m in members if isinstance(m, str))
         self.others = tuple(m for m in members if not isinstance(m, str))
-        self.label = f" in [{', '.join(show(m) for m in members)}]"
-        self.wants = f"one of{self.label[3:]}{self.case}"
+        listed = f"[{', '.join(show(m) for m in members)}]"
+        self.label = f" in {listed}" + (" (ignore case)" if ignore_case else "")
+        self.wants = f"one of {listed}{self.case}"
 
     def one(self, value: Any) -> bool:
         if isinstance(value, str):

@@ -142,8 +142,13 @@ def data_of(view: RequestView, params: Mapping[str, str] | None = None) -> Reque
 
 def _jsonish(body: bytes) -> bool:
     stripped = body.strip()
-    return stripped[:1].isdigit() or stripped[:1] == b"-" or stripped in (b"true", b"false",
-                                                                          b"null")
+    if stripped[:1].isdigit() or stripped[:1] == b"-" or stripped in (b"true", b"false",
+                                                                      b"null"):
+        return True
+    # UTF-8 with a byte order mark, UTF-16 and UTF-32 (RFC 8259 section 8.1 asks for UTF-8,
+    # but clients that send these exist; Python's json reads them from bytes)
+    return body[:3] == b"\xef\xbb\xbf" or b"\x00" in body[:4] or body[:2] in (b"\xff\xfe",
+                                                                             b"\xfe\xff")
 
 
 _PARSER: Any = None

@@ -23,6 +23,7 @@ import redis
 
 from ..errors import StoreError
 from ..journal import DEFAULT_SIZE, JournalEntry
+from ..store.redis.reasons import reason
 
 logger = logging.getLogger("imnot_proxy")
 
@@ -57,6 +58,11 @@ class BufferedJournal:
     def _read(self, limit: int) -> list[bytes | str]:
         raise NotImplementedError
 
+    @staticmethod
+    def _reason(exc: BaseException) -> str:
+        """A failure in one line, for errors and the log (never the entries being sent)."""
+        return reason(exc)
+
     # --- the journal --------------------------------------------------------------------
 
     @property
@@ -80,7 +86,7 @@ class BufferedJournal:
             self.flush()
             rows = self._read(max(0, limit))
         except self.failures as exc:
-            raise StoreError(f"store {self.store_name} is unreachable: {exc}",
+            raise StoreError(f"store {self.store_name} is unreachable: {self._reason(exc)}",
                              store=self.store_name) from None
         return [entry for entry in map(decode, rows) if entry is not None]
 
@@ -104,7 +110,8 @@ class BufferedJournal:
                 self._failing = False
             except (*self.failures, IndexError) as exc:
                 if not self._failing:
-                    logger.warning("imnot_proxy: journal entries wait for the store: %s", exc)
+                    logger.warning("imnot_proxy: journal entries wait for the store: %s",
+                                   self._reason(exc))
                 self._failing = True
 
     def close(self) -> None:

@@ -15,23 +15,28 @@ __all__ = [
 ]
 
 
+KINDS = "a path, sqlite:///path, redis://[:password@]host:port/db, rediss://… or unix://…"
+
+
 def open_store(target: str | Path) -> Store:
     """Open a store: a path or ``sqlite:///path`` (SQLite), or ``redis://``, ``rediss://``,
     ``unix://`` (Redis or Valkey, see ``store/redis/url.py``). Raises ``StoreError`` with one
-    line naming the URL, its password masked."""
+    line naming the URL, its password masked, and at most one piece of advice."""
     text = str(target)
     if text.startswith("sqlite:///"):
         text = text[len("sqlite:///"):]
     elif "://" in text:
         from .redis import url as redis_url  # only a Redis store pays for importing redis
 
+        masked = redis_url.mask(text)
+        if not redis_url.is_redis_url(text):
+            scheme = text.split("://", 1)[0].lower()
+            raise StoreError(f"cannot open store {masked}: unknown scheme {scheme!r}; use {KINDS}",
+                             store=masked)
         try:
             parsed = redis_url.parse(text)
-        except ValueError as exc:
-            masked = redis_url.mask(text)
-            raise StoreError(f"cannot open store {masked}: {exc}; use a path, sqlite:///path, "
-                             "redis://[:password@]host:port/db, rediss://… or unix://…",
-                             store=masked) from None
+        except ValueError as exc:  # its message says what to write instead, when it can
+            raise StoreError(f"cannot open store {masked}: {exc}", store=masked) from None
         from .redis import RedisStore
 
         return RedisStore(parsed)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..errors import StoreError
+
 JSON_TYPE = "application/json"
 
 
@@ -163,6 +165,10 @@ class Store(Protocol):
         ...
     def now(self) -> float:
         """The store's clock in epoch seconds: every process sharing the store agrees on it."""
+        ...
+    def health(self) -> StoreError | None:
+        """None while the store answers, else why not; cheap enough for every health probe
+        (no round trip while the store already knows it is down, else at most one a second)."""
         ...
     # faults set at run time, and the request counters of every fault
     def add_fault(self, partner: str, session_id: str | None, spec: bytes,

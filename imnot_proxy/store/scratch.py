@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import StoreError
 from .base import (
     JSON_TYPE,
     CallbackRequest,
@@ -153,6 +154,9 @@ class ScratchStore:
 
     def now(self) -> float:
         return self.real.now()
+
+    def health(self) -> StoreError | None:
+        return self.real.health()
 
     def close(self) -> None:
         """Closes the scratch store only; the real one belongs to its owner."""

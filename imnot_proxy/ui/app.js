@@ -34,7 +34,9 @@ function panelName() {
   return Object.hasOwn(PANELS, name) ? name : "partners";
 }
 
-function show(name) {
+// focus: the section was chosen (a link, a button, signing in), so the keyboard goes with it
+// to its heading; what was pressed is left behind, or hidden with the section it was in.
+function show(name, {focus = false} = {}) {
   if (!signedIn) return;
   if (current && current !== name && PANELS[current].hide) PANELS[current].hide();
   for (const key of Object.keys(PANELS)) $(`panel-${key}`).hidden = key !== name;
@@ -47,11 +49,12 @@ function show(name) {
   current = name;
   if (PANELS[name].show) PANELS[name].show(location.hash.split("/").slice(1));
   if (changed) document.title = `${$(`panel-${name}`).querySelector("h2").textContent} · imnot proxy`;
+  if (focus) $(`${name}-h`).focus();
 }
 
 export function go(name, ...args) {
   const hash = `#${[name, ...args.map(encodeURIComponent)].join("/")}`;
-  if (location.hash === hash) show(name);
+  if (location.hash === hash) show(name, {focus: true});
   else location.hash = hash;
 }
 
@@ -82,7 +85,7 @@ export async function refreshStatus() {
   }
 }
 
-async function start() {
+async function start({focus = false} = {}) {
   if (!(await refreshStatus())) return;
   signedIn = true;
   $("sign-out").hidden = !adminKey();
@@ -91,7 +94,7 @@ async function start() {
   } catch (error) {
     $("partners-error").textContent = error.message;
   }
-  show(panelName());
+  show(panelName(), {focus});
 }
 
 function setupLogin() {
@@ -108,7 +111,7 @@ function setupLogin() {
     setAdminKey(key);
     $("login-key").value = "";
     $("login-error").textContent = "";
-    await start();
+    await start({focus: true});
   });
   $("sign-out").addEventListener("click", () => {
     setAdminKey("");
@@ -121,10 +124,15 @@ function setupLogin() {
 
 function init() {
   setupTheme();
+  // Not through the URL: #main names no section, and would leave the one on screen.
+  document.querySelector(".skip").addEventListener("click", (event) => {
+    event.preventDefault();
+    $("main").focus();
+  });
   setupLogin();
   for (const panel of Object.values(PANELS)) panel.init({go, refreshStatus});
   on("changed", () => refreshStatus());
-  window.addEventListener("hashchange", () => show(panelName()));
+  window.addEventListener("hashchange", () => show(panelName(), {focus: true}));
   document.addEventListener("visibilitychange", () => {
     if (current && PANELS[current].visibility) PANELS[current].visibility(!document.hidden);
   });

@@ -3,7 +3,7 @@
 // with each problem shown at its line, and registered through the same route as curl uses.
 
 import {ApiError, call} from "./api.js";
-import {$, clear, fill, h, options} from "./dom.js";
+import {$, clear, fill, h, options, whileBusy} from "./dom.js";
 import {emptyDatapoint, emptyEndpoint, METHODS, PAGINATION_STYLES, PATTERN_HELP, PATTERNS,
         preset, problemLine, toDocument} from "./model.js";
 import {emit, loadPartners} from "./state.js";
@@ -25,7 +25,7 @@ export function init(app) {
   $("b-hosts").addEventListener("input", () => { form.hosts = $("b-hosts").value.split("\n"); changed(); });
   $("b-add-dp").addEventListener("click", () => {
     form.datapoints.push(emptyDatapoint("static", `datapoint${form.datapoints.length + 1}`));
-    renderDatapoints();
+    renderDatapoints(`b-dp${form.datapoints.length - 1}-name`);
     changed();
   });
   $("b-yaml").addEventListener("input", () => { setHandEdited(true); gutter(); schedule(); });
@@ -129,17 +129,18 @@ function datapointView(dp, i) {
   }
   parts.push(h("ol", {class: "endpoints"}, dp.endpoints.map((ep, j) => endpointView(dp, i, ep, j))));
   parts.push(h("div", {class: "row"},
-    h("button", {type: "button", class: "small", onclick: () => {
+    h("button", {type: "button", class: "small", id: id("add-ep"), onclick: () => {
       const step = dp.pattern === "polling" ? String(dp.endpoints.length + 1) : "";
       dp.endpoints.push(emptyEndpoint({path: dp.endpoints[0]?.path || "/", step}));
-      renderDatapoints();
+      renderDatapoints(id(`ep${dp.endpoints.length - 1}-method`));
       changed();
     }}, "Add an endpoint"),
-    form.datapoints.length > 1 ? h("button", {type: "button", class: "small danger", onclick: () => {
-      form.datapoints.splice(i, 1);
-      renderDatapoints();
-      changed();
-    }}, "Remove this datapoint") : null));
+    form.datapoints.length > 1 ? h("button", {type: "button", class: "small danger", id: id("remove"),
+      onclick: () => {
+        form.datapoints.splice(i, 1);
+        renderDatapoints("b-add-dp");
+        changed();
+      }}, "Remove this datapoint") : null));
   return h("fieldset", {class: "dp"}, parts);
 }
 
@@ -187,9 +188,9 @@ function endpointView(dp, i, ep, j) {
   }
   rows.push(area("headers", "Headers", "Name: value, one per line"));
   if (dp.endpoints.length > 1) {
-    rows.push(h("button", {type: "button", class: "small danger", onclick: () => {
+    rows.push(h("button", {type: "button", class: "small danger", id: id("remove"), onclick: () => {
       dp.endpoints.splice(j, 1);
-      renderDatapoints();
+      renderDatapoints(`b-dp${i}-add-ep`);
       changed();
     }}, "Remove this endpoint"));
   }
@@ -259,28 +260,26 @@ async function register() {
   ++checks;
   $("b-error").textContent = "";
   clear($("b-result"));
-  const button = $("b-register");
-  button.disabled = true;
-  try {
-    const {data} = await call("POST", "/imnot/admin/partners",
-      {body: $("b-yaml").value, type: "application/yaml", query: {force: forceQuery()}});
-    showProblems([]);
-    $("b-check").textContent = "";
-    await loadPartners();
-    emit("changed");
-    const first = data.datapoints[0];
-    fill($("b-result"), h("div", {class: "report ok"},
-      h("p", {}, h("strong", {}, `${data.created ? "Registered" : "Replaced"} ${data.partner}`),
-        ` in ${data.file}: it answers now.`),
-      data.routes_added.length ? h("ul", {}, data.routes_added.map((r) => h("li", {}, h("code", {}, r)))) : null,
-      first ? h("div", {class: "row"},
-        h("button", {type: "button", onclick: () => nav.go("tester", data.partner, first.name)},
-          "Try it in the flow tester"),
-        first.admin_routes ? h("button", {type: "button",
-          onclick: () => nav.go("payloads", data.partner, first.name)}, "Upload its payload") : null) : null));
-  } catch (error) {
-    report(error);
-  } finally {
-    button.disabled = false;
-  }
+  await whileBusy($("b-register"), async () => {
+    try {
+      const {data} = await call("POST", "/imnot/admin/partners",
+        {body: $("b-yaml").value, type: "application/yaml", query: {force: forceQuery()}});
+      showProblems([]);
+      $("b-check").textContent = "";
+      await loadPartners();
+      emit("changed");
+      const first = data.datapoints[0];
+      fill($("b-result"), h("div", {class: "report ok"},
+        h("p", {}, h("strong", {}, `${data.created ? "Registered" : "Replaced"} ${data.partner}`),
+          ` in ${data.file}: it answers now.`),
+        data.routes_added.length ? h("ul", {}, data.routes_added.map((r) => h("li", {}, h("code", {}, r)))) : null,
+        first ? h("div", {class: "row"},
+          h("button", {type: "button", onclick: () => nav.go("tester", data.partner, first.name)},
+            "Try it in the flow tester"),
+          first.admin_routes ? h("button", {type: "button",
+            onclick: () => nav.go("payloads", data.partner, first.name)}, "Upload its payload") : null) : null));
+    } catch (error) {
+      report(error);
+    }
+  });
 }

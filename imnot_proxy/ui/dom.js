@@ -81,25 +81,61 @@ export function formatTime(iso) {
   return d.toLocaleString();
 }
 
-// A button that asks again before it acts: the first press arms it for a few seconds.
+// A button that asks again before it acts: the first press arms it for a few seconds;
+// Escape (or the time running out) disarms it.
 export function confirmButton(label, armedLabel, action, attrs = {}) {
   let timer = null;
   const button = h("button", {type: "button", class: "danger", ...attrs}, label);
+  const disarm = () => {
+    clearTimeout(timer);
+    button.classList.remove("armed");
+    button.textContent = label;
+  };
+  button.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && button.classList.contains("armed")) {
+      event.preventDefault();
+      disarm();
+    }
+  });
   button.addEventListener("click", async () => {
     if (!button.classList.contains("armed")) {
       button.classList.add("armed");
       button.textContent = armedLabel;
-      timer = setTimeout(() => { button.classList.remove("armed"); button.textContent = label; },
-                         5000);
+      timer = setTimeout(disarm, 5000);
       return;
     }
-    clearTimeout(timer);
-    button.classList.remove("armed");
-    button.textContent = label;
-    button.disabled = true;
-    try { await action(); } finally { button.disabled = false; }
+    disarm();
+    await whileBusy(button, action);
   });
   return button;
+}
+
+// Disable a button while its action runs. A disabled button loses focus, and the keyboard
+// would start again from the top of the page: the button gets it back when it is done.
+export async function whileBusy(button, action) {
+  const focused = document.activeElement === button;
+  button.disabled = true;
+  try {
+    return await action();
+  } finally {
+    button.disabled = false;
+    if (focused && button.isConnected && focusLost()) button.focus();
+  }
+}
+
+export function focusLost() {
+  return !document.activeElement || document.activeElement === document.body;
+}
+
+// After a row or card was removed (and the list drawn again), the keyboard goes on from
+// there: to the same control in the item now at its place (or the last one), else to
+// `fallback`. Nothing moves if focus is somewhere already.
+export function refocus(list, index, selector, fallback) {
+  if (!focusLost()) return;
+  const items = list.children;
+  const item = items.length ? items[Math.min(index, items.length - 1)] : null;
+  const target = item && item.querySelector(selector);
+  (target || fallback).focus();
 }
 
 // Copy text to the clipboard where the page may (HTTPS or localhost); else select it.

@@ -4,7 +4,7 @@
 // cannot work.
 
 import {ApiError, call} from "./api.js";
-import {$, confirmButton, fill, formatTime, h} from "./dom.js";
+import {$, confirmButton, fill, formatTime, h, refocus} from "./dom.js";
 import {on, partner, state} from "./state.js";
 
 const PATH = "/imnot/admin/faults";
@@ -98,7 +98,7 @@ function render(faults, note) {
     h("td", {}, f.expires_at ? formatTime(f.expires_at) : "never"),
     h("td", {class: "actions"}, h("button", {type: "button", class: "small danger",
       "aria-label": `Turn fault ${f.id} off`,
-      onclick: () => remove(`${PATH}/${encodeURIComponent(f.id)}`)}, "Turn off")))));
+      onclick: (event) => removeRow(f.id, event.currentTarget)}, "Turn off")))));
 }
 
 function json(id, what, check) {
@@ -154,6 +154,13 @@ async function add(event) {
     $("f-error").textContent = error instanceof ApiError && error.problems.length
       ? `${error.message}: ${error.problems.join("; ")}` : error.message;
   }
+}
+
+async function removeRow(id, button) {
+  const rows = $("f-table").tBodies[0];
+  const index = [...rows.children].indexOf(button.closest("tr"));
+  await remove(`${PATH}/${encodeURIComponent(id)}`);
+  refocus(rows, index, "button.danger", $("faults-h"));
 }
 
 async function remove(path) {

@@ -1,7 +1,7 @@
 // Partners and their routes, the reload button with its report, and deleting a partner.
 
 import {call, PAYLOAD_PATTERNS} from "./api.js";
-import {$, clear, confirmButton, fill, h, plural} from "./dom.js";
+import {$, clear, confirmButton, fill, h, plural, refocus, whileBusy} from "./dom.js";
 import {emit, loadPartners, on, state} from "./state.js";
 
 let nav = null;
@@ -74,20 +74,25 @@ function row(partner, datapoint) {
 }
 
 async function remove(name) {
+  const cards = $("partners-list");
+  const index = [...cards.children].findIndex((c) => c.dataset.partner === name);
   $("partners-error").textContent = "";
   try {
     await call("DELETE", `/imnot/admin/partners/${encodeURIComponent(name)}`);
     await loadPartners();
     emit("changed");
     fill($("reload-report"), h("p", {class: "ok"}, `Deleted ${name}: its routes stopped answering.`));
+    refocus(cards, index, "summary", $("partners-filter"));
   } catch (error) {
     $("partners-error").textContent = error.message;
   }
 }
 
-async function reload() {
-  const button = $("reload");
-  button.disabled = true;
+function reload() {
+  return whileBusy($("reload"), reloadFiles);
+}
+
+async function reloadFiles() {
   $("partners-error").textContent = "";
   clear($("reload-report"));
   try {
@@ -100,8 +105,6 @@ async function reload() {
     if (error.body && typeof error.body === "object" && error.body.problems) {
       fill($("reload-report"), report(error.body));
     }
-  } finally {
-    button.disabled = false;
   }
 }
 

@@ -2,7 +2,7 @@
 // with delete: one, or all after a second press.
 
 import {call, nextLink} from "./api.js";
-import {$, confirmButton, fill, formatTime, h} from "./dom.js";
+import {$, confirmButton, fill, formatTime, h, refocus} from "./dom.js";
 import {emit} from "./state.js";
 
 const PAGE = 50;
@@ -64,12 +64,15 @@ function render(rows, total, note) {
 }
 
 async function remove(sessionId, button) {
+  const rows = $("sessions-table").tBodies[0];
+  const index = [...rows.children].indexOf(button.closest("tr"));
   button.disabled = true;
   $("sessions-error").textContent = "";
   try {
     await call("DELETE", `/imnot/admin/sessions/${encodeURIComponent(sessionId)}`);
     emit("changed");
     await load(page, `Deleted session ${sessionId}. `);
+    refocus(rows, index, "button.danger", $("sessions-h"));
   } catch (error) {
     $("sessions-error").textContent = error.message;
     button.disabled = false;

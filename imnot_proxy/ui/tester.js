@@ -3,7 +3,7 @@
 // into the later paths.
 
 import {call} from "./api.js";
-import {$, clear, fill, h} from "./dom.js";
+import {$, clear, fill, h, whileBusy} from "./dom.js";
 import {fillPath, orderedSteps, sampleBody, sampleHeaders} from "./flow.js";
 import {parseHeaders} from "./model.js";
 import {bindPartnerSelects, datapoint} from "./state.js";
@@ -99,24 +99,23 @@ async function run(step) {
     $("t-error").textContent = problems.join("; ");
     return false;
   }
-  step.button.disabled = true;
   clear(step.result);
-  try {
-    const {data} = await call("POST", "/imnot/admin/try", {json: {
-      method: step.ep.method, path: fillPath(step.path.value, values), headers,
-      body: step.body.value, session: $("t-session").value.trim() || null,
-      partner: $("t-partner").value}});
-    Object.assign(values, data.captured || {});
-    fill(step.result, answer(data));
-    showValues();
-    steps.forEach(showPreview);
-    return data.status > 0 && data.status < 400;
-  } catch (error) {
-    fill(step.result, h("p", {class: "error"}, error.message));
-    return false;
-  } finally {
-    step.button.disabled = false;
-  }
+  return whileBusy(step.button, async () => {
+    try {
+      const {data} = await call("POST", "/imnot/admin/try", {json: {
+        method: step.ep.method, path: fillPath(step.path.value, values), headers,
+        body: step.body.value, session: $("t-session").value.trim() || null,
+        partner: $("t-partner").value}});
+      Object.assign(values, data.captured || {});
+      fill(step.result, answer(data));
+      showValues();
+      steps.forEach(showPreview);
+      return data.status > 0 && data.status < 400;
+    } catch (error) {
+      fill(step.result, h("p", {class: "error"}, error.message));
+      return false;
+    }
+  });
 }
 
 async function runAll() {

@@ -461,3 +461,10 @@ async def test_mocked_responses_carry_the_standard_reason_phrase(proxy):
     addon, tctx = proxy
     flow = await run(tctx, addon, make_flow("POST", "http://api.staylink.example/staylink/reservations"))
     assert (flow.response.status_code, flow.response.reason) == (202, "Accepted")
+
+
+def test_every_standard_status_has_its_reason_phrase():
+    """mitmproxy's table lacks some codes a mock sends (429 above all)."""
+    from imnot_proxy.flows import REASONS
+    assert (REASONS[429], REASONS[202], REASONS[451]) == (
+        b"Too Many Requests", b"Accepted", b"Unavailable For Legal Reasons")

@@ -11,6 +11,7 @@ from imnot_proxy import __version__
 from imnot_proxy.admin import AdminApi, AdminService
 from imnot_proxy.admin import api as admin_api
 from imnot_proxy.definitions import Definitions
+from imnot_proxy.errors import StoreError
 from imnot_proxy.messages import CIHeaders, MockResponse, RequestView
 
 PARTNER = """
@@ -265,6 +266,18 @@ def test_writes_without_the_key_change_nothing(api, store):
     api.key = "s3cret"
     assert api("POST", "/imnot/admin/p/charges/payload", [1]).status == 401
     assert store.get_global("p", "charges") is None
+
+
+def test_healthz_is_503_degraded_while_the_store_is_unreachable(api, store, monkeypatch):
+    down = StoreError("store redis://:****@db:6379/0 is unreachable: Connection refused",
+                      store="redis://:****@db:6379/0")
+    monkeypatch.setattr(store, "health", lambda: down)
+    response = api("GET", "/healthz")
+    assert response.status == 503 and ("Retry-After", "1") in response.headers
+    assert as_json(response) == {"status": "degraded", "store": "redis://:****@db:6379/0",
+                                 "detail": str(down)}
+    monkeypatch.setattr(store, "health", lambda: None)
+    assert as_json(api("GET", "/healthz")) == {"status": "ok", "version": __version__}
 
 
 def test_healthz_is_open_with_a_key(api):

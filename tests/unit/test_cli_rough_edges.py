@@ -15,6 +15,7 @@ from mitmproxy import optmanager
 from imnot_proxy import cli
 from imnot_proxy.cli import preflight
 from imnot_proxy.cli.start import start_argv
+from imnot_proxy.listening import CONNECTION_LOGGER, quiet_connections
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,6 +46,42 @@ def test_a_taken_port_is_one_line_naming_the_flag_and_exit_1(listening, capsys):
 def test_a_taken_admin_port_names_its_flag(listening, capsys):
     assert cli.main(["start", "--port", str(free()), "--admin-port", str(listening)]) == 1
     assert "choose another with --admin-port" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("form", [["--listen-port", "{port}"], ["-p", "{port}"], ["-p{port}"],
+                                  ["--listen-port={port}"], ["--set", "listen_port={port}"],
+                                  ["--set=listen_port={port}"]])
+def test_a_taken_port_given_after_the_double_dash_is_found_too(listening, capsys, form):
+    passed = [arg.format(port=listening) for arg in form]
+    assert cli.main(["start", "--", *passed]) == 1
+    out, err = capsys.readouterr()
+    assert f"port {listening} on 127.0.0.1 is already in use" in err
+    assert "listening" not in out
+
+
+@pytest.mark.parametrize(("extra", "where"), [
+    ([], ("127.0.0.1", 8080)),
+    (["-p", "9001"], ("127.0.0.1", 9001)),
+    (["--set", "listen_port=9002", "--listen-port", "9003"], ("127.0.0.1", 9003)),
+    (["--listen-port", "9003", "--set", "listen_port=9002"], ("127.0.0.1", 9003)),  # flags win
+    (["-p", "9004", "-p9005"], ("127.0.0.1", 9005)),  # the last flag wins
+    (["--listen-host", "0.0.0.0", "--set", "imnot_watch=false"], ("0.0.0.0", 8080)),
+    (["--set", "listen_host=::1"], ("::1", 8080)),
+])
+def test_the_address_mitmproxy_will_use_is_taken_from_the_double_dash(extra, where):
+    parsed = cli.build_parser().parse_args(["start"])
+    preflight.follow_listen_address(parsed, extra)
+    assert (parsed.host, parsed.port) == where
+    line = start_argv(parsed, extra)
+    assert line[line.index("--listen-port") + 1] == str(where[1])
+
+
+@pytest.mark.parametrize("port", ["http", "0", "70000"])
+def test_a_port_after_the_double_dash_that_is_not_one_is_refused(capsys, port):
+    assert cli.main(["start", "--", "--listen-port", port]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"imnot-proxy: the listening port after -- must be a number from 1 to 65535, not "
+        f"{port!r} (or give it with --port)")
 
 
 def test_free_ports_are_not_taken():
@@ -79,10 +116,10 @@ def test_columns_the_user_chose_are_kept():
 
 @pytest.mark.parametrize(("verbose", "level"), [(False, logging.WARNING), (True, logging.DEBUG)])
 def test_connection_lines_only_with_v(verbose, level):
-    logger = logging.getLogger(preflight.CONNECTION_LOGGER)
+    logger = logging.getLogger(CONNECTION_LOGGER)
     before = logger.level
     try:
-        preflight.quiet_connections(verbose)
+        quiet_connections(verbose)
         assert logger.level == level
     finally:
         logger.setLevel(before)

@@ -551,3 +551,12 @@ def test_the_shorthand_labels_and_its_problems():
         condition, problems = compile_condition(spec)
         assert condition is None
         assert [(p.loc, p.message) for p in problems] == [(loc, message)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be",
+                                      "utf-32"])
+def test_json_bodies_in_other_unicode_encodings_are_read(encoding):
+    """RFC 8259 asks for UTF-8; a byte order mark or UTF-16/32 from a client is read too."""
+    req = request('{"hotel": {"id": "H-é"}}'.encode(encoding),
+                  headers={"Content-Type": "application/json"})
+    assert compiled({"json": "hotel.id", "equals": "H-é"}).test(req)

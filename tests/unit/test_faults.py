@@ -7,6 +7,7 @@ import json
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -348,3 +349,36 @@ class FakeFacts:
 
     def session_created(self, session: str) -> float | None:
         return None
+
+
+SOAP_PARTNER = """
+partner: soapf
+hosts: [api.chaos.test]
+datapoints:
+  - name: op
+    pattern: static
+    errors: soap
+    endpoints:
+      - method: POST
+        path: /soap
+        faults: [{kind: status, status: 503, retry_after: 2}]
+        response: {headers: {Content-Type: text/xml}, body: "<ok/>"}
+      - method: POST
+        path: /given
+        faults: [{kind: status, status: 500, body: "<mine/>",
+                  headers: {Content-Type: text/xml}}]
+"""
+
+
+def test_a_status_fault_speaks_the_endpoints_error_language(engine):
+    """Without a body of its own, a status fault answers as the endpoint's errors do."""
+    e = engine(SOAP_PARTNER)
+    envelope = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+                b'<Ping/></s:Body></s:Envelope>')
+    request = RequestView(method="POST", path="/soap", host="api.chaos.test", body=envelope,
+                          headers=CIHeaders({"Content-Type": "text/xml", "SOAPAction": "Ping"}))
+    response = e.handle(request).response
+    assert response.status == 503 and b"<faultstring>Service Unavailable" in response.body
+    assert dict(response.headers)["Retry-After"] == "2"
+    given = e.handle(replace(request, path="/given")).response
+    assert (given.status, given.body) == (500, b"<mine/>")  # a body it names is sent as is

@@ -182,6 +182,73 @@ def test_out_of_memory_and_read_only_are_store_errors_and_write_nothing(own_serv
         store.close()
 
 
+def test_health_says_when_redis_is_unreachable_with_at_most_one_ping_a_second(own_server):
+    store = RedisStore(parse(own_server.url))
+    pings = []
+    real_ping = store.client.ping
+    store.client.ping = lambda: pings.append(1) or real_ping()
+    try:
+        assert store.health() is None and store.health() is None
+        assert len(pings) == 1  # the answer is kept a second
+        own_server.stop()
+        problem = wait_for(store.health, timeout=5)
+        assert str(problem).startswith(f"store {store.name} is unreachable")
+        assert problem.store == store.name
+        own_server.start()
+        wait_for(lambda: store.health() is None, timeout=10)
+    finally:
+        store.close()
+
+
+OOM = "command not allowed when used memory > 'maxmemory'."
+
+
+def test_a_refused_write_says_why_and_never_what_was_written(own_server):
+    """redis-py quotes a pipeline's failed command, payload included; our errors do not."""
+    from imnot_proxy.journal import JournalEntry
+    from imnot_proxy.replicas.journal import RedisJournal
+
+    store = RedisStore(parse(own_server.url))
+    journal = RedisJournal(store.client, "imnot:journal", "r1", store_name=store.name)
+    session = store.create_session("p", "d", b"{}")
+    try:
+        own_server.cli("CONFIG", "SET", "maxmemory-policy", "noeviction")
+        own_server.cli("CONFIG", "SET", "maxmemory", "1")
+        refused = f"store {store.name} refused the operation: {OOM}"
+        writes = {  # each a pipeline or MULTI of its own
+            "create_session": lambda: store.create_session("p", "d", b'{"oom":1}'),
+            "delete_session": lambda: store.delete_session(session),
+            "log_delivery": lambda: store.log_delivery("oom-req", 1, 500, '{"oom":1}'),
+            "delete_fault": lambda: store.delete_fault("oom-fault"),
+        }
+        for name, write in writes.items():
+            with pytest.raises(StoreError) as raised:
+                write()
+            assert str(raised.value) == refused, name
+        journal.add(JournalEntry(at=0.0, kind="mock", method="POST", scheme="http", host="h",
+                                 port=80, path="/oom/secret-path", status=200, seconds=0.0))
+        with pytest.raises(StoreError) as raised:
+            journal.latest(5)
+        assert str(raised.value) == f"store {store.name} is unreachable: {OOM}"
+    finally:
+        own_server.cli("CONFIG", "SET", "maxmemory", "0")
+        journal.close()
+        store.close()
+
+
+@pytest.mark.parametrize("text", [
+    "Command # 1 (HSET {aud}:ss:1 body {\"oom\":1}) of pipeline caused error: " + OOM,
+    "Command # 2 (HSET k body x\ny of pipeline caused error: z) of pipeline caused error: " + OOM,
+])
+def test_the_reason_of_a_pipeline_error_leaves_its_command_out(text: str):
+    from redis.exceptions import OutOfMemoryError
+
+    from imnot_proxy.store.redis.reasons import reason
+
+    assert reason(OutOfMemoryError(text)) == OOM
+    assert reason(OutOfMemoryError(OOM + "\nmore")) == OOM
+
+
 def test_the_offline_cli_names_an_unreachable_store_in_one_line(capsys, partners_dir: Path):
     from imnot_proxy.cli import main
 

@@ -84,6 +84,10 @@ def test_no_alternative_and_no_default_is_a_404_saying_why(make):
         {"alternative": "when#1 (header X-Tier=gold)", "failed": "header X-Tier is absent"},
         {"alternative": "when#2 (query currency in [EUR, USD])",
          "failed": "query currency is 'GBP', not one of [EUR, USD]"}]
+    # and why, for the flow comment, the journal's choice and the log line
+    assert response.choice == (
+        "no alternative matched: when#1 (header X-Tier=gold): header X-Tier is absent; "
+        "when#2 (query currency in [EUR, USD]): query currency is 'GBP', not one of [EUR, USD]")
 
 
 def test_named_payloads_per_alternative(make, store):
@@ -502,3 +506,58 @@ def test_errors_of_an_xml_endpoint_are_xml(make, store):
     response = send(engine, "GET", "/doc")
     assert (response.status, header(response, "content-type")) == (404, "application/xml")
     assert response.body.startswith(b'<?xml version="1.0" encoding="utf-8"?><error>')
+
+
+@pytest.mark.parametrize("second", [
+    "{header: {x-op: a}}", "{header: X-Op, equals: a}", "[{header: x-OP, equals: a}]"])
+def test_the_same_condition_written_another_way_conflicts(tmp_path, load_text, second):
+    result = load_text(f"""
+        partner: p
+        hosts: [api.p.test]
+        datapoints:
+          - name: one
+            pattern: static
+            endpoints:
+              - {{method: GET, path: /x, when: {{header: {{X-Op: a}}}}}}
+          - name: two
+            pattern: static
+            endpoints:
+              - {{method: GET, path: /x, when: {second}}}
+        """, tmp_path)
+    assert any("with the same 'when:'" in p.message for p in result.errors), result.errors
+
+
+LONE = """
+    partner: one
+    datapoints:
+      - name: ping
+        pattern: static
+        errors: soap
+        endpoints:
+          - method: POST
+            path: /soap
+            when: {soap_action: Ping}
+            response: {headers: {Content-Type: text/xml}, body: "<Pong/>"}
+      - name: gold
+        pattern: static
+        endpoints:
+          - method: GET
+            path: /h
+            when: {header: X-Tier, equals: gold}
+            response: {body: {gold: true}}
+"""
+
+
+def test_an_endpoint_alone_on_its_path_answers_only_when_its_when_holds(make):
+    engine = make(LONE)
+    assert send(engine, "GET", "/h",
+                headers={"X-Tier": "gold"}).body == b'{"gold":true}'
+    missed = engine.handle(view("GET", "/h"))
+    assert isinstance(missed, Unmatched) and missed.response.status == 404
+    assert b"header X-Tier" in missed.response.body
+    assert send(engine, "POST", "/soap", headers={
+        "Content-Type": "text/xml", "SOAPAction": "Ping"},
+        body=envelope("Ping")).body == b"<Pong/>"
+    other = engine.handle(view("POST", "/soap", headers={
+        "Content-Type": "text/xml", "SOAPAction": "Nope"}, body=envelope("Nope")))
+    assert isinstance(other, Unmatched) and b"Fault" in other.response.body

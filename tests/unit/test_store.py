@@ -125,6 +125,18 @@ def test_open_store_rejects_other_schemes():
         open_store("ftp://x/y")
 
 
+@pytest.mark.parametrize("url", ["mongodb://h/0", "redis://127.0.0.1:notaport/0", "redis:///0",
+                                 "redis://h/0?session_ttl=soon", "redis://h/zero"])
+def test_a_bad_store_url_gives_one_piece_of_advice(url: str):
+    with pytest.raises(StoreError) as raised:
+        open_store(url)
+    assert str(raised.value).count("use ") <= 1, str(raised.value)
+    if url.startswith("mongodb"):
+        assert str(raised.value) == (
+            "cannot open store mongodb://h/0: unknown scheme 'mongodb'; use a path, "
+            "sqlite:///path, redis://[:password@]host:port/db, rediss://… or unix://…")
+
+
 def test_session_reads_are_cached_but_see_another_process_deleting(tmp_path: Path, clock):
     a = SqliteStore(tmp_path / "shared.db", clock=clock)
     b = SqliteStore(tmp_path / "shared.db", clock=clock)

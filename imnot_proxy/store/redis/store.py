@@ -43,10 +43,12 @@ from .keys import (
     unpart,
 )
 from .listener import Listener, TrackedCache
+from .reasons import reason
 from .url import RedisUrl
 
 STAMP_EVERY = 1.0  # seconds between two last_used writes of one session
 FAIL_FAST = 1.0  # seconds calls fail at once after a connection failure
+HEALTH_EVERY = 1.0  # seconds a health answer is kept (a load balancer probes every few)
 CONNECT_TIMEOUT = 2.0
 COMMAND_TIMEOUT = 5.0
 _MISS = object()
@@ -62,6 +64,8 @@ class RedisStore(FlowState, FaultHashes):
         self._clock = clock
         self._offset = 0.0
         self._down_until = 0.0
+        self._health: StoreError | None = None
+        self._health_until = 0.0
         self._stamped: dict[str, float] = {}
         self.cache = TrackedCache()
         try:
@@ -73,7 +77,7 @@ class RedisStore(FlowState, FaultHashes):
             self._offset = self._measure_offset()
             self._flagged = _version(self._r.info("server")) >= (7, 0)
         except (redis.RedisError, OSError, ValueError) as exc:
-            raise StoreError(f"cannot open store {url.masked}: {_reason(exc)}",
+            raise StoreError(f"cannot open store {url.masked}: {reason(exc)}",
                              store=url.masked) from None
         self._stamp = self.script(STAMP_SESSION)
         self._put_payload = self.script(PUT_PAYLOAD)
@@ -141,11 +145,24 @@ class RedisStore(FlowState, FaultHashes):
             yield
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             self._down_until = time.monotonic() + FAIL_FAST
-            raise StoreError(f"store {self.url.masked} is unreachable: {_reason(exc)}",
+            raise StoreError(f"store {self.url.masked} is unreachable: {reason(exc)}",
                              store=self.url.masked) from None
         except redis.RedisError as exc:
-            raise StoreError(f"store {self.url.masked} refused the operation: {_reason(exc)}",
+            raise StoreError(f"store {self.url.masked} refused the operation: {reason(exc)}",
                              store=self.url.masked) from None
+
+    def health(self) -> StoreError | None:
+        """A PING at most once a second; none while calls fail fast after a failure."""
+        now = time.monotonic()
+        if now >= self._health_until:
+            try:
+                with self.guard():
+                    self._r.ping()
+                self._health = None
+            except StoreError as exc:
+                self._health = exc
+            self._health_until = time.monotonic() + HEALTH_EVERY
+        return self._health
 
     def publish(self, kind: str, data: str) -> None:
         """Tell every replica on this prefix (``Listener.on_event`` handlers)."""
@@ -343,9 +360,3 @@ def _session(session_id: str, row: dict) -> SessionRecord:
 def _version(info: dict) -> tuple[int, ...]:
     text = str(info.get("redis_version", "0"))
     return tuple(int(p) for p in text.split(".")[:2] if p.isdigit())
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
-

@@ -63,7 +63,7 @@ def parse(url: str) -> RedisUrl:
         parts = urlsplit(url)
         port = parts.port  # raises for a port that is not a number
     except ValueError as exc:
-        raise ValueError(f"malformed URL ({exc})") from None
+        raise ValueError(f"malformed URL ({exc}); use redis://[:password@]host:port/db") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; use redis://, rediss:// or unix://")

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from .base import FaultRecord
+from ..base import FaultRecord
 
 FAULT_COLUMNS = "id, partner, session_id, spec, created_at, expires_at"
 # How often the hot path asks SQLite whether another process wrote. ``PRAGMA data_version``
