@@ -118,7 +118,8 @@ class ImnotProxy:
             self.definitions.set_policy(policy)
         self.recording.configure(settings.recordings, settings.redact_headers,
                                  settings.redact_fields)
-        self.verify.configure(settings.verify_ignore)
+        self.verify.configure(settings.verify_ignore, settings.redact_headers,
+                              settings.redact_fields)
         if updated & {"imnot_intercept", "imnot_admin_host", "imnot_record_hosts"}:
             if settings.intercept == "all" and "imnot_intercept" in updated:
                 ctx.options.update(allow_hosts=[])
@@ -238,7 +239,7 @@ class ImnotProxy:
     @command.command("imnot.verify.report")
     def verify_report_command(self) -> Sequence[str]:
         """The drift report of verify mode, one line per endpoint; also written as JSON to
-        the recordings directory."""
+        the recordings directory, with the partner-file changes it proposes as a patch."""
         return self.verify_flows.report(self.settings.recordings if self.settings else None)
 
     @command.command("imnot.reload")

@@ -50,7 +50,10 @@ class VerifyGlue:
         return str(path) if path is not None else None
 
     def report(self, recordings: Path | None) -> list[str]:
-        """The drift report, one line per endpoint, and where it was written."""
+        """The drift report, one line per endpoint, where it was written, and the patch
+        proposal written beside it (if any)."""
         saved = self.save(recordings) if recordings is not None else None
         lines = [format_drift_line(e) for e in self.side.report.view()["endpoints"]]
+        if saved and self.side.patch is not None:
+            lines.append(f"patch proposal written to {self.side.patch} (review, then git apply)")
         return [*lines, f"written to {saved}" if saved else "nothing verified yet"]

@@ -226,5 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     p.add_argument("--insecure", action="store_true",
                    help="do not check the sandbox's TLS certificate")
+    p.add_argument("--propose", metavar="PATCH",
+                   help="write the partner-file changes that would make the mock match the "
+                        "real partner to PATCH, as a unified diff to review and apply "
+                        "(git apply PATCH); nothing is changed")
     p.add_argument("--json", action="store_true", help="the report as JSON")
     return parser

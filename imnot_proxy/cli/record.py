@@ -48,6 +48,10 @@ def format_fidelity(fidelity: Fidelity, *, every_step: bool = True) -> Table:
             continue
         result = "[green]equal[/]" if step.equal else \
             "[red]" + "; ".join(str(d) for d in step.differences) + "[/]"
+        if step.recorded is None:  # the partner's own call to a callback URL
+            table.add_row(str(step.n), step.request, "call", "call" if step.equal else "-",
+                          "the mock's call", result)
+            continue
         table.add_row(str(step.n), step.request, str(step.recorded), str(step.replayed),
                       step.owner or "no route", result)
     return table

@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import ssl
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from rich.table import Table
@@ -18,6 +19,7 @@ from .record import load_partner, read_recordings
 if TYPE_CHECKING:
     from ..recording.compare import Observed
     from ..recording.drift import DriftReport
+    from ..recording.sandbox import Verified
 
 
 def format_drift(report: DriftReport, title: str) -> Table:
@@ -105,16 +107,36 @@ def cmd_verify(args: argparse.Namespace) -> int:
     done = verify_recording(exchanges, sources, args.against,
                             http_sender(args.timeout, args.insecure), ignore=ignore,
                             hosts=args.host or (), headers=headers)
+    proposed = _propose(args.propose, done, sources) if args.propose else None
     if args.json:
-        print_json({**done.report.view(), "sent": done.sent, "skipped": done.skipped})
+        extra = {"proposal": proposed} if args.propose else {}
+        print_json({**done.report.view(), "sent": done.sent, "skipped": done.skipped, **extra})
     else:
         console.print(format_drift(done.report, f"verify: {done.sent} requests sent to "
                                                  f"{args.against} and to the mock"))
         for line in done.skipped:
             console.print(f"[dim]not sent: {line}[/]", highlight=False)
+        if proposed:
+            console.print(proposed, highlight=False)
     if not done.sent:
         return fail("no recorded request was sent: none went to this partner's hosts")
     return 0 if done.report.ok else 1
+
+
+def _propose(target: str, done: Verified, sources: list[Any]) -> str:
+    """Write the patch proposal (only when there is a change to propose); what became of it."""
+    from ..recording.propose import propose
+
+    proposal = propose(done.report, done.proposals, sources)
+    notes = "".join(f"\n  {n}" for n in proposal.notes)
+    if not proposal:
+        return "no partner-file change to propose" + notes
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(proposal.diff(), encoding="utf-8")
+    files = ", ".join(proposal.changes)
+    return f"patch proposal written to {path} ({files}); review it, then: git apply {path}" \
+        + notes
 
 
 __all__ = ["cmd_verify", "format_drift", "http_sender"]

@@ -28,8 +28,8 @@ from ..messages import MockResponse, RequestView, encode_json, json_response
 from ..schema import CallbackDatapoint, CallbackEndpoint
 from ..store import CallbackRequest, Store
 from . import callback_faults
-from .answers import header_safe
-from .common import BuildContext, Handler, json_object_body, resolve_payload, templated
+from .answers import fixed_reply, header_safe
+from .common import BuildContext, Handler, json_object_body, resolve_payload
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +109,12 @@ def _endpoint(ctx: BuildContext, dp: CallbackDatapoint, ep: CallbackEndpoint):
     if ctx.callback_shapes is not None and shape is not None:
         ctx.callback_shapes.setdefault((partner, name), shape)  # for retriggers
     payload_name = ep.payload or ""
+    # the immediate reply: {"request_id": id}, or the endpoint's ``body`` with {id} filled
+    custom = r.body is not None or any("{id}" in v for v in r.headers.values())
+    reply = fixed_reply(r.status, r.headers, r.body if r.body is not None
+                        else {"request_id": "{id}"}, absent_body=None) if custom else None
+    template = ctx.template(r)
+    rendering = ctx.rendering
 
     def url_of(request: RequestView) -> str:
         if r.callback_url_field:
@@ -135,9 +141,16 @@ def _endpoint(ctx: BuildContext, dp: CallbackDatapoint, ep: CallbackEndpoint):
                                     r.callback_method, captured, payload_name)
         ctx.dispatch(DeliveryJob(store, record, r.callback_retries, r.callback_delay_seconds,
                                  shape, ctx.callback_fault))
-        return json_response(r.status, {"request_id": record.id}, r.headers or None)
+        if reply is None:
+            response = json_response(r.status, {"request_id": record.id}, r.headers or None)
+        else:
+            response = reply.render(record.id)
+        if template is None:
+            return response
+        return rendering.answer(template, response, rendering.context(
+            request, params, id=record.id, captured=captured))
 
-    return templated(ctx, r, handle)
+    return handle
 
 
 def callback_shape(ctx: BuildContext, r: Any) -> CallbackShape | None:
@@ -156,11 +169,7 @@ async def deliver(store: Store, request: CallbackRequest, retries: int,
     """Send the current payload (or the templated body) to the callback URL; True when it
     was accepted (2xx)."""
     try:
-        payload = resolve_payload(store, request.partner, request.datapoint, request.session_id,
-                                  request.payload_name)
-        body, headers = payload.body, {"Content-Type": payload.content_type}
-        if shape is not None:
-            body, headers = _shaped(shape, request, payload, headers)
+        body, headers = delivery_request(store, request, shape)
     except RequestError as exc:
         logger.warning("callback %s for %s/%s skipped: %s", request.id, request.partner,
                        request.datapoint, exc.detail)
@@ -179,6 +188,18 @@ async def deliver(store: Store, request: CallbackRequest, retries: int,
     logger.warning("callback %s to %s failed after %d attempts: %s", request.id, request.url,
                    retries + 1, error or status)
     return False
+
+
+def delivery_request(store: Store, request: CallbackRequest, shape: CallbackShape | None
+                     ) -> tuple[bytes, dict[str, str]]:
+    """The body and headers a delivery sends: the current payload, or the templated body
+    and headers (raises RequestError)."""
+    payload = resolve_payload(store, request.partner, request.datapoint, request.session_id,
+                              request.payload_name)
+    body, headers = payload.body, {"Content-Type": payload.content_type}
+    if shape is not None:
+        body, headers = _shaped(shape, request, payload, headers)
+    return body, headers
 
 
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))

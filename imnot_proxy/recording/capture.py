@@ -3,11 +3,12 @@
 ``capture`` runs on the event loop and only takes references to immutable parts
 of the flow (method, URL parts, header field tuples, raw bodies, timestamps).
 ``exchange`` does the decoding (text, URL, content-encoding) in the writer
-thread and gives what ``har.from_flow`` gives for the same flow.
+child and gives what ``har.from_flow`` gives for the same flow.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from mitmproxy.net import encoding
@@ -78,17 +79,13 @@ def response(c: Captured) -> tuple[int | None, tuple[tuple[str, str], ...], byte
             _content(c.response_body, c.response_fields))
 
 
-def exchange(c: Captured) -> Exchange:
+def exchange(c: Captured, partner: str | None = None) -> Exchange:
     """The ``Exchange`` of a captured flow (as ``har.from_flow`` would make it)."""
-    scheme, path = _text(c.scheme), _text(c.path)
+    path = _text(c.path)
     host_header = c.authority if c.http_version in HTTP2 and c.authority else None
     if host_header is None:
         host_header = _header(c.request_fields, b"host")
-    if host_header:
-        host, port = urls.parse_authority(_text(host_header), check=False)
-        url = urls.unparse(scheme, host, port or urls.default_port(scheme) or 443, path)
-    else:
-        url = urls.unparse(scheme, c.host, c.port, path)
+    url = _origin(c.scheme, host_header, c.host, c.port) + ("" if path == "*" else path)
     started = c.started or 0.0
     ended = (c.ended if c.status is not None and c.ended else None) or started
     return Exchange(
@@ -102,5 +99,17 @@ def exchange(c: Captured) -> Exchange:
         response_body=_content(c.response_body, c.response_fields) if c.status is not None
         else b"",
         error=c.error,
+        partner=partner,
         duration_ms=max(0.0, (ended - started) * 1000),
     )
+
+
+@lru_cache(maxsize=512)
+def _origin(scheme_raw: bytes, host_header: bytes | None, host: str, port: int) -> str:
+    """``scheme://host[:port]`` of a flow, from its Host header (or authority) when it has
+    one; a recording sees few origins, so each is worked out once."""
+    scheme = _text(scheme_raw)
+    if host_header:
+        name, given = urls.parse_authority(_text(host_header), check=False)
+        return urls.unparse(scheme, name, given or urls.default_port(scheme) or 443, "")
+    return urls.unparse(scheme, host, port, "")

@@ -123,22 +123,39 @@ NOTHING = Ignore()
 # --- shapes --------------------------------------------------------------------------------
 
 
-def json_shape(value: Any, ignore: Ignore = NOTHING, path: str = "") -> Any:
+def json_shape(value: Any, ignore: Ignore = NOTHING, path: str = "",
+               ids: frozenset[str] = frozenset()) -> Any:
     """Keys and value types: an object is a dict of shapes, an array ``("array", item)``
-    with the merged shape of its items (None when empty), a scalar its JSON type."""
+    with the merged shape of its items (None when empty), a scalar its JSON type. A key
+    that is one of ``ids`` is ``{id}``."""
+    # paths are only worked out when some are ignored (a drift check shapes every answer)
+    return _shape(value, ignore if ignore else None, path if ignore.paths else None, ids)
+
+
+_SCALAR_TYPES = {str: "string", int: "number", float: "number", bool: "boolean",
+                 type(None): "null"}
+
+
+def _shape(value: Any, ignore: Ignore | None, path: str | None, ids: frozenset[str]) -> Any:
+    scalar = _SCALAR_TYPES.get(type(value))
+    if scalar is not None:
+        return scalar
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             key = str(key)
-            where = f"{path}.{key}" if path else key
-            if ignore and ignore.skips(key, where):
+            where = None if path is None else (f"{path}.{key}" if path else key)
+            if ignore is not None and ignore.skips(key, where or key):
                 continue
-            out[key] = json_shape(item, ignore, where)
+            kind = _SCALAR_TYPES.get(type(item))
+            out["{id}" if ids and key in ids else key] = kind if kind is not None else \
+                _shape(item, ignore, where, ids)
         return out
     if isinstance(value, list):
         merged: Any = None
+        inner = None if path is None else f"{path}[]"
         for item in value:
-            shape = json_shape(item, ignore, f"{path}[]")
+            shape = _shape(item, ignore, inner, ids)
             merged = shape if merged is None else _merge(merged, shape)
         return ("array", merged)
     if value is None:
@@ -205,15 +222,16 @@ def xml_shape(body: bytes) -> frozenset[str] | None:
     return frozenset(out)
 
 
-def body_shape(answer: Observed, ignore: Ignore = NOTHING) -> tuple[str, Any]:
+def body_shape(answer: Observed, ignore: Ignore = NOTHING,
+               ids: frozenset[str] = frozenset()) -> tuple[str, Any]:
     """``(kind, detail)``: ("empty", None), ("json", shape), ("xml", paths), ("text", None)
-    or ("binary", None)."""
+    or ("binary", None); JSON keys that are one of ``ids`` as ``{id}``."""
     body = answer.body
     if not body.strip():
         return ("empty", None)
     value = answer.json()
     if value is not None or body.strip() == b"null":
-        return ("json", json_shape(value, ignore))
+        return ("json", json_shape(value, ignore, "", ids))
     media = answer.media_type
     if "xml" in media or body.lstrip()[:1] == b"<":
         paths = xml_shape(body)
@@ -269,7 +287,9 @@ def compare(expected: Observed, got: Observed, *, ignore: Ignore = NOTHING,
         out.append(Difference("status", f"{expected.status or 'none'} ≠ {got.status or 'none'}"))
     if expected.status is None or got.status is None:
         return Compared(tuple(out))
-    mine, theirs = body_shape(expected, ignore), body_shape(got, ignore)
+    expected_ids, got_ids = frozenset(expected_ids), frozenset(got_ids)
+    mine = body_shape(expected, ignore, expected_ids)
+    theirs = body_shape(got, ignore, got_ids)
     if mine[0] != theirs[0]:
         out.append(Difference("body", f"{mine[0]} ≠ {theirs[0]}"))
     elif mine[0] == "json":

@@ -23,6 +23,8 @@ HEAD = '{"log": {"version": "1.2", "creator": {"name": "imnot_proxy", "version":
        '"entries": [\n'
 TAIL = "\n]}}\n"
 _TAIL = TAIL.encode()
+# One encoder for every entry (an entry is a tree of fresh dicts: no cycle to look for).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 TEXT_TYPES = ("json", "text", "xml", "javascript", "x-www-form-urlencoded", "html", "csv",
               "yaml", "graphql")
 
@@ -51,7 +53,7 @@ class HarWriter:
         """Several entries and the tail in one ``pwrite``."""
         if not exchanges:
             return
-        lines = [json.dumps(to_entry(ex), ensure_ascii=False).encode() for ex in exchanges]
+        lines = [_ENCODE(to_entry(ex)).encode() for ex in exchanges]
         data = (b",\n" if self.count else b"") + b",\n".join(lines)
         os.pwrite(self._fd, data + _TAIL, self._offset)
         self._offset += len(data)

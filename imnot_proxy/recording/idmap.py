@@ -4,7 +4,8 @@ with them.
 When the recording's submit answered ``/jobs/J1`` and the replayed submit
 answers ``/jobs/M7``, every later request that carried ``J1`` must carry ``M7``.
 ``IdMap.learn`` compares the two answers of one step where ids are handed out
-(Location-like headers segment by segment, JSON bodies field by field) and keeps
+(Location-like headers segment by segment, JSON bodies field by field, XML bodies by
+element and attribute path) and keeps
 each recorded value that differs and that the rest of the recording uses again
 (or that is id-shaped by itself). ``IdMap.request`` rewrites a recorded request:
 path segments, query values, header values and JSON body values.
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from .compare import LOCATION_HEADERS, Observed
+from .echoes import xml_values
 from .exchange import Exchange, Pairs
 from .infer.flows import norm
 from .infer.ids import id_kind, segments_of
@@ -53,6 +55,11 @@ class IdMap:
         a_json, b_json = recorded.json(), other.json()
         if a_json is not None and b_json is not None:
             self._walk(a_json, b_json, wanted, "")
+        elif recorded.body.lstrip()[:1] == b"<" and other.body.lstrip()[:1] == b"<":
+            theirs = xml_values(other.body)
+            for path, value in xml_values(recorded.body).items():
+                if path in theirs:
+                    self._pair(value, theirs[path], wanted, path.rpartition("/")[2])
 
     def _walk(self, a: Any, b: Any, wanted: Wanted, key: str) -> None:
         if isinstance(a, dict) and isinstance(b, dict):

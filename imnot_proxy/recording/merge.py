@@ -22,7 +22,7 @@ from ..loader import parse_partner
 from ..routing import path_shape
 from .infer import Inference, InferredDatapoint
 from .redact import scrub
-from .yamlout import PARTNER_FILE, Rendered, checked, datapoint_block
+from .yamlout import PARTNER_FILE, Rendered, checked, datapoint_block, payload_text
 
 CONFLICT_DIR = "conflicts"
 MAX_DETAILS = 4
@@ -89,8 +89,8 @@ def merge(existing: str, folder: Path, inference: Inference) -> Merged:
         where = f"{CONFLICT_DIR}/{dp.name}.yaml"
         conflicts[where] = _conflict_text(dp)
         if dp.has_payload:
-            conflicts[f"{CONFLICT_DIR}/{dp.name}.json"] = json.dumps(
-                dp.payload, indent=2, ensure_ascii=False) + "\n"
+            suffix, text = payload_text(dp.payload)
+            conflicts[f"{CONFLICT_DIR}/{dp.name}{suffix}"] = text
         names_kept = ", ".join(f"'{t['name']}'" for t in theirs)
         what = "; ".join(found[:MAX_DETAILS]) + (
             f"; and {len(found) - MAX_DETAILS} more" if len(found) > MAX_DETAILS else "")

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ..loader import PartnerSource
 from .compare import Ignore, Observed
 from .drift import DriftReport
+from .evidence import Proposals
 from .exchange import Exchange, Pairs
 from .idmap import IdMap, later_use
 from .replay import MockSide, callback_deliveries, label, not_replayed
@@ -34,6 +35,7 @@ class Verified:
     report: DriftReport
     skipped: list[str] = field(default_factory=list)  # "flow 3 GET /x: why"
     sent: int = 0
+    proposals: Proposals = field(default_factory=Proposals)  # the answers behind the drift
 
 
 def rebase(url: str, base: str) -> str:
@@ -84,8 +86,21 @@ def verify_recording(exchanges: Sequence[Exchange], sources: Sequence[PartnerSou
             mock_ids.learn(recorded, answered.observed, later(i))  # type: ignore[arg-type]
             new = {real_ids.values[k]: mock_ids.values[k] for k in real_ids.values
                    if k in mock_ids.values and (k not in known_real or k not in known_mock)}
-            done.report.add(answered.endpoint, real, answered.observed,  # type: ignore[arg-type]
-                            series=answered.series, new_ids=new,
-                            real_ids=tuple(real_ids.values.values()),
-                            mock_ids=tuple(mock_ids.values.values()))
+            found = done.report.add(answered.endpoint, real, answered.observed,  # type: ignore[arg-type]
+                                    series=answered.series, new_ids=new,
+                                    real_ids=tuple(real_ids.values.values()),
+                                    mock_ids=tuple(mock_ids.values.values()))
+            if found and real.status is not None:
+                real_id = next(iter(new), None) or _real_id(answered.series, real_ids, mock_ids)
+                done.proposals.add(answered.endpoint, Exchange(
+                    clock(), ex.method, url, pairs, body, real.status, real.headers, real.body),
+                    found, real_id=real_id, mock_status=answered.observed.status)  # type: ignore[union-attr]
     return done
+
+
+def _real_id(series: str | None, real_ids: IdMap, mock_ids: IdMap) -> str | None:
+    """The real partner's id for the mock's id ``series`` (both learnt from one recorded id)."""
+    if series is None:
+        return None
+    recorded = next((k for k, v in mock_ids.values.items() if v == series), None)
+    return real_ids.values.get(recorded) if recorded is not None else None

@@ -45,11 +45,15 @@ class Sink(Protocol):
 
 
 def as_exchanges(batch: Batch) -> dict[str, list[Exchange]]:
-    """A batch decoded and grouped per partner, in order."""
+    """A batch decoded and grouped per partner, in order (a captured flow may come as the
+    plain tuple of its fields, as the pipe carries it)."""
     out: dict[str, list[Exchange]] = {}
     for partner, item in batch:
-        ex = exchange(item) if isinstance(item, Captured) else item
-        out.setdefault(partner, []).append(replace(ex, partner=partner))
+        if isinstance(item, Exchange):
+            ex = item if item.partner == partner else replace(item, partner=partner)
+        else:
+            ex = exchange(item if isinstance(item, Captured) else Captured._make(item), partner)
+        out.setdefault(partner, []).append(ex)
     return out
 
 
@@ -81,7 +85,8 @@ class LocalSink:
 
 def send_frame(stream: IO[bytes], value: Any) -> None:
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_LENGTH.pack(len(data)) + data)
+    stream.write(_LENGTH.pack(len(data)))
+    stream.write(data)  # no joined copy of a large pickle: it follows the length unbuffered
     stream.flush()
 
 
@@ -136,8 +141,10 @@ class ProcessSink:
                                                  Redactor.default(headers, fields)))
                 self._local.write(batch)
                 return
+        # Plain tuples pickle in about half the time of named ones.
+        plain = [(p, tuple(i) if isinstance(i, Captured) else i) for p, i in batch]
         try:
-            send_frame(child.stdin, ("batch", batch))  # type: ignore[arg-type]
+            send_frame(child.stdin, ("batch", plain))  # type: ignore[arg-type]
         except (OSError, ValueError) as exc:
             raise SinkFailed(self._gone(child, exc)) from exc
         self._answer(child)

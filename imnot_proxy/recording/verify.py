@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,12 +24,15 @@ from ..engine import Engine, EngineSettings, Mocked, Unmatched
 from ..messages import RequestView
 from ..store import SqliteStore
 from ..store.scratch import ScratchStore
-from .capture import Captured, response
+from .capture import Captured, exchange, response
 from .compare import Difference, Observed
 from .drift import DriftReport, volatile
+from .evidence import Proposals
 from .exchange import Exchange
 from .idmap import IdMap
 from .infer.ids import id_kind
+from .propose import propose
+from .redact import Redactor
 from .replay import observed_of, request_view
 
 MAX_IDS = 10_000  # id pairs kept per partner; the oldest go first
@@ -52,6 +56,9 @@ def looks_like_id(value: str) -> bool:
 class VerifySide:
     def __init__(self, ignore: tuple[str, ...] = ()):
         self.report = DriftReport(volatile(ignore))
+        self.proposals = Proposals()  # the real answers behind the drift, for the patch
+        self._redact: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+        self.patch: Path | None = None  # the patch proposal last written
         self.run = time.strftime("%Y%m%d-%H%M%S")
         self._ids: dict[str, IdMap] = {}
         self._built_from: Engine | None = None
@@ -72,12 +79,19 @@ class VerifySide:
         pending = self._waiting.pop(key, None)
         if pending is None:
             return None
-        return self.observe(pending, Observed(*response(real)))
+        return self.observe(pending, Observed(*response(real)), lambda: exchange(real))
 
-    def configure(self, ignore: tuple[str, ...]) -> None:
+    def configure(self, ignore: tuple[str, ...], redact_headers: tuple[str, ...] = (),
+                  redact_fields: tuple[str, ...] = ()) -> None:
+        """Fields left out of the comparison, and names redacted beyond the defaults (as in
+        recordings); a change starts a new report."""
         ignored = volatile(ignore)
-        if ignored != self.report.ignore:
-            self.report = DriftReport(ignored)
+        redact = (tuple(redact_headers), tuple(redact_fields))
+        if ignored != self.report.ignore or redact != self._redact:
+            redactor = Redactor.default(*redact)
+            self.report = DriftReport(ignored, redactor)
+            self.proposals = Proposals(redactor)
+            self._redact = redact
 
     def mock_answer(self, engine: Engine, partner: str, view: RequestView) -> Pending:
         """What the mock answers to this request, on the scratch state."""
@@ -96,8 +110,11 @@ class VerifySide:
         return Pending(partner, f"{partner} (not mocked) {view.method} {view.path}",
                        Observed(None), None)
 
-    def observe(self, pending: Pending, real: Observed) -> list[Difference]:
-        """Compare the real answer with the mock's and add it to the report."""
+    def observe(self, pending: Pending, real: Observed,
+                evidence: Callable[[], Exchange] | None = None) -> list[Difference]:
+        """Compare the real answer with the mock's and add it to the report; where they
+        differ, ``evidence`` (the exchange with the real partner) is kept for the patch
+        proposal."""
         ids = self._ids.setdefault(pending.partner, IdMap())
         known = len(ids.values)
         ids.learn(real, pending.mock, looks_like_id)
@@ -105,20 +122,30 @@ class VerifySide:
         if len(ids.values) > MAX_IDS:
             for old in list(ids.values)[:len(ids.values) - MAX_IDS]:
                 del ids.values[old]
-        return self.report.add(pending.endpoint, real, pending.mock, series=pending.series,
-                               new_ids=new, real_ids=tuple(ids.values),
-                               mock_ids=tuple(ids.values.values()))
+        found = self.report.add(pending.endpoint, real, pending.mock, series=pending.series,
+                                new_ids=new, real_ids=tuple(ids.values),
+                                mock_ids=tuple(ids.values.values()))
+        if found and evidence is not None and real.status is not None:
+            real_id = next(iter(new), None) or next(
+                (k for k, v in ids.values.items() if v == pending.series), None)
+            self.proposals.add(pending.endpoint, evidence, found, real_id=real_id,
+                               mock_status=pending.mock.status, answer=real)
+        return found
 
     def save(self, directory: Path) -> Path | None:
-        """The report as JSON in ``directory`` (replaced atomically); None when empty."""
+        """The report as JSON in ``directory`` (replaced atomically), and beside it the patch
+        proposal (``drift-<run>.patch``, ``patch``) when there is a change to propose; None
+        when nothing was verified."""
         if not self.report.endpoints:
             return None
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"drift-{self.run}.json"
-        temp = path.with_name(f".{path.name}.tmp")
-        temp.write_text(json.dumps(self.report.view(), indent=2, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
-        os.replace(temp, path)
+        _write(path, json.dumps(self.report.view(), indent=2, ensure_ascii=False) + "\n")
+        sources = self._built_from.partners if self._built_from is not None else []
+        proposal = propose(self.report, self.proposals, sources) if sources else None
+        self.patch = path.with_suffix(".patch") if proposal else None
+        if proposal:
+            _write(path.with_suffix(".patch"), proposal.diff())
         return path
 
     def _engine(self, engine: Engine) -> Engine:
@@ -142,6 +169,12 @@ class VerifySide:
             self._mock.store.close()
             self._mock = None
             self._built_from = None
+
+
+def _write(path: Path, text: str) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
 
 
 def _rewritten(view: RequestView, ids: IdMap) -> RequestView:

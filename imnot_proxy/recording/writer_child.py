@@ -3,17 +3,21 @@
 Reads frames from stdin (``sinks.read_frame``): ``("init", directory, redact_headers,
 redact_fields)``, then ``("batch", [(partner, captured flow), ...])`` any number of times,
 then ``("stop",)``. Answers each init and batch on stdout with ``("ok", [files])`` or
-``("error", why)``; after an error it answers every batch with the same error.
+``("error", why)``; after an error it answers every batch with the same error. It runs
+niced (``NICE``), so that on a machine short of cores the proxy comes first.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from .recorder import Recorder
 from .redact import Redactor
 from .sinks import SinkFailed, read_frame, send_frame, write_batch
+
+NICE = 10  # the child yields the cores to the proxy when both want them
 
 
 def serve(stdin, stdout) -> int:  # noqa: ANN001 - binary streams
@@ -42,5 +46,15 @@ def serve(stdin, stdout) -> int:  # noqa: ANN001 - binary streams
     return 0
 
 
+def _yield_to_the_proxy() -> None:
+    """Run at a lower priority: recording may lag a moment behind a busy proxy (its queue
+    waits), serving should not."""
+    try:
+        os.nice(NICE)
+    except (AttributeError, OSError):  # no nice() on this system, or not allowed
+        pass
+
+
 if __name__ == "__main__":
+    _yield_to_the_proxy()
     sys.exit(serve(sys.stdin.buffer, sys.stdout.buffer))

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from ..loader import parse_partner
-from .infer import Inference, InferredDatapoint
+from .infer import Inference, InferredDatapoint, TextPayload
 from .redact import scrub
 
 PARTNER_FILE = "partner.yaml"
@@ -46,9 +46,13 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
-def _dump(value: Any) -> str:
+def dump(value: Any) -> str:
+    """Block YAML in the style of generated partner files."""
     return yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=100)
+
+
+_dump = dump
 
 
 def render(inference: Inference, sources: list[str], folder: Path) -> Rendered:
@@ -78,15 +82,24 @@ def datapoint_block(dp: InferredDatapoint, payloads: dict[str, str], indent: str
     block = _dump([dp.data])
     comment = dp.comment
     if dp.has_payload:
-        file = f"{PAYLOAD_DIR}/{dp.name}.json"
-        payloads[file] = json.dumps(dp.payload, indent=2, ensure_ascii=False) + "\n"
+        suffix, text = payload_text(dp.payload)
+        file = f"{PAYLOAD_DIR}/{dp.name}{suffix}"
+        payloads[file] = text
         comment += f"; payload in {file}"
     for name, value in dp.named.items():
-        payloads[f"{PAYLOAD_DIR}/{dp.name}/{name}.json"] = json.dumps(
-            value, indent=2, ensure_ascii=False) + "\n"
+        suffix, text = payload_text(value)
+        payloads[f"{PAYLOAD_DIR}/{dp.name}/{name}{suffix}"] = text
     if dp.named:
         comment += f"; named payloads in {PAYLOAD_DIR}/{dp.name}/"
     return _comment(comment, indent) + _indent(block, indent)
+
+
+def payload_text(value: Any) -> tuple[str, str]:
+    """A payload file's suffix and text: a ``TextPayload`` (XML, text) as it is, anything
+    else as JSON."""
+    if isinstance(value, TextPayload):
+        return value.suffix, str(value)
+    return ".json", json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 
 def checked(text: str, payloads: dict[str, str], secrets: list[str], folder: Path) -> Rendered:

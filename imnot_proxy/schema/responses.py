@@ -21,6 +21,7 @@ class OAuthResponse(StrictModel):
     access_token: str | None = None
     headers: Headers = Field(default_factory=dict)
     template: bool = False
+    body: dict[str, Any] | None = None  # more keys of the token answer (scope, ...)
 
 
 class StaticResponse(StrictModel):
@@ -64,6 +65,7 @@ class CallbackResponse(StrictModel):
     callback_headers: Headers = Field(default_factory=dict)
     callback_body: Any = None
     template: bool = False
+    body: Any = None  # the immediate reply's body ({id}: the request id); default {"request_id"}
 
     @field_validator("callback_method")
     @classmethod

@@ -5,13 +5,15 @@ the partner in ``mode: verify``, the report written when the proxy stops)."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import subprocess
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
-from unit.fake_partners import ChangedJobs, Jobs, Partner, Recorder
+from unit.fake_partners import ChangedJobs, Jobs, Partner, Recorder, Reshaped
 from unit.test_replay import run_jobs
 
 from imnot_proxy.cli import main as cli_main
@@ -106,7 +108,10 @@ def run_live(start_imnot: StartImnot, partner, current: Partner, name: str) -> d
                            message="no drift report written")
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM issued_ids").fetchone() == (0,)
-    return json.loads(report.read_text())
+    view = json.loads(report.read_text())
+    # the patch proposal is written beside the report when there is drift
+    assert report.with_suffix(".patch").exists() == (not view["ok"])
+    return view
 
 
 def test_live_verify_mode_in_two_runs(partner, start_imnot: StartImnot) -> None:
@@ -119,3 +124,22 @@ def test_live_verify_mode_in_two_runs(partner, start_imnot: StartImnot) -> None:
     assert "body: $.rows: object ≠ array" in result["examples"]
     status = view["jobs/jobs GET /jobs/{id}/status"]
     assert status["polls_until_done"] == {"real": [3, 3], "mock": [1, 1]}
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git (git apply)")
+def test_offline_proposal_applied_removes_the_drift(partner, capsys, tmp_path: Path,
+                                                    monkeypatch) -> None:
+    fake, base, har, out, _ = partner
+    fake.current = Reshaped(polls=2)
+    shutil.copytree(out, tmp_path / "partners")
+    monkeypatch.chdir(tmp_path)
+    args = ["verify", str(har), "--against", base, "--partner", "jobs", "--partners",
+            "partners"]
+    capsys.readouterr()
+    assert cli_main([*args, "--propose", "drift.patch"]) == 1
+    assert "patch proposal written to drift.patch" in capsys.readouterr().out
+    assert (tmp_path / "partners").exists() and (tmp_path / "drift.patch").exists()
+    assert (tmp_path / "partners" / "jobs" / "partner.yaml").read_text() \
+        == (out / "jobs" / "partner.yaml").read_text()  # proposed, not applied
+    subprocess.run(["git", "apply", "drift.patch"], cwd=tmp_path, check=True)
+    assert cli_main(args) == 0

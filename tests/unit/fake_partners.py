@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -63,6 +63,15 @@ class Recorder:
                                        data, status, tuple(out_headers.items()), out))
         self.now += 0.25
         return Answer(status, out_headers, out)
+
+    def called(self, method: str, url: str, body: Any, status: int = 204) -> None:
+        """The partner's own call to a URL the client handed over (a callback), as record
+        mode sees it: the partner's request, the client's answer."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = (("Content-Type", "application/json" if not isinstance(body, bytes)
+                    else "text/plain"),)
+        self.exchanges.append(Exchange(self.now, method, url, headers, data, status, (), b""))
+        self.now += 0.25
 
 
 def converted(exchanges: list[Exchange], name: str = "p", folder: Path | None = None
@@ -253,3 +262,179 @@ class Holds:
         return 201, {}, {"hold": "confirmed", "hotel": hotel, "guestRef": sent["guest"]["ref"],
                          "nights": sent["nights"], "createdAt": stamp,
                          "channel": parse_qs(parts.query).get("channel", ["web"])[0]}
+
+
+# --- time stamps, ids in lists, XML polling -----------------------------------------------
+
+STAMP_FORMATS: dict[str, Callable[[float], Any]] = {
+    "iso_ms_z": lambda t: datetime.fromtimestamp(t, UTC).isoformat(
+        timespec="milliseconds").replace("+00:00", "Z"),
+    "iso_s_z": lambda t: datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "iso_naive": lambda t: datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+    "iso_us_offset": lambda t: datetime.fromtimestamp(t, UTC).astimezone(
+        timezone(timedelta(hours=2))).isoformat(timespec="microseconds"),
+    "iso_ms_naive": lambda t: datetime.fromtimestamp(t, UTC).isoformat(
+        timespec="milliseconds").removesuffix("+00:00"),
+    "epoch": lambda t: int(t),
+    "epoch_ms": lambda t: int(t * 1000),
+    "epoch_text": lambda t: str(int(t)),
+    "date": lambda t: datetime.fromtimestamp(t, UTC).date().isoformat(),
+}
+
+
+@dataclass
+class TimedJobs(Jobs):
+    """``Jobs`` whose answers carry the time they were given in ``fmt``: the submit's
+    ``createdAt``, each poll's ``updatedAt``, the result's ``generatedAt``, the 409's and
+    404's ``at``; and ``since``, the same moment in every status answer (constant)."""
+
+    clock: Callable[[], float] = lambda: 0.0
+    fmt: str = "iso_ms_z"
+    since: float = 0.0
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+        status, out_headers, out = super().__call__(method, url, headers, body)
+        stamp = STAMP_FORMATS[self.fmt]
+        now = self.clock()
+        if not self.since:
+            self.since = now - 30
+        if isinstance(out, dict):
+            if status == 202:
+                out["createdAt"] = stamp(now)
+            elif url.endswith("/status") and status == 200:
+                out.update(updatedAt=stamp(now), since=stamp(self.since))
+            elif status == 200:
+                out["generatedAt"] = stamp(now)
+            else:
+                out["at"] = stamp(now)
+        return status, out_headers, out
+
+
+@dataclass
+class ListedJobs(Jobs):
+    """``Jobs`` whose result names the job inside list items, inside a string, and as a
+    key: ``{"rows": [{"jobId": id, ...}], "links": {"self": ".../id/result"},
+    "byJob": {id: {...}}}``."""
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+        status, out_headers, out = super().__call__(method, url, headers, body)
+        if method == "GET" and url.endswith("/result") and status == 200:
+            job = out["id"]
+            out = {"rows": [{"jobId": job, "n": 1, "v": 2.5}, {"jobId": job, "n": 2, "v": 4.0}],
+                   "links": {"self": f"/jobs/{job}/result", "download": f"/files/{job}.csv"},
+                   "byJob": {job: {"rows": 2}}, "total": 2}
+        return status, out_headers, out
+
+
+@dataclass
+class SoapJobs:
+    """An async report API in SOAP envelopes on REST paths: the submit answers the job's id
+    in the XML body (``<Job ID="..." Status="QUEUED"/>``, no Location), status and result
+    answers carry it; results asked for too early get a 409 fault, unknown ids a 404
+    fault. Every answer stamps its time (``TimeStamp``)."""
+
+    clock: Callable[[], float]
+    polls: int = 2
+    state: dict[str, int] = field(default_factory=dict)
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+        segments = urlsplit(url).path.strip("/").split("/")
+        xml = {"Content-Type": "text/xml; charset=utf-8"}
+        stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if method == "POST" and segments == ["reports"]:
+            token = body.decode().split('EchoToken="', 1)[1].split('"', 1)[0]
+            job = str(uuid.uuid4())
+            self.state[job] = 0
+            return 202, xml, soap(
+                f'<SubmitReportRS xmlns="{OTA_NS}" EchoToken="{token}" TimeStamp="{stamp}">'
+                f'<Job ID="{job}" Status="QUEUED"/></SubmitReportRS>')
+        if method == "GET" and len(segments) == 3 and segments[0] == "reports":
+            job, what = segments[1], segments[2]
+            if job not in self.state:
+                return 404, xml, soap(f"<soap:Fault><faultcode>soap:Client</faultcode>"
+                                      f"<faultstring>unknown job {job}</faultstring></soap:Fault>")
+            if what == "status":
+                self.state[job] += 1
+                done = "DONE" if self.state[job] >= self.polls else "RUNNING"
+                return 200, xml, soap(f'<ReportStatusRS xmlns="{OTA_NS}" TimeStamp="{stamp}">'
+                                      f'<Job ID="{job}" Status="{done}"/></ReportStatusRS>')
+            if self.state[job] < self.polls:
+                return 409, xml, soap(f"<soap:Fault><faultcode>soap:Client</faultcode>"
+                                      f"<faultstring>job {job} not ready</faultstring>"
+                                      "</soap:Fault>")
+            return 200, xml, soap(f'<ReportRS xmlns="{OTA_NS}"><Job ID="{job}"/><Rows>'
+                                  f'<Row JobRef="{job}" N="1" Revenue="120.50"/>'
+                                  '<Row N="2" Revenue="99.00"/></Rows></ReportRS>')
+        return 404, xml, soap("<soap:Fault><faultcode>soap:Client</faultcode></soap:Fault>")
+
+
+def submit_rq(token: str, report: str = "daily") -> bytes:
+    return soap(f'<SubmitReportRQ xmlns="{OTA_NS}" EchoToken="{token}"><Report>{report}</Report>'
+                "</SubmitReportRQ>")
+
+
+# --- oauth and callback answers with more than the pattern's fields ------------------------
+
+
+@dataclass
+class Tokens:
+    """A token endpoint answering, beside the token, the scope asked for, when it was issued
+    (epoch milliseconds) and where the API lives."""
+
+    clock: Callable[[], float]
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+        form = parse_qs(body.decode())
+        return 200, {"Cache-Control": "no-store"}, {
+            "access_token": f"tok-{uuid.uuid4().hex}", "token_type": "bearer",
+            "expires_in": 1800, "scope": form.get("scope", ["read"])[0],
+            "issued_at": int(self.clock() * 1000), "instance_url": "https://api.partner.example"}
+
+
+@dataclass
+class Hooks:
+    """An export API that calls back: ``POST /exports {"callbackUrl", "reference"}`` answers
+    202 ``{"requestId", "status": "ACCEPTED", "eta": 30}`` with a Location, and later calls
+    the URL with ``{"requestId", "event", "reference", "data", "sentAt"}``."""
+
+    clock: Callable[[], float]
+    waiting: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+        sent = json.loads(body)
+        request = str(uuid.uuid4())
+        stamp = datetime.fromtimestamp(self.clock(), UTC).isoformat(
+            timespec="milliseconds").replace("+00:00", "Z")
+        self.waiting.append((sent["callbackUrl"], {
+            "requestId": request, "event": "export.ready", "reference": sent["reference"],
+            "data": {"rows": 3, "format": sent.get("format", "csv")}, "sentAt": stamp}))
+        return 202, {"Location": f"/exports/{request}"}, {
+            "requestId": request, "status": "ACCEPTED", "eta": 30}
+
+    def deliver(self, rec: Recorder) -> None:
+        for url, body in self.waiting:
+            rec.now += 1
+            body["sentAt"] = datetime.fromtimestamp(rec.now, UTC).isoformat(
+                timespec="milliseconds").replace("+00:00", "Z")
+            rec.called("POST", url, body)
+        self.waiting.clear()
+
+
+@dataclass
+class Reshaped(Jobs):
+    """The API of ``Jobs`` a release later, with as many polls: the submit answers 201 with a
+    ``queue`` object, each poll carries ``progress``, the result's ``rows`` is an object and
+    ``total`` a string, and an unknown id is answered 410 ``{"code": "GONE"}``."""
+
+    def __call__(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Reply:
+        status, out_headers, out = super().__call__(method, url, headers, body)
+        if status == 202:
+            return 201, out_headers, {**out, "queue": {"position": 3}}
+        if status == 404:
+            return 410, {}, {"code": "GONE"}
+        if url.endswith("/status") and status == 200:
+            return 200, out_headers, {**out, "progress": 100 if out["status"] == "DONE" else 50}
+        if url.endswith("/result") and status == 200:
+            return 200, out_headers, {"id": out["id"], "rows": {"items": out["rows"]},
+                                      "total": str(out["total"]), "report": out["report"]}
+        return status, out_headers, out

@@ -76,7 +76,8 @@ def test_callback_url_field_with_the_partners_call_recorded() -> None:
         Exchange(1.0, "PUT", hook, JSON, b'{"report": {"lines": 3}}', 200, (), b""),
     ], "p")
     assert endpoint(result, "reports")["response"] == {
-        "status": 202, "callback_url_field": "callbackUrl", "callback_method": "PUT"}
+        "status": 202, "callback_url_field": "callbackUrl", "callback_method": "PUT",
+        "body": {"accepted": True}}
     assert payload(result, "reports") == {"report": {"lines": 3}}
     assert result.hosts == ["api.partner.example"]
 
@@ -85,6 +86,6 @@ def test_callback_url_header_without_delivery() -> None:
     result = infer([ex("POST", "/notify", 202, b"", request={"a": 1},
                        request_headers=[("X-Callback-Url", "https://client.example/cb")])], "p")
     assert endpoint(result, "notify")["response"] == {
-        "status": 202, "callback_url_header": "X-Callback-Url"}
+        "status": 202, "callback_url_header": "X-Callback-Url", "body": ""}
     row = result.inferred[0]
     assert "not in the recording" in row.why

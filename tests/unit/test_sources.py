@@ -37,8 +37,9 @@ def test_chrome_export_converts_and_replays(tmp_path: Path, capsys) -> None:
     assert to_yaml(TOOLS / "chrome.har", tmp_path / "out") == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "skipped: " + str(TOOLS / "chrome.har") + ": log.entries.6: not an HTTP request" in out
-    # the polling flow replays; the binary logo cannot be a static answer
+    # the polling flow replays; the binary logo cannot be a static answer, and says so
     assert "replay check: 4/5 steps equal" in out
+    assert "GET api.staylink.example/v1/logo.png │ skipped │ binary body" in out
 
 
 def test_a_pretty_printed_har_cut_short_keeps_its_complete_entries() -> None:
@@ -46,6 +47,14 @@ def test_a_pretty_printed_har_cut_short_keeps_its_complete_entries() -> None:
     assert len(loaded.exchanges) == 3 and not loaded.skipped
     assert loaded.notes == [f"{TOOLS / 'chrome-truncated.har'}: the file is cut short; read the "
                             "3 complete entries before the cut"]
+
+
+def test_a_har_cut_short_converts_its_complete_entries_and_replays(tmp_path: Path,
+                                                                    capsys) -> None:
+    assert to_yaml(TOOLS / "chrome-truncated.har", tmp_path / "out") == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "the file is cut short; read the 3 complete entries before the cut" in out
+    assert "replay check: 3/3 steps equal" in out
 
 
 def test_firefox_export_notes_bodies_it_did_not_save(tmp_path: Path, capsys) -> None:
@@ -78,6 +87,16 @@ def test_insomnia_har_with_unsent_requests() -> None:
         ["log.entries.2", "no request.method or request.url"]]
     charge, unsent = loaded.exchanges
     assert charge.status == 201 and unsent.status is None
+
+
+def test_insomnia_har_converts_what_was_answered_and_replays(tmp_path: Path, capsys) -> None:
+    assert to_yaml(TOOLS / "insomnia.har", tmp_path / "out") == 0
+    captured = capsys.readouterr()
+    out = " ".join(captured.out.split())
+    assert "log.entries.2: no request.method or request.url" in " ".join(
+        (captured.out + captured.err).split())
+    assert "replay check: 1/1 steps equal" in out
+    assert "Traceback" not in captured.out + captured.err
 
 
 @pytest.mark.parametrize(("name", "reason"), [

@@ -155,3 +155,40 @@ def test_without_a_usable_interpreter_the_thread_records(tmp_path: Path, monkeyp
     assert any("no recording writer process (this user cannot run" in r.getMessage()
                for r in caplog.records)
     writer.close()
+
+
+def test_the_pipe_carries_plain_tuples_and_the_child_writes_what_the_thread_would(
+        tmp_path: Path, monkeypatch) -> None:
+    from imnot_proxy.recording import sinks
+
+    sent: list = []
+    send = sinks.send_frame
+    monkeypatch.setattr(sinks, "send_frame", lambda stream, value: (sent.append(value),
+                                                                     send(stream, value)))
+    batch = [("acme", captured(n)) for n in range(5)]
+    child = sinks.ProcessSink(tmp_path / "child", (), ())
+    child.write(batch)
+    child.close()
+    [(kind, items)] = [frame for frame in sent if frame[0] == "batch"]
+    assert all(type(item) is tuple for _, item in items)  # not the named tuple: cheaper
+    local = sinks.LocalSink(Recorder(tmp_path / "thread", Redactor.default()))
+    local.write(batch)
+    [by_child], [by_thread] = child.files(), local.files()
+    local.close()
+    assert read_har(by_child) == read_har(by_thread)
+    assert sinks.as_exchanges([(p, tuple(c)) for p, c in batch]) == sinks.as_exchanges(batch)
+
+
+def test_the_child_runs_at_a_lower_priority_than_the_proxy(tmp_path: Path) -> None:
+    import os
+
+    from imnot_proxy.recording.sinks import ProcessSink
+    from imnot_proxy.recording.writer_child import NICE
+
+    sink = ProcessSink(tmp_path, (), ())
+    sink.write([("acme", captured(1))])
+    try:
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, sink._child.pid) == min(19, ours + NICE)  # noqa: SLF001
+    finally:
+        sink.close()

@@ -29,7 +29,7 @@ core.py        ``infer()``: the steps above in order, then secret scrubbing
 
 from .core import infer
 from .ids import id_kind
-from .results import NO_PAYLOAD, Inference, InferredDatapoint, Row, flow_ranges
+from .results import NO_PAYLOAD, Inference, InferredDatapoint, Row, TextPayload, flow_ranges
 
-__all__ = ["NO_PAYLOAD", "Inference", "InferredDatapoint", "Row", "flow_ranges", "id_kind",
-           "infer"]
+__all__ = ["NO_PAYLOAD", "Inference", "InferredDatapoint", "Row", "TextPayload", "flow_ranges",
+           "id_kind", "infer"]

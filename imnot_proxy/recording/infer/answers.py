@@ -9,6 +9,10 @@ from typing import Any
 from ..exchange import Exchange
 from ..redact import PLACEHOLDER, Redactor
 from .ids import with_id
+from .jsonecho import templated as json_templated
+from .stamps import Place, template_json, template_xml
+from .xmlecho import is_xml
+from .xmlecho import templated as xml_templated
 
 NO_BODY = frozenset({204, 304}) | frozenset(range(100, 200))
 
@@ -20,6 +24,7 @@ VOLATILE_X = frozenset({"x-request-id", "x-correlation-id", "x-trace-id", "x-amz
                         "x-b3-spanid", "x-cache", "x-served-by", "x-timer", "x-envoy-upstream-service-time"})
 
 _DEFAULT_REDACTOR = Redactor.default()
+_JINJA = ("{{", "}}", "{%", "%}", "{#", "#}")
 
 
 @dataclass
@@ -47,8 +52,11 @@ class Answer:
         return out
 
 
-def answer(ex: Exchange, *, json_type_header: bool, id_value: str | None = None) -> Answer:
-    """The recorded response as status, headers that matter and a body the YAML can hold."""
+def answer(ex: Exchange, *, json_type_header: bool, id_value: str | None = None,
+           stamps: frozenset[Place] | None = None) -> Answer:
+    """The recorded response as status, headers that matter and a body the YAML can hold;
+    with ``stamps`` (the places whose time stamps are constant), the time stamps of the
+    moment it answered elsewhere as ``now()`` templates."""
     data = ex.response_body
     body: Any = None
     binary = False
@@ -73,7 +81,60 @@ def answer(ex: Exchange, *, json_type_header: bool, id_value: str | None = None)
         body = with_id(body, id_value)
         headers = {k: v.replace(id_value, "{id}") if len(id_value) >= 4 else v
                    for k, v in headers.items()}
-    return Answer(ex.status or 0, headers, body, binary)
+    found = Answer(ex.status or 0, headers, body, binary)
+    return timed(found, ex.started, stamps) if stamps is not None else found
+
+
+def timed(found: Answer, started: float, constant: frozenset[Place]) -> Answer:
+    """The answer with the time stamps of the moment it answered (not at a ``constant``
+    place) as ``now()``; a templated text body says ``{{ id }}`` for ``{id}``, which only
+    JSON templates fill in."""
+    body = found.body
+    if isinstance(body, dict | list):
+        if has_markers(body):
+            return found
+        body, count = template_json(body, started, constant)
+    elif isinstance(body, str) and body.lstrip()[:1] == "<" and not has_markers(body):
+        body, count = template_xml(body, started, constant)
+        if count:
+            body = body.replace("{id}", "{{ id }}")
+    else:
+        return found
+    if not count:
+        return found
+    return Answer(found.status, found.headers, body, found.binary, template=True)
+
+
+def echoing(ex: Exchange, found: Answer, template: str,
+            constant: frozenset[Place] = frozenset()) -> Answer:
+    """The answer with the request values it echoes and the time stamps of the moment it
+    answered (not at a ``constant`` place) as templates (``jsonecho``, ``xmlecho``)."""
+    body = found.body
+    if isinstance(body, dict | list):
+        body, done = json_templated(ex, body, template, constant)
+    elif isinstance(body, str) and body.lstrip()[:1] == "<" and is_xml(ex.response_body):
+        if is_xml(ex.request_body):
+            body, done = xml_templated(ex, body, constant)
+        else:
+            body, count = template_xml(body, ex.started, constant)
+            done = ["time stamps"] * count
+        body = body.replace("{id}", "{{ id }}") if done else body
+    else:
+        return found
+    if not done:
+        return found
+    return Answer(found.status, found.headers, body, found.binary, template=True)
+
+
+def has_markers(value: Any) -> bool:
+    """Whether a value holds text a template would read as its own syntax."""
+    if isinstance(value, str):
+        return any(m in value for m in _JINJA)
+    if isinstance(value, dict):
+        return any(has_markers(k) or has_markers(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_markers(v) for v in value)
+    return False
 
 
 def content_type(ex: Exchange) -> str:

@@ -41,19 +41,18 @@ def infer(exchanges: Sequence[Exchange], partner: str, *, hosts: Sequence[str] =
 
 
 def _set_aside_deliveries(draft: Draft) -> None:
-    """A recorded call to a URL that an earlier request handed over is a callback delivery."""
-    handed: dict[str, int] = {}
+    """A recorded call to a URL that an earlier request handed over is a callback delivery:
+    of the earliest request that handed it over and has no delivery yet."""
+    handed: dict[str, list[int]] = {}  # URL -> requests that handed it over, not yet called
     for flow in draft.flows:
+        waiting = handed.get(flow.ex.url)
+        if waiting:
+            draft.deliveries[waiting.pop(0)] = flow
+            draft.claimed.add(flow.n)
+            continue
         url = callback_url(flow.ex)
         if url is not None and flow.status == 202:
-            handed.setdefault(url[2], flow.n)
-    if not handed:
-        return
-    for flow in draft.flows:
-        origin = handed.get(flow.ex.url)
-        if origin is not None and origin < flow.n and origin not in draft.deliveries:
-            draft.deliveries[origin] = flow
-            draft.claimed.add(flow.n)
+            handed.setdefault(url[2], []).append(flow.n)
 
 
 def _select(draft: Draft, host_filter: list[str]) -> None:

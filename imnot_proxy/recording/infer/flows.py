@@ -25,6 +25,14 @@ class Flow:
     def json(self) -> Any:
         return self.ex.response_json()
 
+    @cached_property
+    def value(self) -> Any:
+        """The response body as JSON, else as text when it is XML, else None."""
+        if self.json is not None:
+            return self.json
+        data = self.ex.response_body
+        return data.decode("utf-8", "replace") if data.lstrip()[:1] == b"<" else None
+
     @property
     def method(self) -> str:
         return self.ex.method

@@ -6,6 +6,7 @@ import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from ...lang.requestdata import local_names, parse_xml
 from ..exchange import Exchange
 from ..redact import PLACEHOLDER
 from .flows import Flow, norm
@@ -101,7 +102,8 @@ def _given_values(ex: Exchange, request_segments: tuple[str, ...]) -> list[str]:
 
 def id_candidates(ex: Exchange, literals: set[str]) -> list[tuple[str, tuple[str, str]]]:
     """Values a submit may have given out as the id: id-shaped new segments of its Location,
-    other new segments, then body fields (id-like names first)."""
+    other new segments, then JSON body fields (id-like names first), or id-shaped XML
+    attribute values and element texts (as ``("xpath", "//Job/@ID")``)."""
     out: list[tuple[str, tuple[str, str]]] = []
     for name, value in ex.response_headers:
         if name.lower() in ("location", "content-location", "operation-location") and value:
@@ -117,7 +119,33 @@ def id_candidates(ex: Exchange, literals: set[str]) -> list[tuple[str, tuple[str
         for key, given in fields:
             if given != PLACEHOLDER and str(given) not in literals:
                 out.append((str(given), ("body", key)))
+    elif body is None and ex.response_body.lstrip()[:1] == b"<":
+        out += [(value, ("xpath", xpath)) for xpath, value in xml_ids(ex.response_body)
+                if value not in literals]
     return out
+
+
+def xml_ids(data: bytes) -> list[tuple[str, str]]:
+    """(XPath by local names, value) of the id-shaped attribute values and element texts of
+    an XML document, id-like names first, each value once."""
+    root = local_names(parse_xml(data))
+    if root is None:
+        return []
+    found: dict[str, tuple[int, str]] = {}
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        places = [(f"//{element.tag}/@{name}", name, value)
+                  for name, value in element.attrib.items()]
+        text = (element.text or "").strip()
+        if len(element) == 0 and text:
+            places.append((f"//{element.tag}", element.tag, text))
+        for xpath, name, value in places:
+            named = norm(name).endswith(("id", "uuid", "key", "ref"))
+            if value != PLACEHOLDER and (id_kind(value) or named and len(value) >= 4):
+                found.setdefault(value, (0 if named else 1, xpath))
+    ranked = sorted(found.items(), key=lambda item: item[1][0])
+    return [(xpath, value) for value, (_, xpath) in ranked]
 
 
 def with_id(value: Any, id_value: str) -> Any:

@@ -1,43 +1,48 @@
 """A JSON answer that echoes its request, or stamps the time, becomes a template.
 
 Each string of the answer that is a value of the request — a path parameter, a query
-value, a JSON body field (also a number of three digits or more) — becomes the
-expression that reads it (``{{ request.params.id }}``, ``{{ request.query.get('q') }}``,
-``{{ request.json('$.a.b') }}``; a whole-value expression keeps its JSON type), and
-an ISO date-time within two minutes of the recorded moment becomes ``{{ now(...) }}``
-in the recorded format. Secret-named fields and redacted values are never echoed.
+value, a form field, a JSON body field (also a number of three digits or more) — becomes
+the expression that reads it (``{{ request.params.id }}``, ``{{ request.query.get('q') }}``,
+``{{ request.form.get('scope') }}``, ``{{ request.json('$.a.b') }}``; a whole-value
+expression keeps its JSON type), and
+a time stamp of the moment it was recorded (``stamps``: ISO date-times and dates, epoch
+seconds and milliseconds) becomes ``{{ now(...) }}`` in the recorded format, unless the
+recording shows it constant at its place. Secret-named fields and redacted values are
+never echoed.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 from ..exchange import Exchange
 from ..redact import PLACEHOLDER, Redactor
 from .ids import segments_of
-from .xmlecho import NEAR_SECONDS, moment
+from .stamps import Place, fresh
 
 MIN_ECHO = 3
 _REDACTOR = Redactor.default()
 _JINJA = ("{{", "}}", "{%", "%}", "{#", "#}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PARAM = re.compile(r"^\{(.+)\}$")
-_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$")
 
 
-def templated(ex: Exchange, body: Any, template: str) -> tuple[Any, list[str]]:
-    """The body with echoes and fresh time stamps as expressions, and what became of them."""
+def templated(ex: Exchange, body: Any, template: str,
+              constant: frozenset[Place] = frozenset()) -> tuple[Any, list[str]]:
+    """The body with echoes and fresh time stamps (not at a ``constant`` place) as
+    expressions, and what became of them."""
     if _has_markers(body):
         return body, []
     sources = _sources(ex, template)
     done: list[str] = []
 
-    def walk(value: Any, key: str) -> Any:
+    def walk(value: Any, key: str, place: Place) -> Any:
         if isinstance(value, dict):
-            return {k: walk(v, str(k)) for k, v in value.items()}
+            return {k: walk(v, str(k), (*place, k)) for k, v in value.items()}
         if isinstance(value, list):
-            return [walk(v, key) for v in value]
+            return [walk(v, key, (*place, "[]")) for v in value]
         if _REDACTOR.is_secret_field(key) or value == PLACEHOLDER or isinstance(value, bool):
             return value
         if isinstance(value, str | int):
@@ -46,14 +51,13 @@ def templated(ex: Exchange, body: Any, template: str) -> tuple[Any, list[str]]:
             if found is not None:
                 done.append(f"{key or 'the body'} echoes {found[1]}")
                 return found[0]
-        if isinstance(value, str):
-            stamp = _now(value, ex.started)
-            if stamp is not None:
-                done.append(f"{key or 'the body'} is the time of the answer")
-                return stamp
+        stamp = fresh(value, ex.started)
+        if stamp is not None and place not in constant:
+            done.append(f"{key or 'the body'} is the time of the answer")
+            return stamp.expression
         return value
 
-    out = walk(body, "")
+    out = walk(body, "", ())
     return (out, done) if done else (body, [])
 
 
@@ -79,6 +83,11 @@ def _sources(ex: Exchange, template: str) -> dict[tuple[str, str], tuple[str, st
     for name, value in ex.query:
         if not _REDACTOR.is_secret_field(name):
             _put(out, value, "{{ request.query.get(" + repr(name) + ") }}", f"query {name}")
+    if "x-www-form-urlencoded" in (ex.request_header("content-type") or "").lower():
+        for name, value in parse_qsl(ex.request_body.decode("utf-8", "replace"),
+                                     keep_blank_values=True):
+            if not _REDACTOR.is_secret_field(name):
+                _put(out, value, "{{ request.form.get(" + repr(name) + ") }}", f"form {name}")
     body = ex.request_json()
 
     def walk(value: Any, path: str, key: str) -> None:
@@ -110,18 +119,3 @@ def _put(out: dict, value: Any, expression: str, where: str) -> None:
     if isinstance(value, str) and value.isdigit() and len(value) >= 3:
         # a path or query value "1234" echoed as the number 1234
         out.setdefault(("int", value), ("{{ " + expression[3:-3].strip() + " | int }}", where))
-
-
-def _now(value: str, started: float) -> str | None:
-    m = _STAMP.match(value)
-    if m is None:
-        return None
-    when = moment(m.group(1), m.group(3))
-    if when is None or abs(when - started) > NEAR_SECONDS:
-        return None
-    fraction, zone = m.group(2) or "", m.group(3) or ""
-    if len(fraction) == 4 and zone == "Z":
-        return "{{ now() }}"
-    pattern = "%Y-%m-%dT%H:%M:%S" + (".%f" if fraction else "") + \
-        ("Z" if zone == "Z" else "%z" if zone else "")
-    return "{{ now(" + repr(pattern) + ") }}"

@@ -5,15 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .answers import Answer, answer
+from .answers import Answer, answer, echoing
 from .draft import Draft, Route
 from .echo import Echo, result_template
 from .flows import Flow
-from .ids import id_candidates, param_why, path, with_id
-from .results import NO_PAYLOAD, InferredDatapoint, Row, from_flows
+from .ids import id_candidates, param_why, path
+from .results import NO_PAYLOAD, InferredDatapoint, Row, TextPayload, from_flows
 from .roles import Roles, Step, decide
+from .stamps import constant_places, fresh, xml_places
 
 SUBMIT_METHODS = ("POST", "PUT", "PATCH")
+# An XML payload answered with the job's id where the recorded one was ({id}); the id is
+# one the mock gave out, escaped as XML all the same.
+XML_PAYLOAD_WITH_ID = "{{ payload_text | safe | replace('{id}', id) }}"
 
 
 @dataclass
@@ -155,67 +159,100 @@ def _polling_datapoint(draft: Draft, group: _Polling) -> None:
 
 
 def _submit_response(group: _Polling) -> tuple[dict[str, Any], str, list[str]]:
-    """The submit step's response (its recorded body and headers, the id templated in),
-    where the id goes, and notes."""
+    """The submit step's response (its recorded body and headers, the id templated in, the
+    time stamps of the moment it answered as ``now()``), where the id goes, and notes."""
     last_submit, value = group.submits[-1]
-    submitted = answer(last_submit.ex, json_type_header=False)
+    constant = constant_places((f.value, f.ex.started) for f, _ in group.submits)
+    submitted = echoing(last_submit.ex, answer(last_submit.ex, json_type_header=False,
+                                               id_value=value),
+                        path(group.submit, {}, last_is_id=False),
+                        constant)
     lead: dict[str, Any] = {"status": last_submit.status, "generates_id": True}
     notes: list[str] = []
-    if group.source[0] == "header":
-        header = group.source[1]
-        recorded = last_submit.ex.response_header(header) or ""
-        lead["id_header"] = header
+    kind, where = group.source
+    body = submitted.body
+    if kind == "header":
+        recorded = last_submit.ex.response_header(where) or ""
+        lead["id_header"] = where
         lead["id_header_value"] = recorded.replace(value, "{id}")
-        extra = {k: v for k, v in submitted.headers.items() if k.lower() != header.lower()}
-        if extra:
-            lead["headers"] = {k: v.replace(value, "{id}") if len(value) >= 4 else v
-                               for k, v in extra.items()}
-        if submitted.body not in (None, ""):
-            lead["body"] = with_id(submitted.body, value)
-        return lead, header, notes
-    field_name = group.source[1]
-    lead["id_body_field"] = field_name
-    if submitted.headers:
-        lead["headers"] = submitted.headers
-    rest = last_submit.json
-    if isinstance(rest, dict):
-        rest = {k: with_id(v, value) for k, v in rest.items() if k != field_name}
-        if rest:
-            lead["body"] = rest
-    if not isinstance(last_submit.json.get(field_name), str):
-        notes.append(f"'{field_name}' was recorded as a number; the mock gives out UUID "
-                     "strings")
-    return lead, f"body field '{field_name}'", notes
+        extra = {k: v for k, v in submitted.headers.items() if k.lower() != where.lower()}
+        delivery = where
+    elif kind == "xpath":
+        lead["id_xpath"] = where
+        extra = submitted.headers
+        delivery = f"the XML at {where}"
+    else:
+        lead["id_body_field"] = where
+        extra = submitted.headers
+        body = {k: v for k, v in body.items() if k != where} if isinstance(body, dict) \
+            else None
+        if not isinstance(last_submit.json.get(where), str):
+            notes.append(f"'{where}' was recorded as a number; the mock gives out UUID "
+                         "strings")
+        delivery = f"body field '{where}'"
+    if submitted.template and body:
+        lead["template"] = True  # echoes of the request, the time of the answer: now()
+    if extra:
+        lead["headers"] = extra
+    if body not in (None, "", {}):
+        lead["body"] = body
+    return lead, delivery, notes
 
 
 def _result_response(route: Step, roles: Roles, group: _Polling
                      ) -> tuple[dict[str, Any], Any, str, Echo]:
-    done = {value: [f for f in flows if 200 <= f.status < 300 and f.json is not None]
+    done = {value: [f for f in flows if 200 <= f.status < 300 and f.value is not None]
             for value, flows in route.by_id.items()}
     results = sorted(((fs[-1], value) for value, fs in done.items() if fs),
                      key=lambda fv: fv[0].n)
-    last = results[-1][0]
-    answered = answer(last.ex, json_type_header=False)
+    last, value = results[-1]
+    answered = answer(last.ex, json_type_header=False, id_value=value)
     response: dict[str, Any] = {"status": last.status, "returns_payload": True}
     if answered.headers:
         response["headers"] = answered.headers
-    why = f"the last request on the id that returned JSON data; payload from flow {last.n}"
+    kind = "JSON" if last.json is not None else "XML"
+    why = f"the last request on the id that returned {kind} data; payload from flow {last.n}"
     why += roles.why_result
     if roles.not_ready is not None:
         why += f"; asked too early it answered {roles.not_ready.status}: strict_order not_ready"
+    if last.json is None:
+        return _xml_result(response, last, value, why)
     echo = result_template(results, {value: flow for flow, value in group.submits})
     if echo.body is not None:
         response["template"] = True
         response["body"] = echo.body
-        carried = ["the id"] if "{{ id }}" in str(echo.body) else []
+        carried = ["the id"] if "{{ id }}" in str(echo.body) or echo.payload is not NO_PAYLOAD \
+            else []
         carried += [f"{name} (captured at submit)" for name in echo.capture]
+        carried += ["the time of the answer"] if "now(" in str(echo.body) else []
         why += f"; the payload answered with {' and '.join(carried)} put in"
-    return response, last.json, why, echo
+    if "template" not in response and any("{id}" in v for v in answered.headers.values()):
+        response["template"] = True  # a header names the id: the template fills it in
+        response["body"] = "{{ payload_json('$') }}"
+    payload = last.json if echo.payload is NO_PAYLOAD else echo.payload
+    return response, payload, why, echo
+
+
+def _xml_result(response: dict[str, Any], last: Flow, value: str, why: str
+                ) -> tuple[dict[str, Any], Any, str, Echo]:
+    """An XML result: the recorded document is the payload, with ``{id}`` where the id was,
+    filled in by a template that answers the payload."""
+    text = last.value
+    echo = Echo()
+    headers = response.get("headers", {})
+    if len(value) >= 4 and value in text or any("{id}" in v for v in headers.values()):
+        text = text.replace(value, "{id}") if len(value) >= 4 else text
+        response["template"] = True
+        response["body"] = XML_PAYLOAD_WITH_ID
+        why += "; the payload answered with the id put in"
+    if any(fresh(v, last.ex.started) for _, v, _ in xml_places(text)):
+        echo.notes.append("the XML result's time stamps are answered as recorded (the payload)")
+    return response, TextPayload(text, ".xml"), why, echo
 
 
 def _status_response(route: Step, strict: bool) -> tuple[dict[str, Any], str]:
     series = route.series(shortest=strict)
-    answers = [answer(f.ex, json_type_header=False, id_value=v) for f, v in series]
+    answers = [route.answer(f, v) for f, v in series]
     runs = _runs(answers)
     response = runs[-1][0].mapping()
     if len(runs) > 1:

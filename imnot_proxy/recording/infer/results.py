@@ -9,6 +9,17 @@ from typing import Any
 NO_PAYLOAD = object()
 
 
+class TextPayload(str):
+    """A payload that is not JSON: written as it is, to a file with this suffix."""
+
+    suffix = ".txt"
+
+    def __new__(cls, text: str, suffix: str = ".txt") -> TextPayload:
+        value = super().__new__(cls, text)
+        value.suffix = suffix
+        return value
+
+
 @dataclass(frozen=True)
 class Row:
     """One line of the summary: which flows, which request, what became of them, why."""

@@ -2,7 +2,8 @@
 request made on each id, not from the order routes were first called in.
 
 A status route changes its successful answer over time for one id (PENDING, then
-DONE). The result route answers the data: its successful answer does not change,
+DONE). The result route answers the data (JSON or XML): its successful answer does not
+change,
 and it is the last route a client calls for an id. A result answered with an
 error before its data (the client asked too early) gives the ``not_ready``
 answer; a step route answered with an error for an id that no submit gave out
@@ -12,9 +13,11 @@ gives the ``unknown_id`` answer. Either makes the datapoint ``strict_order``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .answers import Answer, answer
 from .flows import Flow
+from .stamps import Place, constant_places
 
 
 @dataclass
@@ -35,9 +38,17 @@ class Step:
     def last(self) -> Flow:
         return self.all_flows()[-1]
 
+    @cached_property
+    def constant(self) -> frozenset[Place]:
+        """The places of this route's answers whose time stamps stayed constant."""
+        return constant_places((f.value, f.ex.started) for f in self.all_flows())
+
+    def answer(self, flow: Flow, value: str) -> Answer:
+        """One recorded answer with the id as ``{id}`` and fresh time stamps as ``now()``."""
+        return answer(flow.ex, json_type_header=False, id_value=value, stamps=self.constant)
+
     def answers(self, value: str) -> list[Answer]:
-        return [answer(f.ex, json_type_header=False, id_value=value)
-                for f in self.by_id.get(value, [])]
+        return [self.answer(f, value) for f in self.by_id.get(value, [])]
 
     def series(self, *, shortest: bool = False) -> list[tuple[Flow, str]]:
         """The answers for one id: the longest series recorded (the first of equals), or with
@@ -113,7 +124,7 @@ def decide(routes: list[Step]) -> Roles:
         flow, value = early
         moving = any(len(_runs(s)) > 1 for s in statuses)
         if moving:
-            roles.not_ready = answer(flow.ex, json_type_header=False, id_value=value)
+            roles.not_ready = result.answer(flow, value)
         elif not statuses:
             # The only route: its early answers become pending answers of a status step.
             return Roles([result], None)
@@ -126,7 +137,7 @@ def decide(routes: list[Step]) -> Roles:
 
 
 def _last_success(route: Step) -> Flow | None:
-    done = [f for f in route.all_flows() if _ok(f.status) and f.json is not None]
+    done = [f for f in route.all_flows() if _ok(f.status) and f.value is not None]
     return done[-1] if done else None
 
 
@@ -144,7 +155,7 @@ def _rank(route: Step, routes: list[Step]) -> tuple[float, int]:
 def _runs(route: Step) -> list[str]:
     keys: list[str] = []
     for flow, value in route.series():
-        key = answer(flow.ex, json_type_header=False, id_value=value).key()
+        key = route.answer(flow, value).key()
         if not keys or keys[-1] != key:
             keys.append(key)
     return keys
@@ -157,8 +168,7 @@ def _unknown(routes: list[Step], notes: list[str]) -> Answer | None:
         return None
     flow, route = max(errors, key=lambda fr: fr[0].n)
     value = flow.segments[route.id_pos]
-    chosen = answer(flow.ex, json_type_header=False, id_value=value)
-    if len({answer(f.ex, json_type_header=False, id_value=f.segments[r.id_pos]).key()
-            for f, r in errors}) > 1:
+    chosen = route.answer(flow, value)
+    if len({r.answer(f, f.segments[r.id_pos]).key() for f, r in errors}) > 1:
         notes.append(f"requests on unknown ids got different answers; kept flow {flow.n}'s")
     return chosen

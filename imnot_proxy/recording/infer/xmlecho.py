@@ -3,28 +3,25 @@
 OTA-style partners answer ``EchoToken="abc"`` with the token the request sent, and a
 ``TimeStamp`` of the moment they answered. Each attribute value and element text of
 the request that shows up in the answer (as an attribute value or an element's
-whole text) becomes ``{{ request.xpath('//Element/@Attr') }}``, and a date-time
-within two minutes of the recorded moment becomes ``{{ now(...) }}`` in the recorded
-format. Everything else stays as recorded, byte for byte. Secret-named fields and
-redacted values are never echoed.
+whole text) becomes ``{{ request.xpath('//Element/@Attr') }}``, and a date-time of the
+recorded moment becomes ``{{ now(...) }}`` in the recorded format (``stamps``).
+Everything else stays as recorded, byte for byte. Secret-named fields and redacted
+values are never echoed.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from ...lang.requestdata import local_names, parse_xml
 from ..exchange import Exchange
 from ..redact import PLACEHOLDER, Redactor
+from .stamps import Place, template_xml
 
 MIN_ECHO = 4
-NEAR_SECONDS = 120
 _JINJA = ("{{", "}}", "{%", "%}", "{#", "#}")
 _REDACTOR = Redactor.default()
-_STAMP = re.compile(r"(?<=[\">])(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?"
-                    r"(?=[\"<])")
 
 
 def is_xml(data: bytes) -> bool:
@@ -43,9 +40,11 @@ def soap_operation(ex: Exchange) -> str | None:
     return None
 
 
-def templated(ex: Exchange, text: str) -> tuple[str, list[str]]:
-    """The answer text with echoes and fresh time stamps as template expressions, and what
-    became of them; the text unchanged when nothing did (or it holds template markers)."""
+def templated(ex: Exchange, text: str, constant: frozenset[Place] = frozenset()
+              ) -> tuple[str, list[str]]:
+    """The answer text with echoes and fresh time stamps (not at a ``constant`` place) as
+    template expressions, and what became of them; the text unchanged when nothing did (or
+    it holds template markers)."""
     if any(marker in text for marker in _JINJA):
         return text, []
     done: list[str] = []
@@ -55,33 +54,10 @@ def templated(ex: Exchange, text: str) -> tuple[str, list[str]]:
             expression = "{{ request.xpath(" + repr(xpath) + ") }}"
             text = pattern.sub(lambda m, e=expression: e, text)
             done.append(f"{xpath} echoed")
-    stamped = False
-
-    def stamp(m: re.Match) -> str:
-        nonlocal stamped
-        when = moment(m.group(1), m.group(3))
-        if when is None or abs(when - ex.started) > NEAR_SECONDS:
-            return m.group(0)
-        stamped = True
-        fraction, zone = m.group(2) or "", m.group(3) or ""
-        if fraction and len(fraction) == 4 and zone == "Z":
-            return "{{ now() }}"  # iso: milliseconds and Z, as recorded
-        pattern = "%Y-%m-%dT%H:%M:%S" + (".%f" if fraction else "") + \
-            ("Z" if zone == "Z" else "%z" if zone else "")
-        return "{{ now(" + repr(pattern) + ") }}"
-
-    text = _STAMP.sub(stamp, text)
+    text, stamped = template_xml(text, ex.started, constant)
     if stamped:
         done.append("time stamps of the answer as now()")
     return text, done
-
-
-def moment(stamp: str, zone: str | None) -> float | None:
-    try:
-        moment = datetime.fromisoformat(stamp + ("+00:00" if zone in (None, "Z") else zone))
-    except ValueError:
-        return None
-    return moment.astimezone(UTC).timestamp()
 
 
 def _request_values(ex: Exchange) -> list[tuple[str, str]]:

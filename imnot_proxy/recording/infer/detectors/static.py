@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..answers import NO_BODY, Answer, answer, content_type
+from ..answers import NO_BODY, Answer, answer, content_type, echoing
 from ..choices import choose
 from ..draft import Draft
 from ..flows import Flow
 from ..ids import path
-from ..jsonecho import templated as json_templated
 from ..results import Row
-from ..xmlecho import is_xml, templated
+from ..stamps import Place, constant_places
 
 
-def replayable(flow: Flow, template: str) -> Answer:
+def replayable_at(flow: Flow, template: str, constant: frozenset[Place] = frozenset()
+                  ) -> Answer:
     """The recorded answer as a static answer can send it (an empty body kept empty, echoes
-    of the request and fresh time stamps as templates)."""
+    of the request and time stamps of the moment it answered, where not ``constant``, as
+    templates)."""
     answered = answer(flow.ex, json_type_header=True)
     if answered.body is None and flow.status not in NO_BODY and flow.method != "HEAD":
         # Without a body a static answer sends `{}`, and "" with a JSON type sends `""`:
@@ -28,21 +29,18 @@ def replayable(flow: Flow, template: str) -> Answer:
             text_type = recorded if recorded and "json" not in recorded.lower() \
                 else "text/plain"
             answered.headers = {"Content-Type": text_type, **answered.headers}
-    elif isinstance(answered.body, str) and is_xml(flow.ex.response_body) \
-            and is_xml(flow.ex.request_body):
-        text, done = templated(flow.ex, answered.body)
-        if done:
-            answered.body, answered.template = text, True
-    elif isinstance(answered.body, dict | list):
-        value, done = json_templated(flow.ex, answered.body, template)
-        if done:
-            answered.body, answered.template = value, True
-    return answered
+        return answered
+    return echoing(flow.ex, answered, template, constant)
 
 
 def detect(draft: Draft, flows: list[Flow]) -> bool:
     last = flows[-1]
     route = path(last, {})
+    constant = constant_places((f.value, f.ex.started) for f in flows)
+
+    def replayable(flow: Flow, template: str) -> Answer:
+        return replayable_at(flow, template, constant)
+
     answered = replayable(last, route)
     if answered.binary:
         size = len(last.ex.response_body)
