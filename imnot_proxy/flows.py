@@ -41,14 +41,33 @@ def view_of(flow: http.HTTPFlow, sessions: ConnectSessions) -> RequestView:
     host = req.pretty_host.lower()
     path, _, query = clean_text(req.path).partition("?")
     headers = req.headers
+    ours = header_values(headers.fields, _READ)
     return RequestView(
         method=req.method, path=path, query_string=query, headers=headers,
-        body=(req.raw_content if not headers.get("content-encoding")
+        body=(req.raw_content if not ours.get(b"content-encoding")
               else req.get_content(strict=False)) or b"",
         scheme=req.scheme, host=host, port=req.port,
-        session=sessions.session_of(headers, flow.client_conn.id),
+        session=sessions.session_from(ours.get(b"x-imnot-session"),
+                                      ours.get(b"proxy-authorization"), flow.client_conn.id),
         direct=is_direct(flow, host),
     )
+
+
+_READ = frozenset({b"content-encoding", b"x-imnot-session", b"proxy-authorization"})
+
+
+def header_values(fields: tuple[tuple[bytes, bytes], ...],
+                  names: frozenset[bytes]) -> dict[bytes, str]:
+    """The values of the named header fields (lower-case names), as ``Headers.get`` gives
+    them (repeated fields joined with ", "), in one pass over the fields: each
+    ``Headers.get`` walks them all and lower-cases every name again."""
+    found: dict[bytes, str] = {}
+    for name, value in fields:
+        key = name.lower()
+        if key in names:
+            text = value.decode("utf-8", "surrogateescape")
+            found[key] = f"{found[key]}, {text}" if key in found else text
+    return found
 
 
 def is_direct(flow: http.HTTPFlow, host: str) -> bool:
@@ -94,10 +113,13 @@ def fail_closed(flow: http.HTTPFlow, exc: Exception) -> None:
 
 
 def request_id_of(flow: http.HTTPFlow) -> str:
-    given = flow.request.headers.get("x-request-id")
+    given = header_values(flow.request.headers.fields, _REQUEST_ID).get(b"x-request-id")
     if given and len(given) <= MAX_REQUEST_ID and given.isascii() and given.isprintable():
         return given
     return str(uuid.uuid4())
+
+
+_REQUEST_ID = frozenset({b"x-request-id"})
 
 
 def forward(flow: http.HTTPFlow, upstream_login: str | None) -> None:

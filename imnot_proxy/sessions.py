@@ -48,10 +48,15 @@ class ConnectSessions:
 
     def session_of(self, headers: Any, client_id: str) -> str | None:
         """The header wins, then the request's own proxy credentials, then the CONNECT's."""
-        session = headers.get(SESSION_HEADER)
-        if session:
-            return session.strip() or None
-        user = proxy_user(headers.get("proxy-authorization"))
+        return self.session_from(headers.get(SESSION_HEADER),
+                                 headers.get("proxy-authorization"), client_id)
+
+    def session_from(self, header: str | None, proxy_authorization: str | None,
+                     client_id: str) -> str | None:
+        """``session_of`` from the two header values, already read."""
+        if header:
+            return header.strip() or None
+        user = proxy_user(proxy_authorization)
         return user or self._by_client.get(client_id)
 
     def __len__(self) -> int:
