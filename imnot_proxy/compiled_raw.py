@@ -60,12 +60,10 @@ def _as_is(key: str) -> Reader:
     return lambda data: data.get(key)
 
 
-def _text_map(key: str) -> Reader:
+def _mapping(key: str) -> Reader:
     def read(data: dict) -> dict[str, str]:
         value = data.get(key)
-        if not isinstance(value, dict):
-            return {}
-        return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+        return value if isinstance(value, dict) else {}
     return read
 
 
@@ -192,11 +190,21 @@ def _xsd(data: dict) -> str | None:
     return data["xsd"] if isinstance(data.get("xsd"), str) else None
 
 
-def _datapoint(data: Any) -> _Raw:
+def _namespaces_valid(data: Any) -> bool:
+    """Whether ``namespaces:`` is absent or valid: an XPath is only compiled against the
+    prefixes the file means, never against what is left of an invalid mapping."""
+    value = data.get("namespaces", {}) if isinstance(data, dict) else {}
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                           for k, v in value.items())
+
+
+def _datapoint(data: Any, prefixes_valid: bool) -> _Raw:
+    if not (prefixes_valid and _namespaces_valid(data)):
+        return _Raw({}, {"namespaces": lambda _: {}, "endpoints": lambda _: []})
     pattern = data.get("pattern") if isinstance(data, dict) else None
     model = ENDPOINTS.get(pattern, EndpointBase) if isinstance(pattern, str) else EndpointBase
     readers: dict[str, Reader] = {
-        "namespaces": _text_map("namespaces"),
+        "namespaces": _mapping("namespaces"),
         "endpoints": _many("endpoints", lambda item: _endpoint(item, model), empty=[]),
         "faults": _many("faults", _fault),
     }
@@ -208,9 +216,10 @@ def _datapoint(data: Any) -> _Raw:
 
 
 def _partner(data: dict) -> _Raw:
+    valid = _namespaces_valid(data)
     return _Raw(data, {
         "keys": lambda _: {},  # the keys' warnings come with the schema-valid file
-        "namespaces": _text_map("namespaces"),
-        "datapoints": _many("datapoints", _datapoint, empty=[]),
-        "faults": _many("faults", _fault),
+        "namespaces": _mapping("namespaces"),
+        "datapoints": _many("datapoints", lambda item: _datapoint(item, valid), empty=[]),
+        "faults": _many("faults", _fault) if valid else lambda _: None,
     })

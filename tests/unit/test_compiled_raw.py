@@ -234,3 +234,10 @@ def test_the_schema_problems_stand_even_if_the_raw_check_fails(tmp_path, load_te
     assert found(load_text(TWO_STAGES, tmp_path)) == [
         (9, "datapoints.0.endpoints.0.response.status", "status must be from 100 to 599"),
     ]
+
+
+def test_no_xpath_is_compiled_against_invalid_namespaces(tmp_path, load_text):
+    text = TWO_STAGES.replace("hosts: [api.b3.test]", "hosts: [api.b3.test]\nnamespaces: {ota: 5}") \
+        .replace("response: {status: 99}", "when: {xpath: //ota:Ping}") \
+        .replace('"(["', '"^a"').replace("foo( }}", "request.path }}")
+    assert [p.loc for p in load_text(text, tmp_path).errors] == ["namespaces.ota"]
