@@ -1,8 +1,10 @@
 """Find partner files, parse them once, and report every problem with file:line.
 
 A file is parsed with PyYAML's composer so that each value keeps its line; the
-data is validated by ``schema.Partner`` and then by the cross-field ``rules``.
-A file with errors is skipped and the others still load. Unknown keys are
+data is validated by ``schema.Partner``, its conditions and templates are compiled
+(``compiled``), and the cross-field ``rules`` run. When the schema rejects the file, the
+compiled stage's checks still run over the raw data (``compiled_raw``), so one run
+reports both. A file with errors is skipped and the others still load. Unknown keys are
 warnings (the original ignored them), or errors with ``strict=True``.
 """
 
@@ -18,6 +20,7 @@ import yaml
 
 from . import rules, schema
 from .compiled import Compiled, compile_partner
+from .compiled_raw import compile_raw
 from .errors import Problem
 from .schema_errors import (
     data_loc,
@@ -179,6 +182,7 @@ def _parse(text: str, name: str, strict: bool, limits: Limits
         for err in unknown:
             loc = data_loc(data, err["loc"])
             problems.append(problem(loc, unknown_key_message(data, loc), "warning"))
+        hard_locs = []
         for err in hard:
             loc = data_loc(data, err["loc"])
             if err["type"] == "union_tag_invalid":
@@ -188,9 +192,11 @@ def _parse(text: str, name: str, strict: bool, limits: Limits
             else:
                 message = error_message(err)
             problems.append(problem(loc, message))
+            hard_locs.append(loc)
         if hard:
-            problems.extend(problem(loc, message, severity)
-                            for loc, message, severity in _rules_despite(data, hard, unknown))
+            problems.extend(problem(loc, message, severity) for loc, message, severity
+                            in [*_rules_despite(data, hard, unknown),
+                                *_compiled_despite(data, name, hard_locs)])
             return None, _dedupe(problems)
         for err in unknown:
             drop(data, data_loc(data, err["loc"]))
@@ -233,6 +239,17 @@ def _rules_despite(data: dict, hard: list[dict], unknown: list[dict]) -> list[ru
     for err in unknown:
         drop(clean, data_loc(clean, err["loc"]))
     return rules.check_valid_datapoints(clean, {loc[1] for loc in locs})
+
+
+def _compiled_despite(data: dict, name: str, hard_locs: list[tuple]) -> list[rules.Finding]:
+    """The compiled stage's findings over the raw data (``compiled_raw``), but for the
+    places the schema already reports."""
+    try:
+        findings = compile_raw(data, Path(name))
+    except Exception:  # noqa: BLE001 - the schema's problems are reported whatever happens
+        return []
+    return [f for f in findings
+            if not any(f[0][:len(loc)] == loc for loc in hard_locs)]
 
 
 def problem_at(source: PartnerSource, loc: tuple, message: str, severity: str = "error") -> Problem:

@@ -122,6 +122,7 @@ def test_mutated_example_files_give_located_problems_never_exceptions(text):
     source, problems = loader.parse_partner(text, "mutated.yaml")
     for problem in problems:
         assert problem.file == "mutated.yaml"
+        assert not problem.message.startswith("cannot load:"), str(problem)
         if problem.is_error:
             assert problem.line >= 1, str(problem)
     assert (source is None) == any(p.is_error for p in problems)
