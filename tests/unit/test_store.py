@@ -159,3 +159,29 @@ def test_last_used_is_written_at_most_once_a_second_per_session(store: SqliteSto
     clock.advance(1.0)
     store.session_payload(sid, "p", "d")
     assert store.get_session(sid).last_used is not None
+
+
+def test_processes_opening_a_new_store_file_at_once_all_open_it(tmp_path):
+    """Workers or replicas on one host open a new file together; SQLite refuses the second
+    switch to WAL at once ("database is locked", no busy wait), so the store asks again."""
+    import threading
+
+    from imnot_proxy.store.sqlite import SqliteStore
+
+    for round_ in range(60):
+        path = tmp_path / f"new-{round_}.db"
+        barrier, errors = threading.Barrier(8), []
+
+        def open_it(path=path, barrier=barrier, errors=errors):
+            barrier.wait()
+            try:
+                SqliteStore(path).close()
+            except Exception as exc:  # the failure this test is about
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert errors == [], errors

@@ -43,9 +43,9 @@ class SqliteStore(PayloadRows, FlowRows, FaultRows):
             self._db = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=5.0
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
+            _use_wal(self._db)
+            self._db.execute("PRAGMA synchronous=NORMAL")
             migrate(self._db)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
@@ -95,3 +95,19 @@ class SqliteStore(PayloadRows, FlowRows, FaultRows):
 
     def health(self) -> StoreError | None:
         return None  # a file of this host: what cannot be read is an error of the request
+
+
+def _use_wal(db: sqlite3.Connection, wait: float = 5.0) -> None:
+    """Switch a store file to WAL. Two processes opening a new file at once (workers,
+    replicas on one host) both ask; SQLite answers the second "database is locked" at
+    once, without its busy handler, so ask again for a bounded while."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
