@@ -135,16 +135,33 @@ class RedisJournal(BufferedJournal):
         self.key = key
 
     def _send(self, encoded: list[str]) -> None:
-        pipe = self._r.pipeline(transaction=False)
-        for text in encoded:
-            pipe.xadd(self.key, {"e": text}, maxlen=self._size, approximate=True)
-        pipe.execute()
+        """One stream entry per batch (field ``b``, a JSON list of entries): one command
+        for redis-py to pack instead of one per request, in a thread that holds the
+        interpreter lock the event loop needs. Trimmed to about ``size`` entries."""
+        batches = max(1, self._size // len(encoded))
+        self._r.xadd(self.key, {"b": "[" + ",".join(encoded) + "]"}, maxlen=batches,
+                     approximate=True)
 
-    def _read(self, limit: int) -> list[bytes | str]:
-        return [row[b"e"] for _, row in self._r.xrevrange(self.key, count=limit)]
+    def _read(self, limit: int) -> list[bytes | str | list]:
+        """Newest first: the entries of the newest batches (and of single-entry rows,
+        field ``e``, as earlier versions wrote them), at most ``limit``."""
+        out: list[bytes | str | list] = []
+        for _, row in self._r.xrevrange(self.key, count=limit):
+            if b"b" in row:
+                try:
+                    batch = json.loads(row[b"b"])
+                except ValueError:
+                    continue
+                out.extend(reversed(batch) if isinstance(batch, list) else ())
+            elif b"e" in row:
+                out.append(row[b"e"])
+            if len(out) >= limit:
+                break
+        return out[:limit]
 
     def __len__(self) -> int:
-        return int(self._r.xlen(self.key))
+        """Entries in the stream (reads it: for tests and status, not the hot path)."""
+        return len(self._read(self._size * 64 + 64))
 
 
 def encode(entry: JournalEntry, replica: str) -> str:
@@ -154,9 +171,10 @@ def encode(entry: JournalEntry, replica: str) -> str:
     return _dumps(values)
 
 
-def decode(text: bytes | str) -> JournalEntry | None:
+def decode(text: bytes | str | list) -> JournalEntry | None:
     try:
-        data = dict(zip(NAMES, json.loads(text), strict=False))
+        values = text if isinstance(text, list) else json.loads(text)
+        data = dict(zip(NAMES, values, strict=False))
         if data.get("closest") is not None:
             data["closest"] = tuple(data["closest"])
         return JournalEntry(**data)
