@@ -93,6 +93,28 @@ def test_the_journal_lists_every_replicas_requests_with_its_name(replica_pair):
         jb.close()
 
 
+def test_a_batch_of_journal_entries_is_one_stream_entry_and_old_rows_still_read(
+        replica_pair):
+    """One command per flush, not one per request; rows of one entry (field ``e``, as
+    earlier versions wrote them) are read beside the batches."""
+    from imnot_proxy.replicas.journal import encode
+
+    a = replica_pair()
+    key = a.keys.named("journal")
+    a.client.xadd(key, {"e": encode(entry("/old"), "replica-old")})
+    journal = RedisJournal(a.client, key, "replica-a", store_name=a.name, size=100)
+    try:
+        for path in ("/one", "/two", "/three"):
+            journal.add(entry(path))
+        journal.flush()
+        assert a.client.xlen(key) == 2  # the old row and one batch
+        assert [e.path for e in journal.latest(10)] == ["/three", "/two", "/one", "/old"]
+        assert [e.path for e in journal.latest(2)] == ["/three", "/two"]
+        assert len(journal) == 4
+    finally:
+        journal.close()
+
+
 def test_an_unclaimed_callback_is_delivered_once_by_another_replica(replica_pair, clock):
     a, b = replica_pair(clock=clock), replica_pair(clock=clock)
     qa, qb = CallbackQueue(a), CallbackQueue(b)
