@@ -10,6 +10,7 @@ from ..exchange import Exchange
 from ..redact import PLACEHOLDER, Redactor
 from .ids import with_id
 from .jsonecho import templated as json_templated
+from .markers import has_markers
 from .stamps import Place, template_json, template_xml
 from .xmlecho import is_xml
 from .xmlecho import templated as xml_templated
@@ -24,7 +25,6 @@ VOLATILE_X = frozenset({"x-request-id", "x-correlation-id", "x-trace-id", "x-amz
                         "x-b3-spanid", "x-cache", "x-served-by", "x-timer", "x-envoy-upstream-service-time"})
 
 _DEFAULT_REDACTOR = Redactor.default()
-_JINJA = ("{{", "}}", "{%", "%}", "{#", "#}")
 
 
 @dataclass
@@ -124,17 +124,6 @@ def echoing(ex: Exchange, found: Answer, template: str,
     if not done:
         return found
     return Answer(found.status, found.headers, body, found.binary, template=True)
-
-
-def has_markers(value: Any) -> bool:
-    """Whether a value holds text a template would read as its own syntax."""
-    if isinstance(value, str):
-        return any(m in value for m in _JINJA)
-    if isinstance(value, dict):
-        return any(has_markers(k) or has_markers(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(has_markers(v) for v in value)
-    return False
 
 
 def content_type(ex: Exchange) -> str:

@@ -20,11 +20,11 @@ from typing import Any
 
 from ..redact import PLACEHOLDER, Redactor
 from .flows import Flow
+from .markers import has_markers
 from .results import NO_PAYLOAD
 from .stamps import constant_places, fresh
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_JINJA = ("{{", "}}", "{%", "%}", "{#", "#}")
 _REDACTOR = Redactor.default()
 MIN_ECHO = 3
 
@@ -129,7 +129,7 @@ def _with_id(leaf: Any, value: str) -> str | None:
     if str(leaf) == value:
         return "{{ id }}"
     if isinstance(leaf, str) and len(value) >= 4 and value in leaf \
-            and not any(m in leaf for m in _JINJA):
+            and not has_markers(leaf):
         return leaf.replace(value, "{{ id }}")
     return None
 

@@ -20,11 +20,11 @@ from urllib.parse import parse_qsl
 from ..exchange import Exchange
 from ..redact import PLACEHOLDER, Redactor
 from .ids import segments_of
+from .markers import has_markers
 from .stamps import Place, fresh
 
 MIN_ECHO = 3
 _REDACTOR = Redactor.default()
-_JINJA = ("{{", "}}", "{%", "%}", "{#", "#}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PARAM = re.compile(r"^\{(.+)\}$")
 
@@ -33,7 +33,7 @@ def templated(ex: Exchange, body: Any, template: str,
               constant: frozenset[Place] = frozenset()) -> tuple[Any, list[str]]:
     """The body with echoes and fresh time stamps (not at a ``constant`` place) as
     expressions, and what became of them."""
-    if _has_markers(body):
+    if has_markers(body):
         return body, []
     sources = _sources(ex, template)
     done: list[str] = []
@@ -59,16 +59,6 @@ def templated(ex: Exchange, body: Any, template: str,
 
     out = walk(body, "", ())
     return (out, done) if done else (body, [])
-
-
-def _has_markers(value: Any) -> bool:
-    if isinstance(value, str):
-        return any(m in value for m in _JINJA)
-    if isinstance(value, dict):
-        return any(_has_markers(k) or _has_markers(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_markers(v) for v in value)
-    return False
 
 
 def _sources(ex: Exchange, template: str) -> dict[tuple[str, str], tuple[str, str]]:
@@ -111,7 +101,7 @@ def _sources(ex: Exchange, template: str) -> dict[tuple[str, str], tuple[str, st
 def _put(out: dict, value: Any, expression: str, where: str) -> None:
     if value == PLACEHOLDER:
         return
-    if isinstance(value, str) and (len(value) < MIN_ECHO or any(m in value for m in _JINJA)):
+    if isinstance(value, str) and (len(value) < MIN_ECHO or has_markers(value)):
         return
     if isinstance(value, int) and abs(value) < 100:
         return

@@ -17,10 +17,10 @@ from typing import Any
 from ...lang.requestdata import local_names, parse_xml
 from ..exchange import Exchange
 from ..redact import PLACEHOLDER, Redactor
+from .markers import has_markers
 from .stamps import Place, template_xml
 
 MIN_ECHO = 4
-_JINJA = ("{{", "}}", "{%", "%}", "{#", "#}")
 _REDACTOR = Redactor.default()
 
 
@@ -45,7 +45,7 @@ def templated(ex: Exchange, text: str, constant: frozenset[Place] = frozenset()
     """The answer text with echoes and fresh time stamps (not at a ``constant`` place) as
     template expressions, and what became of them; the text unchanged when nothing did (or
     it holds template markers)."""
-    if any(marker in text for marker in _JINJA):
+    if has_markers(text):
         return text, []
     done: list[str] = []
     for xpath, value in _request_values(ex):
@@ -84,7 +84,7 @@ def _request_values(ex: Exchange) -> list[tuple[str, str]]:
 
 def _worth(value: Any) -> bool:
     return isinstance(value, str) and len(value) >= MIN_ECHO and value != PLACEHOLDER \
-        and not any(m in value for m in _JINJA) and "\n" not in value
+        and not has_markers(value) and "\n" not in value
 
 
 def _secret(name: str) -> bool:
