@@ -67,10 +67,7 @@ def _first_flow(root: yaml.Node, path: Path_) -> int | None:
 def _put(whole: Any, path: Path_, value: Any) -> None:
     for key in path[:-1]:
         whole = whole[key]
-    if isinstance(whole, list):
-        whole[path[-1]] = value  # type: ignore[index]
-    else:
-        whole[path[-1]] = value
+    whole[path[-1]] = value
 
 
 def _node_at(root: yaml.Node, path: Path_) -> yaml.Node:
